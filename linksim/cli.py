@@ -1,0 +1,115 @@
+"""Command line: ``linksim run | validate | list | plot``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .errors import UserError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="linksim", description="Link-level 5G NR simulation with diffusion receivers.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="run a scenario sweep and write results/<name>/")
+    r.add_argument("scenario", help="scenario YAML file")
+    r.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a scenario key, e.g. --set sweep.batch_size=32 (repeatable)")
+    r.add_argument("--resume", action="store_true", help="continue an interrupted run in the same folder")
+    r.add_argument("--overwrite", action="store_true", help="replace existing results in the folder")
+    r.add_argument("--quick", action="store_true", help="tiny version: first and last point, 2 small batches")
+    r.add_argument("--no-plot", action="store_true", help="do not write figures")
+    r.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    v = sub.add_parser("validate", help="check scenario files and print the resolved scenario")
+    v.add_argument("scenarios", nargs="+")
+    v.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    v.add_argument("--print", dest="show", action="store_true", help="print the resolved scenario")
+
+    ls = sub.add_parser("list", help="list receivers, channels or metrics")
+    ls.add_argument("what", choices=["receivers", "channels", "metrics"])
+
+    pl = sub.add_parser("plot", help="plot one or more run folders (overlaid)")
+    pl.add_argument("runs", nargs="+", help="results folders")
+    pl.add_argument("--out", help="folder for the figures (default: first run's figures/)")
+    return p
+
+
+def _cmd_run(args) -> int:
+    from .scenario import load_scenario
+
+    scenario = load_scenario(args.scenario, args.overrides)
+    from .plotting import plot_runs
+    from .runner import run, summary_table
+
+    result = run(scenario, resume=args.resume, overwrite=args.overwrite, quick=args.quick,
+                 progress=not args.no_progress)
+    print(summary_table(result.run_dir, scenario.sweep.key, scenario.metrics))
+    if result.skipped:
+        print(f"resumed: {len(result.skipped)} finished point(s) kept")
+    if not args.no_plot:
+        files = plot_runs([result.run_dir.path])
+        pngs = [str(f) for f in files if f.suffix == ".png"]
+        print("figures: " + ", ".join(pngs))
+    print(f"results: {result.run_dir.path}")
+    return 0
+
+
+def _cmd_validate(args) -> int:
+    import yaml
+
+    from .scenario import load_scenario
+
+    for path in args.scenarios:
+        s = load_scenario(path, args.overrides)
+        print(f"{path}: ok")
+        if args.show:
+            print(yaml.safe_dump(s.resolved(), sort_keys=False))
+    return 0
+
+
+def _cmd_list(args) -> int:
+    from . import registry
+
+    if args.what == "receivers":
+        for name in registry.receiver_names():
+            cls = registry.receiver_class(name)
+            doc = (cls.__doc__ or "").strip().splitlines()[0]
+            print(f"{name:18s} {doc}")
+    elif args.what == "channels":
+        print("\n".join(registry.channel_names()))
+    else:
+        print("\n".join(registry.metric_names()))
+    return 0
+
+
+def _cmd_plot(args) -> int:
+    from .plotting import plot_runs
+
+    files = plot_runs([Path(p) for p in args.runs], args.out)
+    for f in files:
+        print(f)
+    return 0
+
+
+COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "list": _cmd_list, "plot": _cmd_plot}
+
+
+def main(argv=None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except UserError as err:
+        print(f"linksim: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("linksim: interrupted; finished points are saved (continue with --resume)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

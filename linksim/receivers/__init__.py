@@ -1,0 +1,7 @@
+"""Receiver registry: name -> "module:Class". Add one line per receiver."""
+
+RECEIVERS = {
+    "perfect": "linksim.receivers.perfect:PerfectCSI",
+    "ls": "linksim.receivers.ls:LSEstimator",
+    "lmmse": "linksim.receivers.lmmse:LMMSEEstimator",
+}

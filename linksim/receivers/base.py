@@ -1,0 +1,101 @@
+"""The receiver hook: a channel estimator with Sionna's output contract."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+from sionna.phy import Block
+from sionna.phy.mimo import StreamManagement
+from sionna.phy.ofdm import ResourceGrid
+
+
+class NoParams(BaseModel):
+    """A receiver without parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass
+class LinkContext:
+    """What a receiver may know about the link when it is built.
+
+    Attributes
+    ----------
+    scenario : Scenario
+        The resolved scenario.
+    resource_grid : ResourceGrid
+        Grid with the pilot pattern (for sounding, its "OFDM symbols" are SRS occasions).
+    stream_management : StreamManagement
+    sample_channels : Callable[[int], np.ndarray]
+        ``sample_channels(n)`` draws ``n`` fresh channel realisations of this scenario as
+        seen by the receiver (after precoding), shape ``[n, num_rx_ant, num_streams,
+        num_ofdm_symbols, num_subcarriers]`` complex64. For statistics (covariances,
+        training data), never the realisations under test.
+    """
+
+    scenario: object
+    resource_grid: ResourceGrid
+    stream_management: StreamManagement
+    sample_channels: Callable[[int], np.ndarray]
+
+    @property
+    def num_rx_ant(self) -> int:
+        return self.scenario.rx_array.num_ant
+
+    @property
+    def num_streams(self) -> int:
+        return self.resource_grid.num_streams_per_tx
+
+
+class Receiver(Block):
+    """Abstract channel-estimating receiver front end.
+
+    A receiver turns the received resource grid into a channel estimate and its error
+    variance; Sionna's detectors and the LDPC decoder consume them unchanged.
+
+    Subclasses set ``Params`` (a pydantic model of their scenario options) and implement
+    :meth:`call`.
+
+    Parameters
+    ----------
+    context : LinkContext
+    params : pydantic.BaseModel
+        Validated instance of ``Params``.
+
+    Input
+    -----
+    y : [batch_size, 1, num_rx_ant, num_ofdm_symbols, fft_size], tf.complex
+        Received resource grid.
+    no : [] or [batch_size], tf.float
+        Noise variance per resource element.
+    h_genie : [batch_size, 1, num_rx_ant, 1, num_streams, num_ofdm_symbols, fft_size], tf.complex
+        The true effective channel. Only genie receivers (``perfect``) may read it.
+
+    Output
+    ------
+    h_hat : [batch_size, 1, num_rx_ant, 1, num_streams, num_ofdm_symbols, fft_size], tf.complex
+        Channel estimate.
+    err_var : broadcastable to ``h_hat``, tf.float
+        Variance of the estimation error.
+    """
+
+    Params: type[BaseModel] = NoParams
+    genie: bool = False
+
+    def __init__(self, context: LinkContext, params: BaseModel | None = None, precision=None, **kwargs):
+        super().__init__(precision=precision, **kwargs)
+        self.context = context
+        self.params = params if params is not None else self.Params()
+
+    @classmethod
+    def check_scenario(cls, scenario, params) -> None:
+        """Raise :class:`~linksim.errors.UserError` if this receiver cannot serve the
+        scenario (called at validation time, before anything is built)."""
+
+    @abstractmethod
+    def call(self, y, no, h_genie):
+        raise NotImplementedError

@@ -1,0 +1,155 @@
+"""LMMSE channel estimation with covariances measured on channel samples of the scenario."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import tensorflow as tf
+from pydantic import BaseModel, ConfigDict, Field
+from sionna.phy.ofdm import LSChannelEstimator
+from sionna.phy.ofdm.channel_estimation import BaseChannelInterpolator
+from sionna.phy.utils import flatten_last_dims
+
+from .base import Receiver
+
+
+class LMMSEParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    dims: Literal["auto", "freq", "space_freq"] = Field("auto", description="Covariance over subcarriers (freq) or jointly over receive antennas and subcarriers (space_freq); auto picks space_freq up to 2048 dimensions.")
+    cov_samples: int = Field(1000, ge=16, le=100000, description="Channel realisations drawn to estimate the covariance.")
+
+
+def time_interpolation_matrix(pilot_symbols, num_symbols: int) -> np.ndarray:
+    """[num_symbols, len(pilot_symbols)] weights: linear between pilot symbols, nearest outside."""
+    p = np.asarray(sorted(pilot_symbols), float)
+    t = np.zeros([num_symbols, len(p)])
+    for s in range(num_symbols):
+        if len(p) == 1 or s <= p[0]:
+            t[s, 0] = 1.0
+        elif s >= p[-1]:
+            t[s, -1] = 1.0
+        else:
+            k = np.searchsorted(p, s, side="right") - 1
+            w = (s - p[k]) / (p[k + 1] - p[k])
+            t[s, k], t[s, k + 1] = 1 - w, w
+    return t
+
+
+def sample_covariance(h: np.ndarray, joint_space: bool) -> np.ndarray:
+    """Per-stream covariance from samples ``h`` [n, num_rx_ant, num_streams, S, F].
+
+    Returns [num_streams, D, D] with D = F, or D = num_rx_ant * F when ``joint_space``.
+    """
+    n, nr, ns, S, F = h.shape
+    out = []
+    for l in range(ns):
+        x = h[:, :, l]  # [n, nr, S, F]
+        if joint_space:
+            v = np.transpose(x, [0, 2, 1, 3]).reshape(n * S, nr * F)
+        else:
+            v = x.reshape(n * nr * S, F)
+        out.append(v.T @ v.conj() / v.shape[0])
+    return np.stack(out).astype(np.complex64)
+
+
+class CovarianceInterpolator(BaseChannelInterpolator):
+    """LMMSE interpolation with a fixed covariance, computed once.
+
+    Per stream and pilot OFDM symbol: ``h = R[:, P] (R[P, P] + s2 I)^-1 y_P`` over the
+    subcarriers (or receive antennas x subcarriers), then linear interpolation in time.
+    Only the (|P| x |P|) solve depends on the noise level; it runs once per call.
+
+    Input
+    -----
+    h_hat : [batch_size, 1, num_rx_ant, 1, num_streams, num_pilots], tf.complex
+        LS estimates at the pilot REs.
+    err_var : broadcastable to ``h_hat``, tf.float
+        Their error variance (one noise level per call is assumed: its mean is used).
+
+    Output
+    ------
+    h_hat : [batch_size, 1, num_rx_ant, 1, num_streams, num_ofdm_symbols, fft_size], tf.complex
+    err_var : same shape, tf.float
+    """
+
+    def __init__(self, pilot_pattern, cov: np.ndarray, joint_space: bool, num_rx_ant: int):
+        self._joint = joint_space
+        self._nr = num_rx_ant
+        mask = pilot_pattern.mask.numpy() if hasattr(pilot_pattern.mask, "numpy") else np.asarray(pilot_pattern.mask)
+        pilots = np.asarray(pilot_pattern.pilots.numpy() if hasattr(pilot_pattern.pilots, "numpy") else pilot_pattern.pilots)
+        _, ns, S, F = mask.shape
+        self._S, self._F = S, F
+        num_pilots = pilot_pattern.num_pilot_symbols
+        # the same pilot order as Sionna's estimator (tf.argsort on the flattened mask)
+        order = tf.argsort(flatten_last_dims(tf.constant(mask)), axis=-1, direction="DESCENDING").numpy()[0, :, :num_pilots]
+        self._streams = []
+        for l in range(ns):
+            sym, sc = np.divmod(order[l], F)
+            live = np.abs(pilots[0, l]) > 0
+            symbols = sorted(set(sym[live].tolist()))
+            per_symbol = []
+            R = cov[l]
+            for s in symbols:
+                idx = np.nonzero(live & (sym == s))[0]
+                P = sc[idx]
+                if joint_space:
+                    rows = (np.arange(num_rx_ant)[:, None] * F + P[None, :]).reshape(-1)
+                else:
+                    rows = P
+                per_symbol.append(dict(idx=tf.constant(idx, tf.int32),
+                                       r_pp=tf.constant(R[np.ix_(rows, rows)]),
+                                       r_pf=tf.constant(R[rows, :])))
+            self._streams.append(dict(symbols=symbols, per_symbol=per_symbol,
+                                      r_diag=tf.constant(np.real(np.diag(R)).astype(np.float32)),
+                                      t=tf.constant(time_interpolation_matrix(symbols, S).astype(np.float32))))
+
+    def __call__(self, h_hat, err_var):
+        err_var = tf.broadcast_to(err_var, tf.shape(h_hat))
+        s2 = tf.reduce_mean(err_var)
+        outputs, variances = [], []
+        for l, st in enumerate(self._streams):
+            y_l = h_hat[..., 0, l, :]  # [B, 1, Nr, num_pilots]
+            est, var = [], []
+            for ps in st["per_symbol"]:
+                obs = tf.gather(y_l, ps["idx"], axis=-1)  # [B, 1, Nr, |P|]
+                if self._joint:
+                    obs = tf.reshape(obs, [tf.shape(obs)[0], tf.shape(obs)[1], -1])  # [B,1,Nr*|P|]
+                r_pp = ps["r_pp"]
+                a = r_pp + tf.cast(s2, r_pp.dtype) * tf.eye(tf.shape(r_pp)[0], dtype=r_pp.dtype)
+                x = tf.linalg.solve(a, ps["r_pf"])  # [|P|, D]
+                e = tf.linalg.matvec(x, tf.cast(obs, x.dtype), adjoint_a=True)  # [B,1,(Nr*)D]
+                v = st["r_diag"] - tf.math.real(tf.reduce_sum(tf.math.conj(x) * ps["r_pf"], axis=0))
+                if self._joint:
+                    e = tf.reshape(e, [tf.shape(e)[0], 1, self._nr, self._F])
+                    v = tf.reshape(v, [self._nr, self._F])
+                est.append(e)
+                var.append(tf.broadcast_to(v, [self._nr, self._F]))
+            est = tf.stack(est, axis=-2)  # [B,1,Nr,Sp,F]
+            var = tf.stack(var, axis=-2)  # [Nr,Sp,F]
+            t = st["t"]
+            outputs.append(tf.einsum("ts,...sf->...tf", tf.cast(t, est.dtype), est))
+            variances.append(tf.einsum("ts,...sf->...tf", t, tf.maximum(var, 0.0)))
+        h = tf.stack(outputs, axis=3)[:, :, :, None]  # [B,1,Nr,1,Ns,S,F]
+        v = tf.stack(variances, axis=1)[None, None, :, None]  # [1,1,Nr,1,Ns,S,F]
+        return h, tf.cast(v, h_hat.dtype.real_dtype)
+
+
+class LMMSEEstimator(Receiver):
+    """LS at the pilots followed by LMMSE interpolation with the scenario's covariance,
+    measured once on ``cov_samples`` channel realisations (not those under test)."""
+
+    Params = LMMSEParams
+
+    def __init__(self, context, params=None, precision=None, **kwargs):
+        super().__init__(context, params, precision=precision, **kwargs)
+        rg = context.resource_grid
+        joint = self.params.dims == "space_freq" or (
+            self.params.dims == "auto" and context.num_rx_ant * rg.fft_size <= 2048)
+        h = context.sample_channels(self.params.cov_samples)
+        self.covariance = sample_covariance(h, joint)
+        interp = CovarianceInterpolator(rg.pilot_pattern, self.covariance, joint, context.num_rx_ant)
+        self._est = LSChannelEstimator(rg, interpolator=interp, precision=self.precision)
+
+    def call(self, y, no, h_genie):
+        return self._est(y, no)

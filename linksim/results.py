@@ -1,0 +1,135 @@
+"""Run folders: ``scenario.yaml`` (resolved), ``meta.json`` and ``metrics.csv``.
+
+Each finished point is appended to metrics.csv atomically (write a temporary file, then
+rename), so an interrupted sweep loses nothing and ``--resume`` continues it.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import json
+import math
+import os
+import platform
+import subprocess
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from . import __version__
+from .errors import UserError
+
+
+def atomic_write(path: Path, text: str) -> None:
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def git_revision() -> str:
+    here = Path(__file__).resolve().parent
+    try:
+        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+        if rev.returncode != 0:
+            return "unknown"
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return rev.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def package_versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version(), "linksim": __version__}
+    for name in ("sionna-no-rt", "tensorflow", "numpy", "pydantic"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _fmt(v):
+    if isinstance(v, float):
+        return "nan" if math.isnan(v) else repr(v)
+    return str(v)
+
+
+def read_metrics(path: Path) -> list[dict]:
+    """Rows of a metrics.csv as dicts of str."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    with open(path, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+class RunDir:
+    """One run's results folder."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.metrics_path = self.path / "metrics.csv"
+        self.meta_path = self.path / "meta.json"
+        self.scenario_path = self.path / "scenario.yaml"
+
+    @classmethod
+    def prepare(cls, path: Path, resolved: dict, resume: bool, overwrite: bool) -> "RunDir":
+        run = cls(path)
+        exists = run.metrics_path.exists() or run.meta_path.exists()
+        if exists and not (resume or overwrite):
+            raise UserError("results already exist here; use --resume to continue or --overwrite to start again",
+                            source=str(run.path))
+        if resume and run.scenario_path.exists():
+            with open(run.scenario_path, encoding="utf-8") as f:
+                previous = yaml.safe_load(f)
+            if previous != resolved:
+                changed = sorted(k for k in set(previous) | set(resolved) if previous.get(k) != resolved.get(k))
+                raise UserError(f"--resume needs the same scenario as the interrupted run (changed: {', '.join(changed)})",
+                                source=str(run.path))
+        if overwrite and not resume:
+            for p in (run.metrics_path, run.meta_path):
+                if p.exists():
+                    p.unlink()
+        run.path.mkdir(parents=True, exist_ok=True)
+        atomic_write(run.scenario_path, yaml.safe_dump(resolved, sort_keys=False))
+        return run
+
+    # metrics ----------------------------------------------------------------
+    def rows(self) -> list[dict]:
+        return read_metrics(self.metrics_path)
+
+    def append_rows(self, columns: list[str], rows: list[dict]) -> None:
+        """Append ``rows`` (one point) atomically."""
+        old = self.rows()
+        lines = [",".join(columns)]
+        for r in old + [{k: _fmt(v) for k, v in r.items()} for r in rows]:
+            lines.append(",".join(_csv_escape(r.get(c, "")) for c in columns))
+        atomic_write(self.metrics_path, "\n".join(lines) + "\n")
+
+    # meta -------------------------------------------------------------------
+    def read_meta(self) -> dict:
+        if not self.meta_path.exists():
+            return {}
+        with open(self.meta_path, encoding="utf-8") as f:
+            return json.load(f)
+
+    def write_meta(self, meta: dict) -> None:
+        atomic_write(self.meta_path, json.dumps(meta, indent=2, sort_keys=False) + "\n")
+
+
+def _csv_escape(v) -> str:
+    v = str(v)
+    return f'"{v}"' if ("," in v or '"' in v) else v
+
+
+def now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")

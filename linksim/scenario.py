@@ -1,0 +1,535 @@
+"""YAML scenario -> validated, typed :class:`Scenario` objects.
+
+A scenario is plain YAML data. :func:`load_scenario` reads it, applies ``--set``
+overrides, validates it with pydantic (unknown keys are rejected with a did-you-mean
+hint) and checks cross-field consistency. Every problem is raised as one
+:class:`~linksim.errors.UserError` naming the file, the dotted field and what is allowed.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import UserError, allowed, did_you_mean
+
+NOISE_KEYS = ("ebno_db", "snr_db")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+# --------------------------------------------------------------------------- sections
+class Carrier(_Strict):
+    """OFDM numerology of one slot."""
+
+    carrier_frequency_hz: float = Field(3.5e9, gt=0, le=100e9, description="Carrier frequency [Hz].")
+    subcarrier_spacing_khz: Literal[15, 30, 60, 120] = Field(30, description="Subcarrier spacing [kHz].")
+    num_prbs: Optional[int] = Field(None, ge=1, le=275, description="Number of PRBs (12 subcarriers each). Give this or fft_size; default 6.")
+    fft_size: Optional[int] = Field(None, ge=12, le=4096, description="Number of subcarriers, instead of num_prbs.")
+    num_ofdm_symbols: int = Field(14, ge=2, le=14, description="OFDM symbols per slot.")
+    cyclic_prefix: Literal["normal", "extended"] = Field("normal", description="Cyclic prefix type (sets the CP length; the frequency-domain channel assumes the CP covers the delay spread).")
+
+    @model_validator(mode="after")
+    def _one_size(self):
+        if self.num_prbs is not None and self.fft_size is not None:
+            raise ValueError("give either num_prbs or fft_size, not both")
+        if self.num_prbs is None and self.fft_size is None:
+            self.num_prbs = 6
+        return self
+
+    @property
+    def num_subcarriers(self) -> int:
+        return self.fft_size if self.fft_size is not None else 12 * self.num_prbs
+
+    @property
+    def cyclic_prefix_length(self) -> int:
+        ratio = 144 / 2048 if self.cyclic_prefix == "normal" else 512 / 2048
+        return int(round(ratio * self.num_subcarriers))
+
+
+class Array(_Strict):
+    """A uniform planar antenna array (3GPP TR 38.901 panel)."""
+
+    rows: int = Field(1, ge=1, le=16, description="Rows of antenna elements.")
+    cols: int = Field(1, ge=1, le=64, description="Columns of antenna elements.")
+    polarization: Literal["single", "dual"] = Field("single", description="single (V) or dual (cross-polarised) elements.")
+    pattern: Literal["omni", "38.901"] = Field("omni", description="Element radiation pattern.")
+
+    @field_validator("pattern", mode="before")
+    @classmethod
+    def _pattern_as_text(cls, v):
+        # YAML reads an unquoted 38.901 as a number
+        return "38.901" if isinstance(v, float) and abs(v - 38.901) < 1e-9 else v
+
+    @property
+    def num_ant(self) -> int:
+        return self.rows * self.cols * (2 if self.polarization == "dual" else 1)
+
+
+class Antennas(_Strict):
+    bs: Array = Field(default_factory=lambda: Array(rows=1, cols=4, pattern="38.901"), description="Base-station array.")
+    ue: Array = Field(default_factory=Array, description="User-equipment array.")
+
+
+class Channel(_Strict):
+    """Propagation channel. Channels are normalised to unit average gain per antenna pair
+    unless ``pathloss`` is on."""
+
+    model: Literal["awgn", "rayleigh", "tdl", "cdl", "uma", "umi", "rma"] = Field("cdl", description="Channel model.")
+    direction: Literal["uplink", "downlink"] = Field("uplink", description="Link direction (uplink: UE transmits, BS receives).")
+    profile: Literal["A", "B", "C", "D", "E"] = Field("C", description="TDL/CDL profile.")
+    delay_spread_ns: float = Field(100.0, gt=0, le=10000, description="RMS delay spread for TDL/CDL [ns].")
+    ue_speed_kmh: float = Field(3.0, ge=0, le=500, description="UE speed [km/h] (TDL/CDL/UMa/UMi/RMa).")
+    correlation_bs: float = Field(0.0, ge=0, lt=1, description="Exponential spatial correlation coefficient at the BS (rayleigh, tdl).")
+    correlation_ue: float = Field(0.0, ge=0, lt=1, description="Exponential spatial correlation coefficient at the UE (rayleigh, tdl).")
+    pathloss: bool = Field(False, description="UMa/UMi/RMa: keep path loss and shadow fading. The SNR then refers to a link with reference_pathloss_db.")
+    reference_pathloss_db: float = Field(110.0, ge=0, le=250, description="With pathloss on: the path loss at which the link has the nominal SNR [dB].")
+    indoor_probability: float = Field(0.0, ge=0, le=1, description="UMa/UMi/RMa: probability that a dropped UE is indoor.")
+    o2i_model: Literal["low", "high"] = Field("low", description="UMa/UMi: outdoor-to-indoor loss model.")
+
+
+class SRS(_Strict):
+    """Sounding reference signal timing (frequency comb set in ``pilots.comb``)."""
+
+    num_hops: int = Field(1, ge=1, le=16, description="Sub-bands sounded in turn (frequency hopping); 1 = wideband SRS.")
+    periodicity_slots: int = Field(1, ge=1, le=80, description="Slots between two SRS occasions.")
+    symbol: int = Field(13, ge=0, le=13, description="OFDM symbol carrying the SRS in its slot.")
+    eval_delay_slots: int = Field(0, ge=0, le=80, description="Slots between the last SRS occasion and the time the estimate is used (the NMSE is measured there).")
+
+
+class Pilots(_Strict):
+    """Pilot layout: DMRS-like symbols with a frequency comb, Sionna's Kronecker pattern,
+    an arbitrary mask from a .npy file, or SRS (uplink sounding)."""
+
+    type: Literal["dmrs", "kronecker", "mask", "srs"] = Field("dmrs", description="Pilot pattern type.")
+    symbols: list[int] = Field(default_factory=lambda: [2, 11], description="OFDM symbols carrying pilots (dmrs, kronecker).")
+    comb: Literal[1, 2, 4] = Field(1, description="Frequency comb: pilots on every comb-th subcarrier (dmrs; srs needs 2 or 4). Streams use successive comb offsets.")
+    comb_offset: int = Field(0, ge=0, le=3, description="First pilot subcarrier of stream 0 (< comb).")
+    mask_file: Optional[str] = Field(None, description="type mask: .npy boolean array [num_streams, num_ofdm_symbols, num_subcarriers] (path relative to the scenario file).")
+    srs: SRS = Field(default_factory=SRS, description="SRS timing (type srs).")
+
+
+class Link(_Strict):
+    """Coding and modulation."""
+
+    mode: Literal["codeword", "tb", "uncoded", "sounding"] = Field("codeword", description="codeword: one LDPC codeword per stream and slot; tb: NR transport block (CRC, segmentation) from an MCS index; uncoded: QAM only; sounding: SRS channel sounding, no data.")
+    ofdm: bool = Field(True, description="false: flat single-carrier link (awgn / rayleigh, SISO) for coding references.")
+    bits_per_symbol: Literal[2, 4, 6, 8] = Field(4, description="QAM order as bits per symbol (QPSK=2 ... 256-QAM=8); ignored in tb mode (the MCS sets it).")
+    coderate: float = Field(0.5, gt=0.05, le=0.95, description="LDPC code rate (codeword mode).")
+    mcs_index: int = Field(10, ge=0, le=28, description="NR MCS index (tb mode).")
+    mcs_table: Literal[1, 2] = Field(1, description="NR MCS table (TS 38.214 5.1.3.1-1 / -2) (tb mode).")
+    codeword_length: int = Field(1296, ge=24, le=32000, description="Codeword length n in bits when ofdm is false.")
+    ldpc_iterations: int = Field(20, ge=1, le=200, description="LDPC belief-propagation iterations.")
+
+
+class Mimo(_Strict):
+    num_streams: int = Field(1, ge=1, le=8, description="Spatial streams (layers).")
+    precoder: Literal["none", "svd", "zf", "rzf"] = Field("none", description="Transmit precoder; computed from the true channel (genie CSIT).")
+    rzf_alpha: float = Field(0.1, gt=0, le=100, description="Regularisation of the rzf precoder.")
+    detector: Literal["lmmse", "zf", "mf", "kbest"] = Field("lmmse", description="MIMO detector (Sionna's).")
+    kbest_k: int = Field(16, ge=1, le=256, description="Candidate list size of the kbest detector.")
+
+
+class ReceiverSpec(BaseModel):
+    """One receiver: a registered name, an optional label and its own parameters."""
+
+    model_config = ConfigDict(extra="allow")
+    name: str = Field(description="Registered receiver (see `linksim list receivers`).")
+    label: Optional[str] = Field(None, description="Name in results and plots (default: name).")
+
+    @property
+    def params(self) -> dict:
+        return dict(self.model_extra or {})
+
+    @property
+    def display(self) -> str:
+        return self.label or self.name
+
+
+class Sweep(_Strict):
+    key: str = Field("ebno_db", description="Swept quantity: ebno_db, snr_db or the dotted path of any numeric scenario key (e.g. channel.delay_spread_ns).")
+    values: list[float] = Field(default_factory=lambda: [0.0, 5.0, 10.0], min_length=1, description="Values of the swept key.")
+    ebno_db: Optional[float] = Field(None, ge=-50, le=100, description="Fixed Eb/N0 [dB] when the key is neither ebno_db nor snr_db.")
+    snr_db: Optional[float] = Field(None, ge=-50, le=100, description="Fixed SNR [dB] when the key is neither ebno_db nor snr_db.")
+    batch_size: int = Field(64, ge=1, le=100000, description="Slots (or codewords) per Monte-Carlo batch.")
+    max_batches: int = Field(50, ge=1, le=1000000, description="Upper limit of batches per point.")
+    target_block_errors: Optional[int] = Field(200, ge=1, description="Stop a point once every receiver has this many block errors (null: run max_batches).")
+    stop_bler: Optional[float] = Field(None, gt=0, lt=1, description="Stop the sweep once every receiver's BLER is below this.")
+
+
+class Runtime(_Strict):
+    xla: bool = Field(True, description="Compile transmitter and channel with XLA.")
+    device: Literal["auto", "cpu", "gpu"] = Field("auto", description="auto uses a GPU when TensorFlow sees one.")
+
+
+METRICS = ("ber", "bler", "goodput", "nmse", "se")
+
+
+class Scenario(_Strict):
+    """A complete simulation scenario."""
+
+    name: str = Field("scenario", description="Run name (results go to output/).")
+    seed: int = Field(42, ge=0, le=2**31 - 1, description="Seed of every random generator.")
+    precision: Literal["single", "double"] = Field("single", description="Floating-point precision.")
+    output: Optional[str] = Field(None, description="Results folder (default: results/<name>).")
+    carrier: Carrier = Field(default_factory=Carrier)
+    antennas: Antennas = Field(default_factory=Antennas)
+    channel: Channel = Field(default_factory=Channel)
+    pilots: Pilots = Field(default_factory=Pilots)
+    link: Link = Field(default_factory=Link)
+    mimo: Mimo = Field(default_factory=Mimo)
+    receivers: list[ReceiverSpec] = Field(default_factory=lambda: [ReceiverSpec(name="perfect")], min_length=1)
+    sweep: Sweep = Field(default_factory=Sweep)
+    metrics: list[Literal["ber", "bler", "goodput", "nmse", "se"]] = Field(default_factory=lambda: ["ber", "bler"], min_length=1)
+    runtime: Runtime = Field(default_factory=Runtime)
+
+    # ------------------------------------------------------------------ derived
+    @property
+    def tx_array(self) -> Array:
+        return self.antennas.ue if self.channel.direction == "uplink" else self.antennas.bs
+
+    @property
+    def rx_array(self) -> Array:
+        return self.antennas.bs if self.channel.direction == "uplink" else self.antennas.ue
+
+    @property
+    def output_dir(self) -> Path:
+        return Path(self.output) if self.output else Path("results") / self.name
+
+    @property
+    def is_coded(self) -> bool:
+        return self.link.mode in ("codeword", "tb")
+
+    def resolved(self) -> dict:
+        """Plain-data copy with every default filled in (written as scenario.yaml)."""
+        data = self.model_dump(mode="json")
+        data["receivers"] = [r.model_dump(mode="json", exclude_none=True) for r in self.receivers]
+        return data
+
+
+# --------------------------------------------------------------------------- consistency
+def _check_consistency(s: Scenario) -> None:
+    """Cross-field rules. Raises UserError(field=...) on the first violation."""
+    ch, pil, link, mimo = s.channel, s.pilots, s.link, s.mimo
+    n_tx, n_rx = s.tx_array.num_ant, s.rx_array.num_ant
+    if not link.ofdm:
+        if ch.model not in ("awgn", "rayleigh"):
+            raise UserError(f"a link without OFDM needs a flat channel; allowed: awgn, rayleigh (got {ch.model})", field="channel.model")
+        if n_tx != 1 or n_rx != 1:
+            raise UserError("a link without OFDM is single-antenna: set antennas.bs and antennas.ue to 1 element", field="antennas")
+        if link.mode in ("tb", "sounding"):
+            raise UserError("a link without OFDM supports mode codeword or uncoded", field="link.mode")
+        bad = [r.name for r in s.receivers if r.name != "perfect"]
+        if bad:
+            raise UserError(f"a link without OFDM has no pilots; allowed receivers: perfect (got {bad[0]})", field="receivers")
+        if "nmse" in s.metrics or "se" in s.metrics:
+            raise UserError("nmse and se need an OFDM link; allowed here: ber, bler, goodput", field="metrics")
+    if mimo.num_streams > min(n_tx, n_rx):
+        raise UserError(f"{mimo.num_streams} streams need at least as many antennas at both ends (tx {n_tx}, rx {n_rx})", field="mimo.num_streams")
+    if mimo.precoder == "none" and mimo.num_streams != n_tx:
+        raise UserError(f"without a precoder every tx antenna carries one stream: set num_streams to {n_tx} or choose precoder svd, zf or rzf", field="mimo.num_streams")
+    if mimo.precoder in ("zf", "rzf") and mimo.num_streams != n_rx:
+        raise UserError(f"zf/rzf precoding sends one stream per receive antenna: num_streams must be {n_rx}", field="mimo.num_streams")
+    if ch.model == "awgn" and link.ofdm and n_rx < n_tx:
+        raise UserError("the awgn channel connects tx antenna i to rx antenna i: needs rx antennas >= tx antennas", field="channel.model")
+    # pilots
+    if pil.type == "srs":
+        if ch.direction != "uplink":
+            raise UserError("SRS is sent by the UE: it needs channel.direction: uplink", field="pilots.type")
+        if pil.comb not in (2, 4):
+            raise UserError(f"SRS uses comb 2 or 4 (got {pil.comb})", field="pilots.comb")
+        if link.mode != "sounding":
+            raise UserError("SRS pilots are for channel sounding: set link.mode: sounding", field="link.mode")
+        if s.carrier.num_subcarriers % (pil.srs.num_hops * pil.comb):
+            raise UserError(f"{s.carrier.num_subcarriers} subcarriers do not split into {pil.srs.num_hops} hops of comb {pil.comb}", field="pilots.srs.num_hops")
+        if pil.srs.symbol >= s.carrier.num_ofdm_symbols:
+            raise UserError(f"must be < num_ofdm_symbols ({s.carrier.num_ofdm_symbols})", field="pilots.srs.symbol")
+    elif link.mode == "sounding":
+        raise UserError("sounding mode needs pilots.type: srs", field="link.mode")
+    if link.mode == "sounding":
+        bad = [m for m in s.metrics if m != "nmse"]
+        if bad:
+            raise UserError(f"sounding measures the channel estimate only; allowed metrics: nmse (got {bad[0]})", field="metrics")
+        if mimo.num_streams != 1 or mimo.precoder != "none":
+            raise UserError("sounding uses one SRS port per UE antenna without precoding: needs a single-antenna UE", field="mimo.num_streams")
+    if link.ofdm and pil.type in ("dmrs", "kronecker"):
+        for i, sym in enumerate(pil.symbols):
+            if not 0 <= sym < s.carrier.num_ofdm_symbols:
+                raise UserError(f"pilot symbol {sym} outside 0..{s.carrier.num_ofdm_symbols - 1}", field=f"pilots.symbols[{i}]")
+        if len(set(pil.symbols)) != len(pil.symbols) or not pil.symbols:
+            raise UserError("pilot symbols must be distinct and non-empty", field="pilots.symbols")
+        if len(pil.symbols) >= s.carrier.num_ofdm_symbols:
+            raise UserError("no OFDM symbol left for data", field="pilots.symbols")
+    if pil.comb_offset >= pil.comb:
+        raise UserError(f"must be smaller than comb ({pil.comb})", field="pilots.comb_offset")
+    if pil.type == "dmrs" and pil.comb > 1 and mimo.num_streams > pil.comb:
+        raise UserError(f"streams are separated by comb offsets: comb {pil.comb} carries at most {pil.comb} streams", field="pilots.comb")
+    if pil.type == "mask" and not pil.mask_file:
+        raise UserError("pilots.type mask needs a mask_file (.npy)", field="pilots.mask_file")
+    if link.mode == "uncoded" and "bler" in s.metrics:
+        raise UserError("an uncoded link has no blocks; allowed metrics: ber, nmse, se", field="metrics")
+    # sweep
+    sw = s.sweep
+    if sw.key in NOISE_KEYS:
+        if sw.ebno_db is not None or sw.snr_db is not None:
+            raise UserError(f"the sweep sets {sw.key} itself: remove sweep.ebno_db / sweep.snr_db", field="sweep")
+    else:
+        if (sw.ebno_db is None) == (sw.snr_db is None):
+            raise UserError(f"sweeping {sw.key} needs the noise level: give exactly one of sweep.ebno_db, sweep.snr_db", field="sweep")
+    if link.mode in ("uncoded", "sounding") and (sw.key == "ebno_db" or sw.ebno_db is not None):
+        raise UserError("Eb/N0 needs coded information bits: use snr_db for uncoded and sounding links", field="sweep.key")
+    labels = [r.display for r in s.receivers]
+    dup = {x for x in labels if labels.count(x) > 1}
+    if dup:
+        raise UserError(f"receiver labels must be unique (repeated: {sorted(dup)[0]}); set label:", field="receivers")
+
+
+# --------------------------------------------------------------------------- dotted paths
+def _split_path(path: str) -> list:
+    parts = []
+    for p in path.split("."):
+        parts.append(int(p) if p.isdigit() else p)
+    return parts
+
+
+def set_dotted(data: dict, path: str, value: Any) -> None:
+    """Set ``data[a][b]... = value`` for a dotted path (list indices as numbers)."""
+    parts = _split_path(path)
+    node = data
+    for i, key in enumerate(parts[:-1]):
+        if isinstance(node, list):
+            if not isinstance(key, int) or key >= len(node):
+                raise UserError(f"no list element {key}", field=".".join(map(str, parts[: i + 1])))
+            node = node[key]
+            continue
+        if not isinstance(node, dict):
+            raise UserError("is not a section", field=".".join(map(str, parts[:i])))
+        if node.get(key) is None:
+            node[key] = {}
+        node = node[key]
+    last = parts[-1]
+    if isinstance(node, list):
+        if not isinstance(last, int) or last >= len(node):
+            raise UserError(f"no list element {last}", field=path)
+        node[last] = value
+    elif isinstance(node, dict):
+        node[last] = value
+    else:
+        raise UserError("is not a section", field=".".join(map(str, parts[:-1])))
+
+
+def get_dotted(obj: Any, path: str) -> Any:
+    """Read a value from a Scenario (or plain data) by dotted path."""
+    node = obj
+    for key in _split_path(path):
+        if isinstance(node, BaseModel):
+            if not hasattr(node, str(key)):
+                raise KeyError(path)
+            node = getattr(node, str(key))
+        elif isinstance(node, dict):
+            node = node[key]
+        elif isinstance(node, list):
+            node = node[int(key)]
+        else:
+            raise KeyError(path)
+    return node
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``a.b=3`` -> ("a.b", 3); the value is parsed as YAML plain data."""
+    if "=" not in text:
+        raise UserError("an override looks like dotted.key=value", source="--set", field=text)
+    key, raw = text.split("=", 1)
+    key = key.strip()
+    if not key:
+        raise UserError("empty key in override", source="--set", field=text)
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError as err:
+        raise UserError(f"value is not valid YAML ({err.problem})", source="--set", field=key) from None
+    return key, value
+
+
+# --------------------------------------------------------------------------- validation
+def _loc_to_path(loc) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _model_at(loc) -> type[BaseModel] | None:
+    """The pydantic model class that owns the field at ``loc`` (for did-you-mean)."""
+    model: Any = Scenario
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        if field is None:
+            return None
+        ann = field.annotation
+        args = getattr(ann, "__args__", ())
+        candidates = [ann, *args]
+        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        if model is None:
+            return None
+    return model
+
+
+def _format_validation(err: ValidationError, source: str) -> UserError:
+    first = err.errors()[0]
+    loc = first["loc"]
+    path = _loc_to_path(loc)
+    kind = first["type"]
+    if kind == "extra_forbidden":
+        owner = _model_at(loc)
+        names = list(owner.model_fields) if owner else []
+        msg = f"unknown key{did_you_mean(loc[-1], names)}; allowed keys: {allowed(names)}" if names else "unknown key"
+    elif kind == "missing":
+        msg = "required key is missing"
+    else:
+        msg = first["msg"].replace("Value error, ", "")
+        if "input" in first and kind not in ("model_type", "dict_type"):
+            msg += f" (got {first['input']!r})"
+    extra = len(err.errors()) - 1
+    if extra:
+        msg += f" [and {extra} more problem{'s' if extra > 1 else ''}]"
+    return UserError(msg, source=source, field=path or None)
+
+
+def validate_scenario(data: Any, source: str = "<scenario>", base_dir: Path | None = None) -> Scenario:
+    """Validate plain data into a :class:`Scenario` (raises UserError)."""
+    if not isinstance(data, dict):
+        raise UserError("a scenario is a YAML mapping of sections (carrier, channel, ...)", source=source)
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as err:
+        raise _format_validation(err, source) from None
+    try:
+        _check_consistency(scenario)
+        _check_sweep_key(scenario)
+        _check_receivers(scenario)
+        _check_files(scenario, base_dir)
+    except UserError as err:
+        raise err.at(source=source) from None
+    return scenario
+
+
+def _check_sweep_key(s: Scenario) -> None:
+    key = s.sweep.key
+    if key in NOISE_KEYS:
+        return
+    try:
+        value = get_dotted(s, key)
+    except (KeyError, IndexError, ValueError):
+        top = list(Scenario.model_fields)
+        raise UserError(f"{key!r} is not a scenario key{did_you_mean(key.split('.')[0], top)}; allowed: ebno_db, snr_db or a dotted numeric key", field="sweep.key") from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise UserError(f"{key!r} is not a numeric scalar key (it holds {type(value).__name__})", field="sweep.key")
+    # every swept value must itself validate
+    for i, v in enumerate(s.sweep.values):
+        data = s.resolved()
+        set_dotted(data, key, int(v) if isinstance(value, int) else v)
+        try:
+            Scenario.model_validate(data)
+        except ValidationError as err:
+            msg = _format_validation(err, "").message
+            raise UserError(f"value {v} for {key}: {msg}", field=f"sweep.values[{i}]") from None
+
+
+def _check_receivers(s: Scenario) -> None:
+    from .registry import receiver_class, receiver_names
+
+    for i, spec in enumerate(s.receivers):
+        if spec.name not in receiver_names():
+            raise UserError(f"unknown receiver {spec.name!r}{did_you_mean(spec.name, receiver_names())}; allowed: {allowed(receiver_names())}", field=f"receivers[{i}].name")
+        cls = receiver_class(spec.name)
+        try:
+            cls.Params.model_validate(spec.params)
+        except ValidationError as err:
+            first = err.errors()[0]
+            loc = first["loc"]
+            names = list(cls.Params.model_fields)
+            if first["type"] == "extra_forbidden":
+                msg = f"unknown parameter for {spec.name}{did_you_mean(loc[-1], names)}; allowed: {allowed(['name', 'label'] + names)}"
+            else:
+                msg = first["msg"] + (f" (got {first.get('input')!r})" if "input" in first else "")
+            raise UserError(msg, field=f"receivers[{i}].{_loc_to_path(loc)}") from None
+        try:
+            cls.check_scenario(s, cls.Params.model_validate(spec.params))
+        except UserError as err:
+            raise err.at(field_prefix=f"receivers[{i}]") from None
+
+
+def _check_files(s: Scenario, base_dir: Path | None) -> None:
+    if s.pilots.type == "mask" and s.pilots.mask_file:
+        path = resolve_path(s.pilots.mask_file, base_dir)
+        if not path.is_file():
+            raise UserError(f"file not found: {path}", field="pilots.mask_file")
+        s.pilots.mask_file = str(path)
+
+
+def resolve_path(path: str, base_dir: Path | None) -> Path:
+    p = Path(path)
+    if not p.is_absolute() and base_dir is not None:
+        p = base_dir / p
+    return p
+
+
+def read_yaml(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise UserError("scenario file not found", source=str(path))
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = yaml.safe_load(f)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else None
+        raise UserError(f"not valid YAML: {getattr(err, 'problem', err)}", source=str(path), field=where) from None
+    return data if data is not None else {}
+
+
+def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:
+    """Read, override and validate a scenario file.
+
+    Parameters
+    ----------
+    path : str | Path
+        YAML file.
+    overrides : list[str]
+        ``dotted.key=value`` strings, applied in order before validation.
+    """
+    data = read_yaml(path)
+    data = apply_overrides(data, overrides or [], source=str(path))
+    return validate_scenario(data, source=str(path), base_dir=Path(path).parent)
+
+
+def apply_overrides(data: dict, overrides: list[str], source: str) -> dict:
+    data = copy.deepcopy(data)
+    if not isinstance(data, dict):
+        raise UserError("a scenario is a YAML mapping of sections", source=source)
+    for text in overrides:
+        key, value = parse_override(text)
+        try:
+            set_dotted(data, key, value)
+        except UserError as err:
+            raise err.at(source="--set") from None
+    return data
+
+
+def with_value(s: Scenario, key: str, value: float) -> Scenario:
+    """A copy of ``s`` with the dotted scalar ``key`` set to ``value``."""
+    data = s.resolved()
+    current = get_dotted(s, key)
+    set_dotted(data, key, int(value) if isinstance(current, int) and not isinstance(current, bool) else value)
+    return Scenario.model_validate(data)

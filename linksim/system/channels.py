@@ -1,0 +1,123 @@
+"""Channel generators: frequency responses H[f, t] from Sionna's channel models.
+
+Every generator returns ``h`` of shape
+``[batch, num_rx=1, num_rx_ant, num_tx=1, num_tx_ant, num_time_samples, num_subcarriers]``
+(complex) sampled at ``num_time_samples`` instants spaced ``1/sampling_frequency`` apart.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+from sionna.phy import Block, config
+from sionna.phy.channel import (KroneckerModel, RayleighBlockFading, cir_to_ofdm_channel,
+                                exp_corr_mat, gen_single_sector_topology,
+                                subcarrier_frequencies)
+from sionna.phy.channel.tr38901 import CDL, RMa, TDL, UMa, UMi, AntennaArray
+
+from ..scenario import Array, Scenario
+
+_TOPOLOGY = {"uma": UMa, "umi": UMi, "rma": RMa}
+
+
+def antenna_array(a: Array, carrier_frequency: float, precision=None) -> AntennaArray:
+    """A 3GPP TR 38.901 panel from the scenario's array description."""
+    return AntennaArray(num_rows=a.rows, num_cols=a.cols, polarization=a.polarization,
+                        polarization_type="V" if a.polarization == "single" else "cross",
+                        antenna_pattern=a.pattern, carrier_frequency=carrier_frequency,
+                        precision=precision)
+
+
+class ChannelGenerator(Block):
+    """Draws channel frequency responses for one scenario.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    precision : "single" | "double" | None
+
+    Input
+    -----
+    batch_size : int
+    num_time_samples : int
+    sampling_frequency : float
+        Rate of the time samples [Hz] (1/OFDM-symbol duration for a slot).
+
+    Output
+    ------
+    h : [batch_size, 1, num_rx_ant, 1, num_tx_ant, num_time_samples, num_subcarriers], tf.complex
+    """
+
+    def __init__(self, scenario: Scenario, precision=None, **kwargs):
+        super().__init__(precision=precision, **kwargs)
+        s = scenario
+        ch, c = s.channel, s.carrier
+        self._model_name = ch.model
+        self._num_rx_ant = s.rx_array.num_ant
+        self._num_tx_ant = s.tx_array.num_ant
+        self._frequencies = subcarrier_frequencies(c.num_subcarriers, c.subcarrier_spacing_khz * 1e3,
+                                                   precision=self.precision)
+        self._normalize = not (ch.model in _TOPOLOGY and ch.pathloss)
+        self._gain = 10 ** (ch.reference_pathloss_db / 20) if not self._normalize else 1.0
+        speed = ch.ue_speed_kmh / 3.6
+        fc = c.carrier_frequency_hz
+        self._corr = None
+        if ch.model in ("rayleigh", "tdl") and (ch.correlation_bs > 0 or ch.correlation_ue > 0):
+            r_bs = exp_corr_mat(ch.correlation_bs, s.antennas.bs.num_ant, precision=self.precision)
+            r_ue = exp_corr_mat(ch.correlation_ue, s.antennas.ue.num_ant, precision=self.precision)
+            r_rx, r_tx = (r_bs, r_ue) if ch.direction == "uplink" else (r_ue, r_bs)
+            self._corr = KroneckerModel(r_tx=r_tx, r_rx=r_rx)
+        if ch.model == "rayleigh":
+            self._model = RayleighBlockFading(1, self._num_rx_ant, 1, self._num_tx_ant, precision=self.precision)
+        elif ch.model == "tdl":
+            self._model = TDL(ch.profile, ch.delay_spread_ns * 1e-9, fc, min_speed=speed, max_speed=speed,
+                              num_rx_ant=self._num_rx_ant, num_tx_ant=self._num_tx_ant, precision=self.precision)
+        elif ch.model == "cdl":
+            self._model = CDL(ch.profile, ch.delay_spread_ns * 1e-9, fc,
+                              antenna_array(s.antennas.ue, fc, self.precision),
+                              antenna_array(s.antennas.bs, fc, self.precision),
+                              ch.direction, min_speed=speed, max_speed=speed, precision=self.precision)
+        elif ch.model in _TOPOLOGY:
+            kwargs = dict(carrier_frequency=fc, ut_array=antenna_array(s.antennas.ue, fc, self.precision),
+                          bs_array=antenna_array(s.antennas.bs, fc, self.precision),
+                          direction=ch.direction, enable_pathloss=ch.pathloss,
+                          enable_shadow_fading=ch.pathloss, precision=self.precision)
+            if ch.model != "rma":
+                kwargs["o2i_model"] = ch.o2i_model
+            self._model = _TOPOLOGY[ch.model](**kwargs)
+            self._speed = speed
+            self._indoor = ch.indoor_probability
+        else:  # awgn
+            self._model = None
+
+    @property
+    def has_time_variation(self) -> bool:
+        return self._model_name not in ("awgn", "rayleigh")
+
+    def _cir(self, batch_size, num_time_samples, sampling_frequency):
+        if self._model_name in _TOPOLOGY:
+            topology = gen_single_sector_topology(batch_size, 1, self._model_name,
+                                                  min_ut_velocity=self._speed, max_ut_velocity=self._speed,
+                                                  indoor_probability=self._indoor, precision=self.precision)
+            self._model.set_topology(*topology)
+            return self._model(num_time_samples, sampling_frequency)
+        return self._model(batch_size, num_time_samples, sampling_frequency)
+
+    def call(self, batch_size, num_time_samples, sampling_frequency):
+        shape = [batch_size, 1, self._num_rx_ant, 1, self._num_tx_ant, num_time_samples,
+                 int(self._frequencies.shape[0])]
+        if self._model is None:
+            eye = tf.eye(self._num_rx_ant, self._num_tx_ant, dtype=self.cdtype)
+            h = eye[None, None, :, None, :, None, None]
+            return tf.broadcast_to(h, shape)
+        a, tau = self._cir(batch_size, num_time_samples, sampling_frequency)
+        h = cir_to_ofdm_channel(self._frequencies, a, tau, normalize=self._normalize)
+        if self._corr is not None:
+            # [..., rx_ant, tx_ant] matrices for the Kronecker model
+            perm = [0, 1, 3, 5, 6, 2, 4]
+            h = tf.transpose(h, perm)
+            h = self._corr(h)
+            h = tf.transpose(h, [0, 1, 5, 2, 6, 3, 4])
+        if self._gain != 1.0:
+            h = h * tf.cast(self._gain, h.dtype)
+        return h

@@ -1,0 +1,414 @@
+"""The simulated links as Sionna blocks.
+
+A link draws one batch of transmissions and channel realisations and runs **every
+receiver of the scenario on the same realisations**. It returns raw error counts and
+sums per receiver (see :mod:`linksim.metrics`), never averages.
+
+- :class:`OFDMLink` — MIMO-OFDM slot: LDPC/TB coding, QAM, pilots, precoding, a Sionna
+  channel model, per-receiver channel estimation, Sionna's MIMO detector, LDPC decoding.
+- :class:`FlatLink` — single-carrier SISO reference (AWGN / Rayleigh block fading).
+- :class:`SoundingLink` — uplink SRS sounding; NMSE of the wideband estimate.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+from sionna.phy import Block, Object
+from sionna.phy.channel import AWGN, ApplyOFDMChannel
+from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
+from sionna.phy.mapping import BinarySource, Demapper, Mapper
+from sionna.phy.mimo import StreamManagement
+from sionna.phy.nr import TBDecoder, TBEncoder
+from sionna.phy.nr.utils import calculate_tb_size, decode_mcs_index
+from sionna.phy.ofdm import KBestDetector, LinearDetector, ResourceGridMapper
+from sionna.phy.utils import complex_normal, ebnodb2no
+
+from .. import precoding
+from ..receivers.base import LinkContext
+from ..registry import receiver_class
+from ..scenario import Scenario
+from .channels import ChannelGenerator
+from .grid import build_resource_grid, build_srs
+
+STAT_KEYS = ("bits", "bit_errors", "blocks", "block_errors", "info_bits_ok",
+             "nmse_err", "nmse_ref", "se_sum", "se_count", "slots")
+
+
+def _zero_stats(dtype=tf.float64):
+    return {k: tf.zeros([], dtype) for k in STAT_KEYS}
+
+
+def _f64(x):
+    return tf.cast(x, tf.float64)
+
+
+class Coding(Object):
+    """Information bits <-> coded bits for one slot: LDPC codewords (one per stream),
+    an NR transport block (from an MCS index) across all streams, or no coding.
+
+    Input (encode)  : batch_size -> (b [B, 1, Ns, k] or [B, 1, tb], c [B, 1, Ns, n])
+    Input (decode)  : llr [B, 1, Ns, n] -> b_hat like b
+    """
+
+    def __init__(self, scenario: Scenario, bits_per_stream: int, num_bits_per_symbol: int,
+                 num_streams: int, precision=None):
+        super().__init__(precision=precision)
+        link = scenario.link
+        self.mode = link.mode
+        self.num_streams = num_streams
+        self.n = bits_per_stream
+        self._source = BinarySource(precision=precision)
+        if self.mode == "codeword":
+            self.k = int(round(link.coderate * self.n))
+            self._enc = LDPC5GEncoder(self.k, self.n, num_bits_per_symbol=num_bits_per_symbol, precision=precision)
+            self._dec = LDPC5GDecoder(self._enc, num_iter=link.ldpc_iterations, hard_out=True, precision=precision)
+            self.info_bits_per_block = self.k
+            self.blocks_per_slot = num_streams
+        elif self.mode == "tb":
+            q, rate = decode_mcs_index(link.mcs_index, table_index=link.mcs_table,
+                                       is_pusch=scenario.channel.direction == "uplink")
+            self.coderate = float(rate)
+            total = self.n * num_streams
+            tb_size = int(calculate_tb_size(int(q), float(rate), num_coded_bits=total,
+                                            num_layers=num_streams, return_cw_length=False)[0])
+            self._enc = TBEncoder(tb_size, total, float(rate), int(q), num_layers=num_streams,
+                                  channel_type="PUSCH" if scenario.channel.direction == "uplink" else "PDSCH",
+                                  precision=precision)
+            self._dec = TBDecoder(self._enc, num_bp_iter=link.ldpc_iterations, precision=precision)
+            self.k = tb_size
+            self.info_bits_per_block = tb_size
+            self.blocks_per_slot = 1
+        else:
+            self.k = self.n
+            self.info_bits_per_block = 0
+            self.blocks_per_slot = 0
+
+    @property
+    def rate(self) -> float:
+        return self.k * self.blocks_per_slot / (self.n * self.num_streams) if self.blocks_per_slot else 1.0
+
+    def encode(self, batch_size):
+        if self.mode == "tb":
+            b = self._source([batch_size, 1, self.k])
+            c = tf.reshape(self._enc(b), [batch_size, 1, self.num_streams, self.n])
+            return b, c
+        b = self._source([batch_size, 1, self.num_streams, self.k])
+        c = self._enc(b) if self.mode == "codeword" else b
+        return b, c
+
+    def decode(self, llr):
+        if self.mode == "tb":
+            llr = tf.reshape(llr, [tf.shape(llr)[0], 1, self.num_streams * self.n])
+            return self._dec(llr)[0]
+        if self.mode == "codeword":
+            return self._dec(llr)
+        return tf.cast(llr > 0, self.rdtype)
+
+    def error_stats(self, b, b_hat):
+        """Raw counts for the metric accumulators."""
+        err = tf.cast(tf.not_equal(b, b_hat), tf.float64)
+        stats = {"bits": _f64(tf.size(b)), "bit_errors": tf.reduce_sum(err)}
+        if self.blocks_per_slot:
+            block_err = tf.reduce_any(err > 0, axis=-1)
+            blocks = _f64(tf.size(block_err))
+            n_err = tf.reduce_sum(tf.cast(block_err, tf.float64))
+            stats.update(blocks=blocks, block_errors=n_err,
+                         info_bits_ok=(blocks - n_err) * self.info_bits_per_block)
+        return stats
+
+
+class _LinkBase(Block):
+    """Common parts: noise level from the swept key, XLA/graph compilation, receivers."""
+
+    def __init__(self, scenario: Scenario, precision=None):
+        super().__init__(precision=precision or scenario.precision)
+        self.scenario = scenario
+        self.xla_fallback = None
+
+    # noise ---------------------------------------------------------------
+    def noise_variance(self, key: str, value: float) -> float:
+        """Noise variance per RE for ``snr_db`` or ``ebno_db`` = value."""
+        if key == "snr_db":
+            return float(10 ** (-value / 10))
+        return float(ebnodb2no(value, self.bits_per_symbol, self.coderate, self.ebno_resource_grid))
+
+    ebno_resource_grid = None
+
+    def _compile(self, fn, xla: bool):
+        return tf.function(fn, jit_compile=xla, reduce_retracing=True)
+
+    def run_batch(self, batch_size: int, no: float) -> dict[str, dict[str, float]]:
+        """One Monte-Carlo batch; returns {receiver label: {stat: value}}."""
+        no_t = tf.constant(no, self.rdtype)
+        try:
+            out = self._step(batch_size, no_t)
+        except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError, NotImplementedError) as err:
+            if not self._xla_enabled:
+                raise
+            # XLA could not compile a block of this scenario: fall back to graph mode once
+            self.xla_fallback = f"{type(err).__name__}: {str(err).splitlines()[0][:200]}"
+            self._xla_enabled = False
+            self._build_step()
+            out = self._step(batch_size, no_t)
+        return {label: {k: float(v) for k, v in stats.items()} for label, stats in out.items()}
+
+    def call(self, batch_size, no):
+        return self._step(batch_size, no)
+
+    def _make_receivers(self, context: LinkContext):
+        receivers = []
+        for spec in self.scenario.receivers:
+            cls = receiver_class(spec.name)
+            receivers.append((spec.display, cls(context, cls.Params.model_validate(spec.params), precision=self.precision)))
+        return receivers
+
+    def _build_step(self):
+        raise NotImplementedError
+
+
+class OFDMLink(_LinkBase):
+    """One MIMO-OFDM slot per batch element (see module docstring).
+
+    Input
+    -----
+    batch_size : int
+    no : scalar tf.float — noise variance per RE
+
+    Output
+    ------
+    dict {receiver label: dict of raw sums (STAT_KEYS)}
+    """
+
+    def __init__(self, scenario: Scenario, precision=None):
+        super().__init__(scenario, precision)
+        s = scenario
+        self.num_streams = s.mimo.num_streams
+        self.num_tx_ant = s.tx_array.num_ant
+        self.num_rx_ant = s.rx_array.num_ant
+        self.rg = build_resource_grid(s, self.precision)
+        self.ebno_resource_grid = self.rg
+        self.sm = StreamManagement(np.ones([1, 1], int), self.num_streams)
+        self.channel = ChannelGenerator(s, precision=self.precision)
+        self._apply = ApplyOFDMChannel(precision=self.precision)
+        self.bits_per_symbol = s.link.bits_per_symbol
+        n = self.rg.num_data_symbols * self.bits_per_symbol
+        if s.link.mode == "tb":
+            q, _ = decode_mcs_index(s.link.mcs_index, table_index=s.link.mcs_table,
+                                    is_pusch=s.channel.direction == "uplink")
+            self.bits_per_symbol = int(q)
+            n = self.rg.num_data_symbols * self.bits_per_symbol
+        self.coding = Coding(s, int(n), self.bits_per_symbol, self.num_streams, precision=self.precision)
+        self.coderate = self.coding.rate
+        self._mapper = Mapper("qam", self.bits_per_symbol, precision=self.precision)
+        self._rg_mapper = ResourceGridMapper(self.rg, precision=self.precision)
+        det = s.mimo.detector
+        if det == "kbest":
+            self._detector = KBestDetector("bit", self.num_streams, s.mimo.kbest_k, self.rg, self.sm,
+                                           "qam", self.bits_per_symbol, precision=self.precision)
+        else:
+            self._detector = LinearDetector(det, "bit", "maxlog", self.rg, self.sm, "qam",
+                                            self.bits_per_symbol, precision=self.precision)
+        self._sampling_frequency = 1.0 / self.rg.ofdm_symbol_duration
+        self.slot_duration = self.rg.num_ofdm_symbols * self.rg.ofdm_symbol_duration
+        self.metrics = set(s.metrics)
+        self._xla_enabled = s.runtime.xla
+        self.context = LinkContext(s, self.rg, self.sm, self.sample_channels)
+        self.receivers = self._make_receivers(self.context)
+        self._build_step()
+
+    # blocks ----------------------------------------------------------------
+    def precoder(self, h):
+        """Precoder per RE from the true channel: [B, S, F, Nt, Ns]."""
+        hm = tf.transpose(h[:, 0, :, 0], [0, 3, 4, 1, 2])  # [B, S, F, Nr, Nt]
+        m = self.scenario.mimo
+        if m.precoder == "svd":
+            return precoding.svd_precoder(hm, self.num_streams), hm
+        if m.precoder in ("zf", "rzf"):
+            alpha = 0.0 if m.precoder == "zf" else m.rzf_alpha
+            return precoding.rzf_precoder(hm, alpha), hm
+        return precoding.identity_precoder(hm, self.num_streams), hm
+
+    def channels(self, batch_size):
+        """True channel ``h`` [B,1,Nr,1,Nt,S,F] and effective channel ``h_eff``
+        [B,1,Nr,1,Ns,S,F] after precoding, with the precoder ``f`` [B,S,F,Nt,Ns]."""
+        h = self.channel(batch_size, self.rg.num_ofdm_symbols, self._sampling_frequency)
+        f, hm = self.precoder(h)
+        h_eff = tf.matmul(hm, f)  # [B,S,F,Nr,Ns]
+        h_eff = tf.transpose(h_eff, [0, 3, 4, 1, 2])[:, None, :, None]
+        return h, h_eff, f
+
+    def sample_channels(self, n: int, batch_size: int = 64) -> np.ndarray:
+        """``n`` effective channels [n, Nr, Ns, S, F] for receiver statistics."""
+        out, done = [], 0
+        fn = tf.function(lambda bs: self.channels(bs)[1])
+        while done < n:
+            bs = min(batch_size, n - done)
+            out.append(fn(bs).numpy()[:, 0, :, 0])
+            done += bs
+        return np.concatenate(out)
+
+    def _generate(self, batch_size, no):
+        b, c = self.coding.encode(batch_size)
+        x = self._rg_mapper(self._mapper(c))  # [B,1,Ns,S,F]
+        h, h_eff, f = self.channels(batch_size)
+        x_ant = tf.einsum("bsftl,blsf->btsf", f, x[:, 0])[:, None]  # [B,1,Nt,S,F]
+        y = self._apply(x_ant, h, no)
+        se = None
+        if "se" in self.metrics:
+            he = tf.transpose(h_eff[:, 0, :, 0], [0, 3, 4, 1, 2])  # [B,S,F,Nr,Ns]
+            se = precoding.spectral_efficiency(he, tf.cast(self.num_streams, no.dtype) / no)
+        return b, y, h_eff, se
+
+    def _receive(self, b, y, h_eff, se, no):
+        out = {}
+        for label, rx in self.receivers:
+            h_hat, err_var = rx(y, no, h_eff)
+            stats = _zero_stats()
+            stats["slots"] = _f64(tf.shape(y)[0])
+            if "nmse" in self.metrics:
+                stats["nmse_err"] = tf.reduce_sum(_f64(tf.abs(h_hat - h_eff) ** 2))
+                stats["nmse_ref"] = tf.reduce_sum(_f64(tf.abs(h_eff) ** 2))
+            if se is not None:
+                stats["se_sum"] = tf.reduce_sum(_f64(se))
+                stats["se_count"] = _f64(tf.size(se))
+            if self.metrics & {"ber", "bler", "goodput"}:
+                llr = self._detector(y, h_hat, err_var, no)
+                stats.update(self.coding.error_stats(b, self.coding.decode(llr)))
+            out[label] = stats
+        return out
+
+    def _build_step(self):
+        gen = self._compile(self._generate, self._xla_enabled)
+        rec = tf.function(self._receive, reduce_retracing=True)
+
+        def step(batch_size, no):
+            b, y, h_eff, se = gen(batch_size, no)
+            return rec(b, y, h_eff, se, no)
+
+        self._step = step
+
+
+class FlatLink(_LinkBase):
+    """Single-carrier SISO link: coded QAM over AWGN or Rayleigh block fading (one
+    coefficient per codeword), coherent detection with perfect CSI."""
+
+    def __init__(self, scenario: Scenario, precision=None):
+        super().__init__(scenario, precision)
+        s = scenario
+        self.bits_per_symbol = s.link.bits_per_symbol
+        n = s.link.codeword_length - s.link.codeword_length % self.bits_per_symbol
+        self.coding = Coding(s, n, self.bits_per_symbol, 1, precision=self.precision)
+        self.coderate = self.coding.rate
+        self._mapper = Mapper("qam", self.bits_per_symbol, precision=self.precision)
+        self._demapper = Demapper("maxlog", "qam", self.bits_per_symbol, precision=self.precision)
+        self._awgn = AWGN(precision=self.precision)
+        self._fading = s.channel.model == "rayleigh"
+        self._xla_enabled = s.runtime.xla
+        self.receivers = [(spec.display, None) for spec in s.receivers]
+        self._build_step()
+
+    def _run(self, batch_size, no):
+        b, c = self.coding.encode(batch_size)
+        x = self._mapper(c)  # [B,1,1,n/q]
+        if self._fading:
+            h = complex_normal([batch_size, 1, 1, 1], precision=self.precision)
+        else:
+            h = tf.ones([batch_size, 1, 1, 1], self.cdtype)
+        y = self._awgn(h * x, no)
+        no_eff = no / tf.abs(h) ** 2
+        llr = self._demapper(y / h, no_eff)
+        stats = _zero_stats()
+        stats["slots"] = _f64(batch_size)
+        stats.update(self.coding.error_stats(b, self.coding.decode(llr)))
+        return {label: stats for label, _ in self.receivers}
+
+    def _build_step(self):
+        self._step = self._compile(self._run, self._xla_enabled)
+
+
+class SoundingLink(_LinkBase):
+    """Uplink SRS sounding with comb and frequency hopping.
+
+    The UE sends SRS occasions (see :class:`~linksim.system.grid.SRSPattern`); the channel
+    evolves between them (UE speed). Each receiver estimates the channel of every occasion
+    from its comb; the wideband estimate takes each subcarrier from the latest occasion
+    that sounded it. NMSE is measured against the true channel ``eval_delay_slots`` after
+    the last occasion, so it includes channel ageing.
+    """
+
+    def __init__(self, scenario: Scenario, precision=None):
+        super().__init__(scenario, precision)
+        s = scenario
+        self.srs = build_srs(s)
+        self.rg = build_resource_grid(s, self.precision)
+        self.sm = StreamManagement(np.ones([1, 1], int), 1)
+        self.channel = ChannelGenerator(s, precision=self.precision)
+        self._apply = ApplyOFDMChannel(precision=self.precision)
+        self._rg_mapper = ResourceGridMapper(self.rg, precision=self.precision)
+        self.bits_per_symbol, self.coderate = 2, 1.0
+        slot = 1e-3 / (s.carrier.subcarrier_spacing_khz / 15)
+        self._sampling_frequency = 1.0 / slot
+        self._times = tf.constant(self.srs.occasion_slots, tf.int32)
+        self._pick = tf.one_hot(self.srs.latest_occasion(), self.srs.num_occasions)
+        self._xla_enabled = s.runtime.xla
+        self.context = LinkContext(s, self.rg, self.sm, self.sample_channels)
+        self.receivers = self._make_receivers(self.context)
+        self._build_step()
+
+    def channels(self, batch_size):
+        """Channel at the SRS occasions [B,1,Nr,1,1,J,F] and at evaluation [B,1,Nr,F]."""
+        h = self.channel(batch_size, self.srs.num_slots, self._sampling_frequency)
+        h_occ = tf.gather(h, self._times, axis=5)
+        return h_occ, h[:, :, :, 0, 0, -1]
+
+    def sample_channels(self, n: int, batch_size: int = 64) -> np.ndarray:
+        out, done = [], 0
+        fn = tf.function(lambda bs: self.channels(bs)[0])
+        while done < n:
+            bs = min(batch_size, n - done)
+            out.append(fn(bs).numpy()[:, 0, :, 0])
+            done += bs
+        return np.concatenate(out)
+
+    def _generate(self, batch_size, no):
+        x = self._rg_mapper(tf.zeros([batch_size, 1, 1, self.rg.num_data_symbols], self.cdtype))  # SRS only
+        h_occ, h_eval = self.channels(batch_size)
+        y = self._apply(x, h_occ, no)
+        return y, h_occ, h_eval
+
+    def wideband(self, h_hat):
+        """[B,1,Nr,1,1,J,F] per-occasion estimates -> [B,1,Nr,F], each subcarrier from the
+        latest occasion that sounded it."""
+        pick = tf.cast(self._pick, h_hat.dtype)  # [F, J] one-hot
+        return tf.einsum("bnrjf,fj->bnrf", h_hat[:, :, :, 0, 0], pick)
+
+    def _receive(self, y, h_occ, h_eval, no):
+        out = {}
+        for label, rx in self.receivers:
+            h_hat, _ = rx(y, no, h_occ)
+            wb = self.wideband(h_hat)
+            stats = _zero_stats()
+            stats["slots"] = _f64(tf.shape(y)[0])
+            stats["nmse_err"] = tf.reduce_sum(_f64(tf.abs(wb - h_eval) ** 2))
+            stats["nmse_ref"] = tf.reduce_sum(_f64(tf.abs(h_eval) ** 2))
+            out[label] = stats
+        return out
+
+    def _build_step(self):
+        gen = self._compile(self._generate, self._xla_enabled)
+        rec = tf.function(self._receive, reduce_retracing=True)
+
+        def step(batch_size, no):
+            return rec(*gen(batch_size, no), no)
+
+        self._step = step
+
+
+def build_link(scenario: Scenario):
+    """The link block for a scenario."""
+    if not scenario.link.ofdm:
+        return FlatLink(scenario)
+    if scenario.link.mode == "sounding":
+        return SoundingLink(scenario)
+    return OFDMLink(scenario)
