@@ -130,7 +130,7 @@ class Link(_Strict):
 
 class Mimo(_Strict):
     num_streams: int = Field(1, ge=1, le=8, description="Spatial streams (layers).")
-    precoder: Literal["none", "svd", "zf", "rzf"] = Field("none", description="Transmit precoder; computed from the true channel (genie CSIT).")
+    precoder: Literal["none", "svd", "zf", "rzf"] = Field("none", description="Transmit precoder, computed from the true channel (genie CSIT). none: stream i on tx antenna i (antennas beyond num_streams stay silent).")
     rzf_alpha: float = Field(0.1, gt=0, le=100, description="Regularisation of the rzf precoder.")
     detector: Literal["lmmse", "zf", "mf", "kbest"] = Field("lmmse", description="MIMO detector (Sionna's).")
     kbest_k: int = Field(16, ge=1, le=256, description="Candidate list size of the kbest detector.")
@@ -232,8 +232,6 @@ def _check_consistency(s: Scenario) -> None:
             raise UserError("nmse and se need an OFDM link; allowed here: ber, bler, goodput", field="metrics")
     if mimo.num_streams > min(n_tx, n_rx):
         raise UserError(f"{mimo.num_streams} streams need at least as many antennas at both ends (tx {n_tx}, rx {n_rx})", field="mimo.num_streams")
-    if mimo.precoder == "none" and mimo.num_streams != n_tx:
-        raise UserError(f"without a precoder every tx antenna carries one stream: set num_streams to {n_tx} or choose precoder svd, zf or rzf", field="mimo.num_streams")
     if mimo.precoder in ("zf", "rzf") and mimo.num_streams != n_rx:
         raise UserError(f"zf/rzf precoding sends one stream per receive antenna: num_streams must be {n_rx}", field="mimo.num_streams")
     if ch.model == "awgn" and link.ofdm and n_rx < n_tx:
