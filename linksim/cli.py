@@ -45,8 +45,11 @@ def _cmd_run(args) -> int:
     from .plotting import plot_runs
     from .runner import run, summary_table
 
-    result = run(scenario, resume=args.resume, overwrite=args.overwrite, quick=args.quick,
-                 progress=not args.no_progress)
+    try:
+        result = run(scenario, resume=args.resume, overwrite=args.overwrite, quick=args.quick,
+                     progress=not args.no_progress)
+    except UserError as err:
+        raise (err if err.source else err.at(source=args.scenario)) from None
     print(summary_table(result.run_dir, scenario.sweep.key, scenario.metrics))
     if result.skipped:
         print(f"resumed: {len(result.skipped)} finished point(s) kept")
@@ -98,9 +101,27 @@ def _cmd_plot(args) -> int:
 COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "list": _cmd_list, "plot": _cmd_plot}
 
 
-def main(argv=None) -> int:
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow with the C++ start-up chatter (absl, oneDNN, CUDA probing) kept
+    off stderr, so that a user error stays a single line. Python errors still surface."""
+    if "tensorflow" in sys.modules:
+        return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def main(argv=None) -> int:
     args = _parser().parse_args(argv)
+    if args.command != "plot":
+        import_tensorflow_quietly()
     try:
         return COMMANDS[args.command](args)
     except UserError as err:

@@ -123,8 +123,8 @@ def run(scenario: Scenario, resume: bool = False, overwrite: bool = False, quick
     from .system.link import build_link
 
     s = quick_version(scenario) if quick else scenario
-    run_dir = RunDir.prepare(s.output_dir, s.resolved(), resume=resume, overwrite=overwrite)
     device = select_device(s.runtime.device)
+    run_dir = RunDir.prepare(s.output_dir, s.resolved(), resume=resume, overwrite=overwrite)
     sionna_config.precision = s.precision
     key = s.sweep.key
     labels = [r.display for r in s.receivers]

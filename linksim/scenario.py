@@ -429,8 +429,8 @@ def _check_sweep_key(s: Scenario) -> None:
     try:
         value = get_dotted(s, key)
     except (KeyError, IndexError, ValueError):
-        top = list(Scenario.model_fields)
-        raise UserError(f"{key!r} is not a scenario key{did_you_mean(key.split('.')[0], top)}; allowed: ebno_db, snr_db or a dotted numeric key", field="sweep.key") from None
+        numeric = numeric_keys(s.resolved())
+        raise UserError(f"{key!r} is not a scenario key{did_you_mean(key, list(NOISE_KEYS) + numeric)}; allowed: ebno_db, snr_db or a dotted numeric key", field="sweep.key") from None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise UserError(f"{key!r} is not a numeric scalar key (it holds {type(value).__name__})", field="sweep.key")
     # every swept value must itself validate
@@ -442,6 +442,19 @@ def _check_sweep_key(s: Scenario) -> None:
         except ValidationError as err:
             msg = _format_validation(err, "").message
             raise UserError(f"value {v} for {key}: {msg}", field=f"sweep.values[{i}]") from None
+
+
+def numeric_keys(data, prefix: str = "") -> list[str]:
+    """Dotted paths of every numeric scalar in plain scenario data."""
+    out = []
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else []
+    for k, v in items:
+        path = f"{prefix}.{k}" if prefix else str(k)
+        if isinstance(v, (dict, list)):
+            out += numeric_keys(v, path)
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            out.append(path)
+    return out
 
 
 def _check_receivers(s: Scenario) -> None:
@@ -474,6 +487,23 @@ def _check_files(s: Scenario, base_dir: Path | None) -> None:
         if not path.is_file():
             raise UserError(f"file not found: {path}", field="pilots.mask_file")
         s.pilots.mask_file = str(path)
+        read_mask(s)
+
+
+def read_mask(s: Scenario):
+    """The pilot mask of ``pilots.mask_file`` as bool [num_streams, symbols, subcarriers]."""
+    import numpy as np
+
+    try:
+        mask = np.load(s.pilots.mask_file, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise UserError(f"cannot read the mask ({err})", field="pilots.mask_file") from None
+    expected = (s.mimo.num_streams, s.carrier.num_ofdm_symbols, s.carrier.num_subcarriers)
+    if mask.shape != expected:
+        raise UserError(f"mask has shape {mask.shape}; allowed: {expected} = [num_streams, num_ofdm_symbols, num_subcarriers]", field="pilots.mask_file")
+    if not mask.any(axis=(1, 2)).all():
+        raise UserError("every stream needs at least one pilot RE", field="pilots.mask_file")
+    return mask.astype(bool)
 
 
 def resolve_path(path: str, base_dir: Path | None) -> Path:

@@ -7,7 +7,7 @@ import numpy as np
 from sionna.phy.ofdm import KroneckerPilotPattern, PilotPattern, ResourceGrid
 
 from ..errors import UserError
-from ..scenario import Scenario
+from ..scenario import Scenario, read_mask
 
 _PILOT_SEED = 20240101  # pilot sequences are part of the waveform, not of the Monte-Carlo
 
@@ -127,20 +127,6 @@ def build_srs(s: Scenario) -> SRSPattern:
                       p.srs.periodicity_slots, p.srs.eval_delay_slots)
 
 
-def load_mask(s: Scenario, num_streams: int) -> np.ndarray:
-    path = s.pilots.mask_file
-    try:
-        mask = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as err:
-        raise UserError(f"cannot read the mask ({err})", field="pilots.mask_file") from None
-    expected = (num_streams, s.carrier.num_ofdm_symbols, s.carrier.num_subcarriers)
-    if mask.shape != expected:
-        raise UserError(f"mask has shape {mask.shape}; allowed: {expected} = [num_streams, num_ofdm_symbols, num_subcarriers]", field="pilots.mask_file")
-    if not mask.any(axis=(1, 2)).all():
-        raise UserError("every stream needs at least one pilot RE", field="pilots.mask_file")
-    return mask.astype(bool)[None]
-
-
 def build_resource_grid(s: Scenario, precision=None) -> ResourceGrid:
     """The data link's resource grid with its pilot pattern.
 
@@ -164,7 +150,7 @@ def build_resource_grid(s: Scenario, precision=None) -> ResourceGrid:
         reserved, values = dmrs_mask(ns, c.num_ofdm_symbols, c.num_subcarriers, p.symbols, p.comb, p.comb_offset)
         pattern = pilots_from_mask(reserved, values, precision)
     else:
-        pattern = pilots_from_mask(load_mask(s, ns), precision=precision)
+        pattern = pilots_from_mask(read_mask(s)[None], precision=precision)
     return ResourceGrid(num_ofdm_symbols=c.num_ofdm_symbols, pilot_pattern=pattern, **common)
 
 

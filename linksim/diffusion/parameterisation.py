@@ -1,0 +1,191 @@
+r"""Network-output parameterisations (eps / v / x0) for element-wise ``alpha, beta``.
+
+With :math:`x = \alpha\odot h + \beta\odot\xi` and :math:`\alpha^2 + \beta^2 = 1`:
+
+========  ==========================  ===========================  =========================
+kind      target                      x0 from output ``o``          eps from output ``o``
+========  ==========================  ===========================  =========================
+``eps``   :math:`\xi`                 :math:`(x - \beta o)/\alpha`  :math:`o`
+``v``     :math:`\alpha\xi-\beta h`   :math:`\alpha x - \beta o`    :math:`\beta x + \alpha o`
+``x0``    :math:`h`                   :math:`o`                    :math:`(x - \alpha o)/\beta`
+========  ==========================  ===========================  =========================
+
+Divisions are guarded with ``divide_no_nan`` (``alpha = 0`` with ``eps``: x0 -> 0, the
+prior mean of normalised data; ``beta = 0`` with ``x0``: eps -> 0). ``v`` needs no
+division, which is why Card A uses it.
+
+:class:`Denoiser` wraps a network ``f(x_hat, tau)`` into ``(x, tau) -> x0_hat``.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from .forward import normalize_input
+from .schedules import Schedule, make_schedule
+
+__all__ = ["KINDS", "target", "to_x0", "to_eps", "to_v", "from_x0", "Denoiser"]
+
+KINDS = ("eps", "v", "x0")
+
+
+def _check(kind):
+    if kind not in KINDS:
+        raise ValueError(f'parameterisation must be one of {KINDS}, got "{kind}"')
+
+
+def target(h, xi, alpha, beta, kind: str = "v") -> tf.Tensor:
+    """Training target for ``x = alpha*h + beta*xi``.
+
+    Input
+    -----
+    h, xi : [batch, ...], float
+    alpha, beta : broadcastable to ``h``, float
+    kind : "eps" | "v" | "x0"
+
+    Output
+    ------
+    y : [batch, ...], float
+    """
+    _check(kind)
+    if kind == "eps":
+        return xi + tf.zeros_like(h)
+    if kind == "v":
+        return alpha * xi - beta * h
+    return h + tf.zeros_like(xi)
+
+
+def to_x0(x, out, alpha, beta, kind: str = "v") -> tf.Tensor:
+    """Clean estimate from the network output.
+
+    Input
+    -----
+    x : [batch, ...], float
+        Diffusion variable (not the normalised network input).
+    out : [batch, ...], float
+        Network output.
+    alpha, beta : broadcastable to ``x``, float
+    kind : "eps" | "v" | "x0"
+
+    Output
+    ------
+    x0_hat : [batch, ...], float
+    """
+    _check(kind)
+    if kind == "eps":
+        return tf.math.divide_no_nan(x - beta * out, alpha + tf.zeros_like(x))
+    if kind == "v":
+        return alpha * x - beta * out
+    return out
+
+
+def to_eps(x, out, alpha, beta, kind: str = "v") -> tf.Tensor:
+    """Noise estimate from the network output (same inputs as :func:`to_x0`).
+
+    Output
+    ------
+    eps_hat : [batch, ...], float
+    """
+    _check(kind)
+    if kind == "eps":
+        return out
+    if kind == "v":
+        return beta * x + alpha * out
+    return tf.math.divide_no_nan(x - alpha * out, beta + tf.zeros_like(x))
+
+
+def to_v(x, out, alpha, beta, kind: str = "v") -> tf.Tensor:
+    """Velocity estimate ``alpha*eps - beta*x0`` from the network output.
+
+    Output
+    ------
+    v_hat : [batch, ...], float
+    """
+    _check(kind)
+    if kind == "v":
+        return out
+    return alpha * to_eps(x, out, alpha, beta, kind) - beta * to_x0(x, out, alpha, beta, kind)
+
+
+def from_x0(x, x0, alpha, beta, kind: str = "v") -> tf.Tensor:
+    """The network output that :func:`to_x0` maps to ``x0`` (inverse of ``to_x0``).
+
+    Input
+    -----
+    x, x0 : [batch, ...], float
+    alpha, beta : broadcastable to ``x``, float
+    kind : "eps" | "v" | "x0"
+
+    Output
+    ------
+    out : [batch, ...], float
+    """
+    _check(kind)
+    if kind == "x0":
+        return x0
+    eps = tf.math.divide_no_nan(x - alpha * x0, beta + tf.zeros_like(x))
+    if kind == "eps":
+        return eps
+    return alpha * eps - beta * x0
+
+
+class Denoiser:
+    r"""``(x, tau) -> x0_hat`` from a network ``f(x_hat, tau)``.
+
+    ``alpha, beta = schedule.alpha_beta(tau)``, ``x_hat = normalize_input(x, beta,
+    input_norm)``, ``out = network(x_hat, tau)``, ``x0_hat = to_x0(x, out, alpha, beta,
+    parameterisation)``. The network never sees the schedule logic.
+
+    Parameters
+    ----------
+    network : callable
+        ``network(x_hat, tau) -> out`` (a Keras model or any function).
+    schedule : Schedule | dict | str
+    parameterisation : "eps" | "v" | "x0"
+    input_norm : "total" | "noise"
+    beta_min : float
+        Floor on ``beta`` for ``input_norm="noise"``.
+    broadcast_tau : bool
+        Pass ``tau`` broadcast to the shape of ``x`` (else as given; a per-sample scalar
+        ``[batch, 1, ...]`` for identical diffusion).
+
+    Input
+    -----
+    x : [batch, ...], float
+    tau : broadcastable to ``x``, float
+
+    Output
+    ------
+    x0_hat : [batch, ...], float
+    """
+
+    def __init__(self, network, schedule, parameterisation: str = "v",
+                 input_norm: str = "total", beta_min: float = 1e-2,
+                 broadcast_tau: bool = False):
+        _check(parameterisation)
+        self.network = network
+        self.schedule: Schedule = make_schedule(schedule)
+        self.parameterisation = parameterisation
+        self.input_norm = input_norm
+        self.beta_min = float(beta_min)
+        self.broadcast_tau = bool(broadcast_tau)
+
+    def network_output(self, x, tau):
+        """Raw network output and ``(alpha, beta)`` for ``(x, tau)``."""
+        tau = tf.cast(tau, x.dtype)
+        alpha, beta = self.schedule.alpha_beta(tau)
+        x_hat = normalize_input(x, beta, self.input_norm, self.beta_min)
+        if self.broadcast_tau:
+            tau = tf.broadcast_to(tau, tf.shape(x))
+        return self.network(x_hat, tau), alpha, beta
+
+    def __call__(self, x, tau):
+        out, alpha, beta = self.network_output(x, tau)
+        return to_x0(x, out, alpha, beta, self.parameterisation)
+
+    def get_config(self) -> dict:
+        """Schedule, parameterisation and normalisation (the network is saved apart)."""
+        return {"schedule": self.schedule.to_config(),
+                "parameterisation": self.parameterisation,
+                "input_norm": self.input_norm, "beta_min": self.beta_min,
+                "broadcast_tau": self.broadcast_tau}

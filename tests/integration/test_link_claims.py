@@ -1,0 +1,51 @@
+"""Statistical checks of the chain on the shipped scenarios."""
+
+import math
+
+import numpy as np
+
+from linksim.scenario import load_scenario
+from linksim.system.link import build_link
+
+
+def _counts(link, label_stats, batches, batch_size, no):
+    for _ in range(batches):
+        for label, st in link.run_batch(batch_size, no).items():
+            acc = label_stats.setdefault(label, {"block_errors": 0.0, "blocks": 0.0})
+            acc["block_errors"] += st["block_errors"]
+            acc["blocks"] += st["blocks"]
+    return label_stats
+
+
+def _not_worse(a, b):
+    """a's block errors exceed b's by no more than 3 sigma (same realisations)."""
+    ea, eb = a["block_errors"], b["block_errors"]
+    return ea - eb <= 3 * math.sqrt(max(ea + eb, 1.0))
+
+
+def test_quickstart_perfect_le_lmmse_le_ls(scenario_path):
+    s = load_scenario(scenario_path("quickstart"), ["receivers.2.cov_samples=500"])
+    link = build_link(s)
+    no = link.noise_variance("ebno_db", -2.0)
+    stats = _counts(link, {}, batches=4, batch_size=32, no=no)
+    p, m, ls = stats["perfect"], stats["lmmse"], stats["ls"]
+    assert _not_worse(p, m) and _not_worse(m, ls), stats
+    # the comparison is not vacuous: LS is clearly worse than perfect CSI here
+    assert ls["block_errors"] - p["block_errors"] > 3 * math.sqrt(ls["block_errors"] + p["block_errors"]), stats
+
+
+def test_svd_precoding_beats_no_precoding_in_se(scenario_path):
+    se = {}
+    for precoder in ("svd", "none"):
+        s = load_scenario(scenario_path("uma_downlink_svd"), [
+            f"mimo.precoder={precoder}", "receivers=[{name: perfect}]", "metrics=[se]"])
+        link = build_link(s)
+        from sionna.phy import config
+
+        config.seed = 5  # same drops and fading for both precoders
+        vals = []
+        for snr_db in (0.0, 10.0):
+            st = link.run_batch(16, link.noise_variance("snr_db", snr_db))["perfect"]
+            vals.append(st["se_sum"] / st["se_count"])
+        se[precoder] = np.array(vals)
+    assert np.all(se["svd"] > se["none"] + 0.3), se

@@ -1,0 +1,359 @@
+"""Bad input -> exit code 2 and one message naming the file, the dotted field and what
+is allowed; no traceback.
+
+Every case writes a small scenario (a shipped scenario loaded as plain data, then
+mutated) to ``tmp_path`` and runs ``linksim validate`` in-process. Validation builds no
+TensorFlow graph, so the whole file runs in seconds.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from linksim.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = ROOT / "scenarios"
+PREFIX = "linksim: error: "
+
+
+def _base(name: str = "quickstart") -> dict:
+    with open(SCENARIOS / f"{name}.yaml", encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+_BASES = {name: _base(name) for name in ("quickstart", "srs_sounding", "uma_downlink_svd")}
+
+
+def base(name: str = "quickstart") -> dict:
+    return copy.deepcopy(_BASES[name])
+
+
+def write(tmp_path: Path, data, name: str = "scenario.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data, sort_keys=False) if not isinstance(data, str) else data,
+                    encoding="utf-8")
+    return path
+
+
+def run_cli(argv, capsys) -> tuple[int, str]:
+    code = main(argv)
+    err = capsys.readouterr().err
+    return code, err
+
+
+def assert_one_error(code: int, err: str, *needles: str) -> str:
+    """Exit code 2, exactly one stderr line starting with the prefix, containing needles."""
+    assert code == 2, f"exit code {code}, stderr: {err!r}"
+    assert "Traceback" not in err
+    lines = err.rstrip("\n").split("\n")
+    assert len(lines) == 1, f"expected one line, got {len(lines)}: {err!r}"
+    line = lines[0]
+    assert line.startswith(PREFIX), line
+    for n in needles:
+        assert n in line, f"{n!r} not in {line!r}"
+    return line
+
+
+# --------------------------------------------------------------------------- mutations
+def _set(data: dict, dotted: str, value):
+    node = data
+    parts = dotted.split(".")
+    for p in parts[:-1]:
+        node = node[int(p)] if isinstance(node, list) else node.setdefault(p, {})
+    if isinstance(node, list):
+        node[int(parts[-1])] = value
+    else:
+        node[parts[-1]] = value
+
+
+def _del(data: dict, dotted: str):
+    node = data
+    parts = dotted.split(".")
+    for p in parts[:-1]:
+        node = node[int(p)] if isinstance(node, list) else node[p]
+    if isinstance(node, list):
+        del node[int(parts[-1])]
+    else:
+        del node[parts[-1]]
+
+
+def srs_base() -> dict:
+    return base("srs_sounding")
+
+
+def svd_base() -> dict:
+    return base("uma_downlink_svd")
+
+
+# Each case: (id, base factory, list of (op, dotted, value), expected substrings).
+# "{tmp}" in an expected substring is replaced by the scenario's folder.
+CASES = [
+    # --- unknown keys (with did-you-mean) ----------------------------------------------
+    ("unknown-top-level-key", base, [("set", "seeed", 1)],
+     ["seeed", "unknown key", 'did you mean "seed"', "allowed keys:", "channel"]),
+    ("unknown-nested-key", base, [("del", "channel.model", None), ("set", "channel.modle", "tdl")],
+     ["channel.modle", "unknown key", 'did you mean "model"', "delay_spread_ns"]),
+    ("unknown-deep-key", base, [("set", "antennas.bs.polarisation", "dual")],
+     ["antennas.bs.polarisation", 'did you mean "polarization"', "allowed keys:"]),
+    ("unknown-srs-key", srs_base, [("set", "pilots.srs.perodicity_slots", 4)],
+     ["pilots.srs.perodicity_slots", 'did you mean "periodicity_slots"']),
+    # --- wrong type -------------------------------------------------------------------
+    ("string-for-int", base, [("set", "sweep.batch_size", "lots")],
+     ["sweep.batch_size", "valid integer", "'lots'"]),
+    ("scalar-for-section", base, [("set", "channel", 5)],
+     ["channel:", "dictionary"]),
+    ("string-for-list", base, [("set", "sweep.values", "2, 4, 6")],
+     ["sweep.values", "list"]),
+    # --- out of range -----------------------------------------------------------------
+    ("negative-batch-size", base, [("set", "sweep.batch_size", -4)],
+     ["sweep.batch_size", "greater than or equal to 1", "-4"]),
+    ("coderate-too-high", base, [("set", "link.coderate", 1.5)],
+     ["link.coderate", "less than or equal to 0.95", "1.5"]),
+    ("negative-delay-spread", base, [("set", "channel.delay_spread_ns", -10)],
+     ["channel.delay_spread_ns", "greater than 0"]),
+    # --- bad literal ------------------------------------------------------------------
+    ("bad-channel-model", base, [("set", "channel.model", "cdl9")],
+     ["channel.model", "'cdl9'", "'awgn'", "'rayleigh'", "'tdl'", "'cdl'", "'uma'", "'umi'", "'rma'"]),
+    ("bad-metric", base, [("set", "metrics", ["ber", "bleer"])],
+     ["metrics[1]", "'bler'", "'nmse'", "'bleer'"]),
+    ("bad-subcarrier-spacing", base, [("set", "carrier.subcarrier_spacing_khz", 25)],
+     ["carrier.subcarrier_spacing_khz", "15", "30", "60", "120"]),
+    # --- receivers --------------------------------------------------------------------
+    ("unknown-receiver", base, [("set", "receivers.2.name", "lmse")],
+     ["receivers[2].name", "unknown receiver 'lmse'", 'did you mean "lmmse"', "allowed: lmmse, ls, perfect"]),
+    ("unknown-receiver-param", base, [("set", "receivers.1", {"name": "ls", "interpolaton": "nn"})],
+     ["receivers[1].interpolaton", "unknown parameter for ls", 'did you mean "interpolation"', "name, label, interpolation"]),
+    ("bad-receiver-param-value", base, [("set", "receivers.1.interpolation", "cubic")],
+     ["receivers[1].interpolation", "'nn'", "'linear'", "'cubic'"]),
+    ("receiver-param-out-of-range", base, [("set", "receivers.2", {"name": "lmmse", "cov_samples": 5})],
+     ["receivers[2].cov_samples", "greater than or equal to 16"]),
+    ("receiver-without-name", base, [("set", "receivers.0", {"label": "genie"})],
+     ["receivers[0].name", "missing"]),
+    ("duplicate-receiver-labels", base, [("set", "receivers.2", {"name": "lmmse", "label": "ls"})],
+     ["receivers", "unique", "repeated: ls", "label"]),
+    ("no-receivers", base, [("set", "receivers", [])],
+     ["receivers", "at least 1"]),
+    # --- inconsistent combinations ----------------------------------------------------
+    ("srs-on-downlink", srs_base, [("set", "channel.direction", "downlink")],
+     ["pilots.type", "SRS", "channel.direction: uplink"]),
+    ("srs-comb-1", srs_base, [("set", "pilots.comb", 1)],
+     ["pilots.comb", "comb 2 or 4", "got 1"]),
+    ("srs-symbol-outside-slot", srs_base, [("set", "carrier.num_ofdm_symbols", 12)],
+     ["pilots.srs.symbol", "< num_ofdm_symbols (12)"]),
+    ("srs-hops-do-not-split", srs_base, [("set", "pilots.srs.num_hops", 5)],
+     ["pilots.srs.num_hops", "5 hops"]),
+    ("sounding-with-ebno", srs_base, [("set", "sweep.key", "ebno_db")],
+     ["sweep.key", "use snr_db"]),
+    ("more-streams-than-antennas", base, [("set", "mimo.num_streams", 2)],
+     ["mimo.num_streams", "2 streams", "tx 1", "rx 8"]),
+    ("zf-wrong-stream-count", svd_base, [("set", "mimo.precoder", "zf"), ("set", "mimo.num_streams", 1),
+                                         ("set", "pilots.comb", 2)],
+     ["mimo.num_streams", "num_streams must be 2"]),
+    ("pilot-symbol-outside-slot", base, [("set", "pilots.symbols", [2, 14])],
+     ["pilots.symbols[1]", "pilot symbol 14", "0..13"]),
+    ("comb-offset-not-below-comb", base, [("set", "pilots.comb", 2), ("set", "pilots.comb_offset", 3)],
+     ["pilots.comb_offset", "smaller than comb (2)"]),
+    ("streams-exceed-comb", svd_base, [("set", "antennas.ue", {"rows": 1, "cols": 2, "polarization": "dual"}),
+                                       ("set", "mimo.num_streams", 4)],
+     ["pilots.comb", "at most 2 streams"]),
+    ("mask-without-file", base, [("set", "pilots.type", "mask")],
+     ["pilots.mask_file", "needs a mask_file"]),
+    ("mask-file-missing", base, [("set", "pilots.type", "mask"), ("set", "pilots.mask_file", "nothere.npy")],
+     ["pilots.mask_file", "file not found", "{tmp}", "nothere.npy"]),
+    ("non-ofdm-with-cdl", base, [("set", "link.ofdm", False), ("set", "metrics", ["ber", "bler"])],
+     ["channel.model", "allowed: awgn, rayleigh", "got cdl"]),
+    ("uncoded-with-bler", base, [("set", "link.mode", "uncoded"), ("set", "sweep.key", "snr_db")],
+     ["metrics", "allowed metrics: ber, nmse, se"]),
+    ("fft-size-and-prbs", base, [("set", "carrier.fft_size", 128)],
+     ["carrier", "either num_prbs or fft_size"]),
+    # --- sweep ------------------------------------------------------------------------
+    ("sweep-unknown-key", base, [("set", "sweep.key", "foo.bar"), ("set", "sweep.snr_db", 10)],
+     ["sweep.key", "'foo.bar' is not a scenario key", "allowed: ebno_db, snr_db or a dotted numeric key"]),
+    ("sweep-non-numeric-key", base, [("set", "sweep.key", "channel.model"), ("set", "sweep.snr_db", 10)],
+     ["sweep.key", "'channel.model'", "not a numeric"]),
+    ("sweep-without-noise-level", base, [("set", "sweep.key", "channel.delay_spread_ns"),
+                                         ("set", "sweep.values", [50, 300])],
+     ["sweep", "exactly one of sweep.ebno_db, sweep.snr_db"]),
+    ("sweep-noise-level-twice", base, [("set", "sweep.snr_db", 10)],
+     ["sweep", "remove sweep.ebno_db / sweep.snr_db"]),
+    ("sweep-value-out-of-range", base, [("set", "sweep.key", "channel.delay_spread_ns"),
+                                        ("set", "sweep.values", [50, -10]), ("set", "sweep.snr_db", 10)],
+     ["sweep.values[1]", "-10", "channel.delay_spread_ns", "greater than 0"]),
+    ("sweep-values-not-numbers", base, [("set", "sweep.values", [2, "four"])],
+     ["sweep.values[1]", "valid number", "'four'"]),
+    ("sweep-empty-values", base, [("set", "sweep.values", [])],
+     ["sweep.values", "at least 1"]),
+]
+
+
+@pytest.mark.parametrize("case_id,make,ops,expected", CASES, ids=[c[0] for c in CASES])
+def test_bad_scenario(tmp_path, capsys, case_id, make, ops, expected):
+    data = make()
+    for op, key, value in ops:
+        if op == "set":
+            _set(data, key, value)
+        else:
+            _del(data, key)
+    path = write(tmp_path, data)
+    code, err = run_cli(["validate", str(path)], capsys)
+    needles = [str(path)] + [e.replace("{tmp}", str(tmp_path)) for e in expected]
+    assert_one_error(code, err, *needles)
+
+
+# --------------------------------------------------------------------------- files and dotted keys
+def test_mask_file_wrong_shape(tmp_path, capsys):
+    np.save(tmp_path / "mask.npy", np.ones([1, 14, 10], bool))  # needs [1, 14, 72]
+    data = base()
+    data["pilots"].update(type="mask", mask_file="mask.npy")
+    path = write(tmp_path, data)
+    code, err = run_cli(["validate", str(path)], capsys)
+    assert_one_error(code, err, str(path), "pilots.mask_file", "(1, 14, 10)", "(1, 14, 72)")
+
+
+def test_sweep_misspelt_dotted_key(tmp_path, capsys):
+    data = base()
+    data["sweep"].update(key="channel.delay_sprad_ns", snr_db=10)
+    path = write(tmp_path, data)
+    code, err = run_cli(["validate", str(path)], capsys)
+    assert_one_error(code, err, str(path), "sweep.key", 'did you mean "channel.delay_spread_ns"')
+
+
+# --------------------------------------------------------------------------- file-level problems
+def test_yaml_syntax_error(tmp_path, capsys):
+    path = write(tmp_path, "name: broken\nchannel:\n  model: cdl\n   profile: C\nlink: {}\n")
+    code, err = run_cli(["validate", str(path)], capsys)
+    assert_one_error(code, err, str(path), "not valid YAML", "line 4")
+
+
+def test_missing_scenario_file(tmp_path, capsys):
+    path = tmp_path / "nope.yaml"
+    code, err = run_cli(["validate", str(path)], capsys)
+    assert_one_error(code, err, str(path), "scenario file not found")
+
+
+def test_top_level_is_a_list(tmp_path, capsys):
+    path = write(tmp_path, "- name: a\n- name: b\n")
+    code, err = run_cli(["validate", str(path)], capsys)
+    assert_one_error(code, err, str(path), "YAML mapping")
+
+
+def test_top_level_is_a_scalar(tmp_path, capsys):
+    path = write(tmp_path, "just a string\n")
+    code, err = run_cli(["validate", str(path)], capsys)
+    assert_one_error(code, err, str(path), "YAML mapping")
+
+
+def test_second_file_bad(tmp_path, capsys):
+    good = write(tmp_path, base(), "good.yaml")
+    data = base()
+    data["link"]["coderate"] = 1.5
+    bad = write(tmp_path, data, "bad.yaml")
+    code = main(["validate", str(good), str(bad)])
+    out, err = capsys.readouterr()
+    assert f"{good}: ok" in out
+    assert_one_error(code, err, str(bad), "link.coderate")
+
+
+# --------------------------------------------------------------------------- --set overrides
+def test_set_without_equals(tmp_path, capsys):
+    path = write(tmp_path, base())
+    code, err = run_cli(["validate", str(path), "--set", "sweep.batch_size"], capsys)
+    # the bad input is the --set argument itself: it is named instead of the file
+    assert_one_error(code, err, "--set", "sweep.batch_size", "dotted.key=value")
+
+
+def test_set_unknown_key(tmp_path, capsys):
+    path = write(tmp_path, base())
+    code, err = run_cli(["validate", str(path), "--set", "channel.modle=tdl"], capsys)
+    assert_one_error(code, err, str(path), "channel.modle", 'did you mean "model"')
+
+
+def test_set_out_of_range(tmp_path, capsys):
+    path = write(tmp_path, base())
+    code, err = run_cli(["validate", str(path), "--set", "link.coderate=2"], capsys)
+    assert_one_error(code, err, str(path), "link.coderate", "0.95")
+
+
+def test_set_invalid_yaml_value(tmp_path, capsys):
+    path = write(tmp_path, base())
+    code, err = run_cli(["validate", str(path), "--set", "sweep.values=[1, 2"], capsys)
+    assert_one_error(code, err, "--set", "sweep.values", "not valid YAML")
+
+
+def test_set_into_scalar(tmp_path, capsys):
+    path = write(tmp_path, base())
+    code, err = run_cli(["validate", str(path), "--set", "seed.value=3"], capsys)
+    assert_one_error(code, err, "--set", "seed", "not a section")
+
+
+# --------------------------------------------------------------------------- run: existing results
+def _run_scenario(tmp_path: Path) -> tuple[Path, Path]:
+    out = tmp_path / "results" / "old"
+    data = base()
+    data["output"] = str(out)
+    return write(tmp_path, data), out
+
+
+@pytest.mark.parametrize("existing", ["metrics.csv", "meta.json"])
+def test_run_refuses_existing_results(tmp_path, capsys, existing):
+    path, out = _run_scenario(tmp_path)
+    out.mkdir(parents=True)
+    (out / existing).write_text("receiver,ebno_db,ber\nperfect,2,0.1\n" if existing.endswith("csv") else "{}\n")
+    before = sorted(p.name for p in out.iterdir())
+    code, err = run_cli(["run", str(path), "--no-progress", "--no-plot"], capsys)
+    assert_one_error(code, err, str(out), "results already exist", "--resume", "--overwrite")
+    assert sorted(p.name for p in out.iterdir()) == before  # nothing written before refusing
+
+
+def test_resume_with_changed_scenario(tmp_path, capsys):
+    path, out = _run_scenario(tmp_path)
+    out.mkdir(parents=True)
+    (out / "metrics.csv").write_text("receiver,ebno_db,ber\nperfect,2,0.1\n")
+    previous = base()
+    previous["seed"] = 1  # anything different from the resolved scenario
+    (out / "scenario.yaml").write_text(yaml.safe_dump(previous))
+    code, err = run_cli(["run", str(path), "--resume", "--no-progress", "--no-plot"], capsys)
+    assert_one_error(code, err, str(out), "--resume needs the same scenario", "changed:")
+
+
+# --------------------------------------------------------------------------- real subprocess
+def _subprocess(args, tmp_path):
+    env = dict(os.environ)
+    return subprocess.run([sys.executable, "-m", "linksim", *args], capture_output=True, text=True,
+                          cwd=tmp_path, env=env, timeout=120)
+
+
+def _subprocess_case(tmp_path, data) -> tuple[Path, subprocess.CompletedProcess]:
+    path = write(tmp_path, data)
+    return path, _subprocess(["validate", str(path)], tmp_path)
+
+
+def test_subprocess_unknown_key(tmp_path):
+    data = base()
+    data["channel"]["modle"] = data["channel"].pop("model")
+    path, proc = _subprocess_case(tmp_path, data)
+    assert proc.returncode == 2
+    assert_one_error(proc.returncode, proc.stderr, str(path), "channel.modle", 'did you mean "model"')
+
+
+def test_subprocess_yaml_syntax_error(tmp_path):
+    path, proc = _subprocess_case(tmp_path, "sweep: {values: [1, 2}\n")
+    assert proc.returncode == 2
+    assert_one_error(proc.returncode, proc.stderr, str(path), "not valid YAML", "line ")
+
+
+def test_subprocess_error_after_receivers_imported(tmp_path):
+    data = base()
+    data["receivers"][1]["interpolation"] = "cubic"
+    path, proc = _subprocess_case(tmp_path, data)
+    assert proc.returncode == 2
+    assert_one_error(proc.returncode, proc.stderr, str(path), "receivers[1].interpolation")
