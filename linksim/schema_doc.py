@@ -1,0 +1,115 @@
+"""Scenario reference generated from the schema (``python -m linksim.schema_doc``).
+
+``docs/scenario-reference.md`` is this module's output; a test fails when they differ,
+so the reference cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import typing
+
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
+
+from . import scenario as sc
+from .registry import receiver_class, receiver_names
+
+SECTIONS = [
+    ("carrier", sc.Carrier), ("antennas.bs / antennas.ue", sc.Array), ("channel", sc.Channel),
+    ("pilots", sc.Pilots), ("pilots.srs", sc.SRS), ("link", sc.Link), ("mimo", sc.Mimo),
+    ("sweep", sc.Sweep), ("runtime", sc.Runtime),
+]
+
+
+def _type_text(ann) -> str:
+    origin = typing.get_origin(ann)
+    args = typing.get_args(ann)
+    if origin is typing.Literal:
+        return " \\| ".join(f"`{a}`" for a in args)
+    if origin is typing.Union:
+        inner = [a for a in args if a is not type(None)]
+        return " \\| ".join(_type_text(a) for a in inner) + " \\| `null`"
+    if origin is list:
+        return f"list of {_type_text(args[0])}"
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return "section"
+    return getattr(ann, "__name__", str(ann))
+
+
+def _range_text(field) -> str:
+    parts = []
+    for m in field.metadata:
+        for attr, sym in (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<"), ("min_length", "min length")):
+            v = getattr(m, attr, None)
+            if v is not None:
+                parts.append(f"{sym} {v}")
+    return ", ".join(parts)
+
+
+def _default_text(field) -> str:
+    if field.default is not PydanticUndefined:
+        v = field.default
+    elif field.default_factory is not None:
+        v = field.default_factory()
+    else:
+        return "required"
+    if isinstance(v, BaseModel):
+        return "(section)"
+    if isinstance(v, list):
+        v = [x.model_dump(exclude_none=True) if isinstance(x, BaseModel) else x for x in v]
+    return f"`{v}`" if v is not None else "`null`"
+
+
+def model_table(model: type[BaseModel], prefix: str = "") -> list[str]:
+    lines = ["| key | type | default | range | meaning |", "|---|---|---|---|---|"]
+    for name, field in model.model_fields.items():
+        ann = _type_text(field.annotation)
+        lines.append(f"| `{prefix}{name}` | {ann} | {_default_text(field)} | {_range_text(field)} | "
+                     f"{(field.description or '').replace('|', '/')} |")
+    return lines
+
+
+def render() -> str:
+    out = ["# Scenario reference", "",
+           "Generated from the schema in `linksim/scenario.py` and the receivers' parameter",
+           "models by `python -m linksim.schema_doc > docs/scenario-reference.md`; a test keeps",
+           "it in step with the code. Unknown keys are errors. Any numeric key can be swept",
+           "with `sweep.key: section.key`, and any key set from the command line with",
+           "`--set section.key=value` (values are read as YAML).", "",
+           "## Top level", ""]
+    top = [(n, f) for n, f in sc.Scenario.model_fields.items()]
+    out += ["| key | type | default | range | meaning |", "|---|---|---|---|---|"]
+    for name, field in top:
+        out.append(f"| `{name}` | {_type_text(field.annotation)} | {_default_text(field)} | "
+                   f"{_range_text(field)} | {(field.description or '').replace('|', '/')} |")
+    for title, model in SECTIONS:
+        out += ["", f"## `{title}`", ""]
+        doc = (model.__doc__ or "").strip()
+        if doc and not doc.startswith("!!!") and "Usage docs" not in doc:
+            out += [" ".join(doc.split()), ""]
+        out += model_table(model)
+    out += ["", "## `receivers[]`", "",
+            "A list; each entry names a registered receiver and may set its parameters next",
+            "to `name` and `label`. All receivers of a scenario see the same channel",
+            "realisations.", ""]
+    out += model_table(sc.ReceiverSpec)
+    for name in receiver_names():
+        cls = receiver_class(name)
+        out += ["", f"### receiver `{name}`", "", " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split()), ""]
+        if cls.Params.model_fields:
+            out += model_table(cls.Params)
+        else:
+            out += ["No parameters."]
+    out += ["", "## `metrics`", "", "Any of: " + ", ".join(f"`{m}`" for m in sc.METRICS) + ".", "",
+            "| metric | csv column | meaning |", "|---|---|---|",
+            "| ber | `ber` | bit error rate of the information bits (coded bits for uncoded links) |",
+            "| bler | `bler` | block error rate (LDPC codewords, or transport blocks in tb mode) |",
+            "| goodput | `goodput_mbps` | information bits of correctly decoded blocks per second |",
+            "| nmse | `nmse_db` | 10 log10 of sum /H_hat - H/^2 over sum /H/^2 (effective channel, all REs; SRS: wideband at evaluation time) |",
+            "| se | `se` | mean over REs of log2 det(I + (1/no) H_eff^H H_eff) with the true channel and the chosen precoder |",
+            ""]
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    print(render(), end="")
