@@ -151,7 +151,7 @@ class HandWrittenLink:
                 tf.reduce_sum(tf.cast(tf.reduce_any(err, axis=-1), tf.int32)))
 
     def run_batch(self, batch_size: int, no: float) -> dict[str, float]:
-        no_t = tf.constant(no, tf.float32 if self.rg.precision == "single" else tf.float64)
+        no_t = tf.constant(no, self.rg.rdtype)
         bit_err, block_err = self._rx(*self._tx(batch_size, no_t), no_t)
         return {"bits": batch_size * self.num_streams * self.k, "bit_errors": int(bit_err),
                 "blocks": batch_size * self.num_streams, "block_errors": int(block_err)}
@@ -205,12 +205,18 @@ def linksim_bench(name: str, s: Scenario, batch_size: int, ebno_db: float):
     return Bench(name, lambda: link.run_batch(batch_size, no)[label], bits), link, no
 
 
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or "?"
+
+
 def environment(device: str) -> str:
     v = package_versions()
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                if line.startswith("model name")), platform.processor()) if os.path.exists("/proc/cpuinfo") else platform.processor()
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
-    return (f"device     : {device}  (CPU: {cpu}, {os.cpu_count()} cores, load avg {load})\n"
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (f"device     : {device}  (host CPU: {cpu_name()}, {os.cpu_count()} cores, load avg {load})\n"
             f"versions   : python {v['python']}, tensorflow {v['tensorflow']}, sionna-no-rt {v['sionna-no-rt']}, "
             f"numpy {v['numpy']}, linksim {v['linksim']}")
 
