@@ -92,6 +92,37 @@ class Channel(_Strict):
     reference_pathloss_db: float = Field(110.0, ge=0, le=250, description="With pathloss on: the path loss at which the link has the nominal SNR [dB].")
     indoor_probability: float = Field(0.0, ge=0, le=1, description="UMa/UMi/RMa: probability that a dropped UE is indoor.")
     o2i_model: Literal["low", "high"] = Field("low", description="UMa/UMi: outdoor-to-indoor loss model.")
+    mixture: Optional[dict[str, list]] = Field(None, description="Mixture of environments: channel keys mapped to lists of values; every combination is one component (e.g. {profile: [A, B], delay_spread_ns: [30, 300]} gives 4). Each batch holds all components in equal shares, and genie receivers know which component each realisation came from.")
+
+    def components(self) -> list["Channel"]:
+        """The mixture's components (one: itself, without a mixture)."""
+        if not self.mixture:
+            return [self]
+        import itertools
+
+        keys = list(self.mixture)
+        base = self.model_dump(exclude={"mixture"})
+        out = []
+        for combo in itertools.product(*(self.mixture[k] for k in keys)):
+            out.append(Channel.model_validate({**base, **dict(zip(keys, combo))}))
+        return out
+
+    @model_validator(mode="after")
+    def _check_mixture(self):
+        if not self.mixture:
+            return self
+        allowed_keys = [k for k in Channel.model_fields if k not in ("mixture", "direction")]
+        for k, values in self.mixture.items():
+            if k not in allowed_keys:
+                raise ValueError(f"mixture key {k!r} is not a channel key{did_you_mean(k, allowed_keys)}; allowed: {allowed(allowed_keys)}")
+            if not values:
+                raise ValueError(f"mixture.{k} needs at least one value")
+        try:
+            self.components()  # every combination must itself be a valid channel
+        except ValidationError as err:
+            first = err.errors()[0]
+            raise ValueError(f"mixture.{_loc_to_path(first['loc'])}: {first['msg']}") from None
+        return self
 
 
 class SRS(_Strict):
@@ -396,7 +427,7 @@ def _format_validation(err: ValidationError, source: str) -> UserError:
         msg = "required key is missing"
     else:
         msg = first["msg"].replace("Value error, ", "")
-        if "input" in first and kind not in ("model_type", "dict_type"):
+        if "input" in first and not isinstance(first["input"], (dict, list)):
             msg += f" (got {first['input']!r})"
     extra = len(err.errors()) - 1
     if extra:

@@ -30,17 +30,21 @@ class LinkContext:
     resource_grid : ResourceGrid
         Grid with the pilot pattern (for sounding, its "OFDM symbols" are SRS occasions).
     stream_management : StreamManagement
-    sample_channels : Callable[[int], np.ndarray]
-        ``sample_channels(n)`` draws ``n`` fresh channel realisations of this scenario as
-        seen by the receiver (after precoding), shape ``[n, num_rx_ant, num_streams,
-        num_ofdm_symbols, num_subcarriers]`` complex64. For statistics (covariances,
-        training data), never the realisations under test.
+    sample_channels : Callable[[int, int | None], np.ndarray]
+        ``sample_channels(n, component=None)`` draws ``n`` fresh channel realisations of
+        this scenario (of one mixture component if given) as seen by the receiver (after
+        precoding), shape ``[n, num_rx_ant, num_streams, num_ofdm_symbols,
+        num_subcarriers]`` complex64. For statistics (covariances, training data), never
+        the realisations under test.
+    num_components : int
+        Components of the channel mixture (1 without ``channel.mixture``).
     """
 
     scenario: object
     resource_grid: ResourceGrid
     stream_management: StreamManagement
-    sample_channels: Callable[[int], np.ndarray]
+    sample_channels: Callable[..., np.ndarray]
+    num_components: int = 1
 
     @property
     def num_rx_ant(self) -> int:
@@ -74,6 +78,8 @@ class Receiver(Block):
         Noise variance per resource element.
     h_genie : [batch_size, 1, num_rx_ant, 1, num_streams, num_ofdm_symbols, fft_size], tf.complex
         The true effective channel. Only genie receivers (``perfect``) may read it.
+    component : [batch_size], tf.int32
+        Mixture component of each realisation (genie knowledge; 0 without a mixture).
 
     Output
     ------
@@ -97,5 +103,5 @@ class Receiver(Block):
         scenario (called at validation time, before anything is built)."""
 
     @abstractmethod
-    def call(self, y, no, h_genie):
+    def call(self, y, no, h_genie, component):
         raise NotImplementedError

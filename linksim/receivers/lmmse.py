@@ -17,7 +17,8 @@ from .base import Receiver
 class LMMSEParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     dims: Literal["auto", "freq", "space_freq"] = Field("auto", description="Covariance over subcarriers (freq) or jointly over receive antennas and subcarriers (space_freq); auto picks space_freq up to 2048 dimensions.")
-    cov_samples: int = Field(1000, ge=16, le=100000, description="Channel realisations drawn to estimate the covariance.")
+    cov_samples: int = Field(1000, ge=16, le=100000, description="Channel realisations drawn to estimate the covariance (per component with genie_components).")
+    genie_components: bool = Field(False, description="Genie bound for channel mixtures: one covariance per mixture component, each realisation filtered with the covariance of the component it came from.")
 
 
 def time_interpolation_matrix(pilot_symbols, num_symbols: int) -> np.ndarray:
@@ -146,10 +147,19 @@ class LMMSEEstimator(Receiver):
         rg = context.resource_grid
         joint = self.params.dims == "space_freq" or (
             self.params.dims == "auto" and context.num_rx_ant * rg.fft_size <= 2048)
-        h = context.sample_channels(self.params.cov_samples)
-        self.covariance = sample_covariance(h, joint)
-        interp = CovarianceInterpolator(rg.pilot_pattern, self.covariance, joint, context.num_rx_ant)
-        self._est = LSChannelEstimator(rg, interpolator=interp, precision=self.precision)
+        components = range(context.num_components) if self.params.genie_components else [None]
+        self.covariances = [sample_covariance(context.sample_channels(self.params.cov_samples, k), joint)
+                            for k in components]
+        self._interps = [CovarianceInterpolator(rg.pilot_pattern, cov, joint, context.num_rx_ant)
+                         for cov in self.covariances]
+        self._ls = LSChannelEstimator(rg, interpolation_type=None, precision=self.precision)
 
-    def call(self, y, no, h_genie):
-        return self._est(y, no)
+    def call(self, y, no, h_genie, component):
+        h_p, err_p = self._ls(y, no)
+        if len(self._interps) == 1:
+            return self._interps[0](h_p, err_p)
+        # genie: every component's estimate, then each realisation takes its own
+        outs = [interp(h_p, err_p) for interp in self._interps]
+        h = tf.gather(tf.stack([o[0] for o in outs], 1), component, axis=1, batch_dims=1)
+        v = tf.gather(tf.concat([o[1] for o in outs], 0), component, axis=0)
+        return h, v

@@ -24,5 +24,5 @@ class LSEstimator(Receiver):
         kind = {"nn": "nn", "linear": "lin"}[self.params.interpolation]
         self._est = LSChannelEstimator(context.resource_grid, interpolation_type=kind, precision=self.precision)
 
-    def call(self, y, no, h_genie):
+    def call(self, y, no, h_genie, component):
         return self._est(y, no)

@@ -28,8 +28,8 @@ def antenna_array(a: Array, carrier_frequency: float, precision=None) -> Antenna
                         precision=precision)
 
 
-class ChannelGenerator(Block):
-    """Draws channel frequency responses for one scenario.
+class ComponentChannel(Block):
+    """Draws channel frequency responses for one channel section (one mixture component).
 
     Parameters
     ----------
@@ -48,10 +48,10 @@ class ChannelGenerator(Block):
     h : [batch_size, 1, num_rx_ant, 1, num_tx_ant, num_time_samples, num_subcarriers], tf.complex
     """
 
-    def __init__(self, scenario: Scenario, precision=None, **kwargs):
+    def __init__(self, scenario: Scenario, channel=None, precision=None, **kwargs):
         super().__init__(precision=precision, **kwargs)
         s = scenario
-        ch, c = s.channel, s.carrier
+        ch, c = channel or s.channel, s.carrier
         self._model_name = ch.model
         self._num_rx_ant = s.rx_array.num_ant
         self._num_tx_ant = s.tx_array.num_ant
@@ -121,3 +121,45 @@ class ChannelGenerator(Block):
         if self._gain != 1.0:
             h = h * tf.cast(self._gain, h.dtype)
         return h
+
+
+class ChannelGenerator(Block):
+    """Channel of a scenario: one component, or a mixture of environments
+    (``channel.mixture``) with every batch split evenly over the components.
+
+    Input
+    -----
+    batch_size, num_time_samples, sampling_frequency : as :class:`ComponentChannel`
+
+    Output
+    ------
+    h : [batch_size, 1, num_rx_ant, 1, num_tx_ant, num_time_samples, num_subcarriers], tf.complex
+        (:meth:`generate` also returns ``component`` [batch_size] tf.int32, the mixture
+        component of each realisation, for genie receivers.)
+    """
+
+    def __init__(self, scenario: Scenario, precision=None, **kwargs):
+        super().__init__(precision=precision, **kwargs)
+        self.components = [ComponentChannel(scenario, ch, precision=precision)
+                           for ch in scenario.channel.components()]
+
+    @property
+    def num_components(self) -> int:
+        return len(self.components)
+
+    def generate(self, batch_size, num_time_samples, sampling_frequency, component=None):
+        """``(h, component)``; with ``component`` set, all realisations come from it."""
+        if component is not None:
+            h = self.components[component](batch_size, num_time_samples, sampling_frequency)
+            return h, tf.fill([batch_size], component)
+        k = self.num_components
+        if k == 1:
+            h = self.components[0](batch_size, num_time_samples, sampling_frequency)
+            return h, tf.zeros([batch_size], tf.int32)
+        chunk = -(-batch_size // k)
+        h = tf.concat([c(chunk, num_time_samples, sampling_frequency) for c in self.components], 0)
+        labels = tf.repeat(tf.range(k, dtype=tf.int32), chunk)
+        return h[:batch_size], labels[:batch_size]
+
+    def call(self, batch_size, num_time_samples, sampling_frequency):
+        return self.generate(batch_size, num_time_samples, sampling_frequency)[0]

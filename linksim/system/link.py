@@ -213,7 +213,7 @@ class OFDMLink(_LinkBase):
         self.slot_duration = self.rg.num_ofdm_symbols * self.rg.ofdm_symbol_duration
         self.metrics = set(s.metrics)
         self._xla_enabled = s.runtime.xla
-        self.context = LinkContext(s, self.rg, self.sm, self.sample_channels)
+        self.context = LinkContext(s, self.rg, self.sm, self.sample_channels, self.channel.num_components)
         self.receivers = self._make_receivers(self.context)
         self._build_step()
 
@@ -229,41 +229,37 @@ class OFDMLink(_LinkBase):
             return precoding.rzf_precoder(hm, alpha), hm
         return precoding.identity_precoder(hm, self.num_streams), hm
 
-    def channels(self, batch_size):
-        """True channel ``h`` [B,1,Nr,1,Nt,S,F] and effective channel ``h_eff``
-        [B,1,Nr,1,Ns,S,F] after precoding, with the precoder ``f`` [B,S,F,Nt,Ns]."""
-        h = self.channel(batch_size, self.rg.num_ofdm_symbols, self._sampling_frequency)
+    def channels(self, batch_size, component=None):
+        """True channel ``h`` [B,1,Nr,1,Nt,S,F], effective channel ``h_eff``
+        [B,1,Nr,1,Ns,S,F] after precoding, the precoder ``f`` [B,S,F,Nt,Ns] and the
+        mixture component of each realisation [B]."""
+        h, comp = self.channel.generate(batch_size, self.rg.num_ofdm_symbols, self._sampling_frequency, component)
         f, hm = self.precoder(h)
         h_eff = tf.matmul(hm, f)  # [B,S,F,Nr,Ns]
         h_eff = tf.transpose(h_eff, [0, 3, 4, 1, 2])[:, None, :, None]
-        return h, h_eff, f
+        return h, h_eff, f, comp
 
-    def sample_channels(self, n: int, batch_size: int = 64) -> np.ndarray:
-        """``n`` effective channels [n, Nr, Ns, S, F] for receiver statistics."""
-        out, done = [], 0
-        fn = tf.function(lambda bs: self.channels(bs)[1])
-        while done < n:
-            bs = min(batch_size, n - done)
-            out.append(fn(bs).numpy()[:, 0, :, 0])
-            done += bs
-        return np.concatenate(out)
+    def sample_channels(self, n: int, component: int | None = None) -> np.ndarray:
+        """``n`` effective channels [n, Nr, Ns, S, F] for receiver statistics (of one
+        mixture component if given)."""
+        return _draw(lambda bs: self.channels(bs, component)[1], n)
 
     def _generate(self, batch_size, no):
         b, c = self.coding.encode(batch_size)
         x = self._rg_mapper(self._mapper(c))  # [B,1,Ns,S,F]
-        h, h_eff, f = self.channels(batch_size)
+        h, h_eff, f, comp = self.channels(batch_size)
         x_ant = tf.einsum("bsftl,blsf->btsf", f, x[:, 0])[:, None]  # [B,1,Nt,S,F]
         y = self._apply(x_ant, h, no)
         se = None
         if "se" in self.metrics:
             he = tf.transpose(h_eff[:, 0, :, 0], [0, 3, 4, 1, 2])  # [B,S,F,Nr,Ns]
             se = precoding.spectral_efficiency(he, tf.cast(self.num_streams, no.dtype) / no)
-        return b, y, h_eff, se
+        return b, y, h_eff, comp, se
 
-    def _receive(self, b, y, h_eff, se, no):
+    def _receive(self, b, y, h_eff, comp, se, no):
         out = {}
         for label, rx in self.receivers:
-            h_hat, err_var = rx(y, no, h_eff)
+            h_hat, err_var = rx(y, no, h_eff, comp)
             stats = _zero_stats()
             stats["slots"] = _f64(tf.shape(y)[0])
             if "nmse" in self.metrics:
@@ -283,8 +279,7 @@ class OFDMLink(_LinkBase):
         rec = tf.function(self._receive, reduce_retracing=True)
 
         def step(batch_size, no):
-            b, y, h_eff, se = gen(batch_size, no)
-            return rec(b, y, h_eff, se, no)
+            return rec(*gen(batch_size, no), no)
 
         self._step = step
 
@@ -352,30 +347,25 @@ class SoundingLink(_LinkBase):
         self._times = tf.constant(self.srs.occasion_slots, tf.int32)
         self._pick = tf.one_hot(self.srs.latest_occasion(), self.srs.num_occasions)
         self._xla_enabled = s.runtime.xla
-        self.context = LinkContext(s, self.rg, self.sm, self.sample_channels)
+        self.context = LinkContext(s, self.rg, self.sm, self.sample_channels, self.channel.num_components)
         self.receivers = self._make_receivers(self.context)
         self._build_step()
 
-    def channels(self, batch_size):
-        """Channel at the SRS occasions [B,1,Nr,1,1,J,F] and at evaluation [B,1,Nr,F]."""
-        h = self.channel(batch_size, self.srs.num_slots, self._sampling_frequency)
+    def channels(self, batch_size, component=None):
+        """Channel at the SRS occasions [B,1,Nr,1,1,J,F], at evaluation [B,1,Nr,F], and
+        the mixture component of each realisation [B]."""
+        h, comp = self.channel.generate(batch_size, self.srs.num_slots, self._sampling_frequency, component)
         h_occ = tf.gather(h, self._times, axis=5)
-        return h_occ, h[:, :, :, 0, 0, -1]
+        return h_occ, h[:, :, :, 0, 0, -1], comp
 
-    def sample_channels(self, n: int, batch_size: int = 64) -> np.ndarray:
-        out, done = [], 0
-        fn = tf.function(lambda bs: self.channels(bs)[0])
-        while done < n:
-            bs = min(batch_size, n - done)
-            out.append(fn(bs).numpy()[:, 0, :, 0])
-            done += bs
-        return np.concatenate(out)
+    def sample_channels(self, n: int, component: int | None = None) -> np.ndarray:
+        return _draw(lambda bs: self.channels(bs, component)[0], n)
 
     def _generate(self, batch_size, no):
         x = self._rg_mapper(tf.zeros([batch_size, 1, 1, self.rg.num_data_symbols], self.cdtype))  # SRS only
-        h_occ, h_eval = self.channels(batch_size)
+        h_occ, h_eval, comp = self.channels(batch_size)
         y = self._apply(x, h_occ, no)
-        return y, h_occ, h_eval
+        return y, h_occ, h_eval, comp
 
     def wideband(self, h_hat):
         """[B,1,Nr,1,1,J,F] per-occasion estimates -> [B,1,Nr,F], each subcarrier from the
@@ -383,10 +373,10 @@ class SoundingLink(_LinkBase):
         pick = tf.cast(self._pick, h_hat.dtype)  # [F, J] one-hot
         return tf.einsum("bnrjf,fj->bnrf", h_hat[:, :, :, 0, 0], pick)
 
-    def _receive(self, y, h_occ, h_eval, no):
+    def _receive(self, y, h_occ, h_eval, comp, no):
         out = {}
         for label, rx in self.receivers:
-            h_hat, _ = rx(y, no, h_occ)
+            h_hat, _ = rx(y, no, h_occ, comp)
             wb = self.wideband(h_hat)
             stats = _zero_stats()
             stats["slots"] = _f64(tf.shape(y)[0])
@@ -403,6 +393,14 @@ class SoundingLink(_LinkBase):
             return rec(*gen(batch_size, no), no)
 
         self._step = step
+
+
+def _draw(fn, n: int, batch_size: int = 64) -> np.ndarray:
+    """Concatenate ``fn(bs)[:, 0, :, 0]`` over batches until ``n`` samples."""
+    graph = tf.function(fn)
+    bs = min(batch_size, n)
+    out = [graph(bs).numpy()[:, 0, :, 0] for _ in range(-(-n // bs))]
+    return np.concatenate(out)[:n]
 
 
 def build_link(scenario: Scenario):
