@@ -1,0 +1,291 @@
+"""Network checkpoints: a folder with ``config.json`` and ``weights.npz``.
+
+``config.json`` holds everything needed to rebuild the network and to check that it
+fits the job::
+
+    {
+      "format": "linksim-checkpoint", "format_version": 1,
+      "class": "linksim.diffusion.networks:MixerDenoiserNet",
+      "config": {...constructor arguments...},
+      "data_shape": [8, 72],
+      "variables": {"lift.w_re": [1, 4], ...},
+      "weights_file": "weights.npz", "weights_sha256": "...",
+      "linksim_version": "0.1.0",
+      ...extra: "parameterisation", "schedule", "input_norm", "training": {...}
+    }
+
+``weights.npz`` holds one plain numpy array per model variable (``np.savez``; loaded with
+``allow_pickle=False``): no pickle and no Keras file format. The class is resolved only
+from :data:`linksim.diffusion.networks.NETWORKS` (never imported from a path in the
+file). Loading checks the files, the sha256 of the weights, the data shape and every
+variable name and shape, and raises :class:`linksim.errors.UserError` naming the
+checkpoint (``source``) and the mismatching item (``field``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from linksim.errors import UserError, allowed, did_you_mean
+
+__all__ = ["save_checkpoint", "load_checkpoint", "read_checkpoint_config",
+           "CONFIG_FILE", "WEIGHTS_FILE", "NETWORK_MODULE"]
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "weights.npz"
+FORMAT = "linksim-checkpoint"
+FORMAT_VERSION = 1
+NETWORK_MODULE = "linksim.diffusion.networks"
+_RESERVED = ("format", "format_version", "class", "config", "data_shape", "variables",
+             "weights_file", "weights_sha256", "linksim_version")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _plain(value):
+    """JSON-able copy (numpy scalars/arrays -> Python, tuples -> lists)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if hasattr(value, "to_config"):  # e.g. a Schedule
+        return _plain(value.to_config())
+    return value
+
+
+def _class_path(model) -> str:
+    from . import networks
+
+    cls = type(model)
+    name = cls.__name__
+    if networks.NETWORKS.get(name) is not cls:
+        raise ValueError(f"{cls.__module__}.{name} is not a registered network; register it "
+                         f"in {NETWORK_MODULE}.NETWORKS (allowed: {allowed(networks.NETWORKS)})")
+    return f"{NETWORK_MODULE}:{name}"
+
+
+def _resolve_class(class_path, source):
+    from . import networks
+
+    allowed_paths = [f"{NETWORK_MODULE}:{k}" for k in networks.NETWORKS]
+    if not isinstance(class_path, str) or class_path not in allowed_paths:
+        hint = did_you_mean(class_path, allowed_paths)
+        raise UserError(f'class "{class_path}" is not allowed{hint}; '
+                        f"allowed: {allowed(allowed_paths)}", source=source, field="class")
+    return networks.NETWORKS[class_path.split(":", 1)[1]]
+
+
+def _named_variables(model) -> dict:
+    if hasattr(model, "named_variables"):
+        return dict(model.named_variables())
+    out = {}
+    for v in model.weights:
+        key = v.path.split("/", 1)[-1].replace("/", ".")
+        out[key] = v
+    return out
+
+
+def save_checkpoint(path, model, *, data_shape, extra: dict | None = None) -> Path:
+    """Write ``model`` to the folder ``path`` (created; existing files are replaced).
+
+    Parameters
+    ----------
+    path : str | Path
+        Checkpoint folder.
+    model : keras.Model
+        A built network whose class is in ``networks.NETWORKS``.
+    data_shape : sequence of int
+        ``(Na, Nc)`` the model was trained for; must match the built model.
+    extra : dict | None
+        More JSON-able entries, e.g. ``{"parameterisation": "v", "schedule": {...},
+        "input_norm": "total", "training": {"scenario": ..., "steps": ..., "nmse": ...}}``
+        (``Denoiser.get_config()`` gives the first ones). Reserved keys
+        (``class``, ``config``, ``data_shape``, ...) are refused.
+
+    Output
+    ------
+    path : Path
+    """
+    import linksim
+
+    path = Path(path)
+    data_shape = [int(s) for s in data_shape]
+    extra = dict(extra or {})
+    clash = sorted(set(extra) & set(_RESERVED))
+    if clash:
+        raise ValueError(f"extra may not set reserved keys {clash}")
+    class_path = _class_path(model)
+    built_shape = getattr(model, "data_shape", None)
+    if built_shape is None or not model.weights:
+        raise ValueError("the model is not built; call it once (or model.build_for(shape))")
+    if list(built_shape) != data_shape:
+        raise ValueError(f"data_shape {tuple(data_shape)} does not match the model's "
+                         f"{tuple(built_shape)}")
+    variables = _named_variables(model)
+    arrays = {k: np.asarray(v.numpy()) for k, v in variables.items()}
+
+    path.mkdir(parents=True, exist_ok=True)
+    weights = path / WEIGHTS_FILE
+    tmp = path / (WEIGHTS_FILE + ".tmp")
+    with open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+    os.replace(tmp, weights)
+
+    config = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "class": class_path,
+        "config": _plain(model.get_config()),
+        "data_shape": data_shape,
+        "variables": {k: list(a.shape) for k, a in arrays.items()},
+        "weights_file": WEIGHTS_FILE,
+        "weights_sha256": _sha256(weights),
+        "linksim_version": linksim.__version__,
+    }
+    config.update(_plain(extra))
+    text = json.dumps(config, indent=2, allow_nan=True)
+    tmp = path / (CONFIG_FILE + ".tmp")
+    tmp.write_text(text + "\n", encoding="utf-8")
+    os.replace(tmp, path / CONFIG_FILE)
+    return path
+
+
+def read_checkpoint_config(path) -> dict:
+    """Read and check ``config.json`` of a checkpoint folder (no weights loaded)."""
+    path = Path(path)
+    source = str(path)
+    if not path.is_dir():
+        raise UserError("checkpoint folder not found" if not path.exists()
+                        else "a checkpoint is a folder (with config.json and weights.npz)",
+                        source=source)
+    cfg_file = path / CONFIG_FILE
+    if not cfg_file.is_file():
+        raise UserError(f"{CONFIG_FILE} is missing", source=source, field=CONFIG_FILE)
+    try:
+        config = json.loads(cfg_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise UserError(f"{CONFIG_FILE} is not valid JSON ({e})", source=source,
+                        field=CONFIG_FILE) from None
+    if not isinstance(config, dict):
+        raise UserError(f"{CONFIG_FILE} must hold a JSON object", source=source,
+                        field=CONFIG_FILE)
+    if config.get("format") != FORMAT:
+        raise UserError(f'not a linksim checkpoint (format "{config.get("format")}", '
+                        f'expected "{FORMAT}")', source=source, field="format")
+    if config.get("format_version") != FORMAT_VERSION:
+        raise UserError(f"checkpoint format_version {config.get('format_version')} is not "
+                        f"supported (this linksim reads {FORMAT_VERSION})", source=source,
+                        field="format_version")
+    for key in ("class", "config", "data_shape", "weights_sha256"):
+        if key not in config:
+            raise UserError(f"{CONFIG_FILE} has no {key}", source=source, field=key)
+    shape = config["data_shape"]
+    if not (isinstance(shape, list) and shape and all(isinstance(s, int) and s > 0
+                                                      for s in shape)):
+        raise UserError(f"data_shape must be a list of positive integers, got {shape!r}",
+                        source=source, field="data_shape")
+    if not isinstance(config["config"], dict):
+        raise UserError("config must be a JSON object of constructor arguments",
+                        source=source, field="config")
+    return config
+
+
+def load_checkpoint(path, expected_shape=None):
+    """Load a checkpoint folder written by :func:`save_checkpoint`.
+
+    Parameters
+    ----------
+    path : str | Path
+        Checkpoint folder.
+    expected_shape : sequence of int | None
+        Data shape the caller needs (e.g. ``(Na, Nc)`` of the scenario); checked against
+        the recorded ``data_shape``.
+
+    Output
+    ------
+    model : keras.Model
+        Built network with the saved weights.
+    config : dict
+        The parsed ``config.json``.
+
+    Raises
+    ------
+    UserError
+        ``source`` = the checkpoint path, ``field`` = what mismatched (``config.json``,
+        ``weights.npz``, ``weights_sha256``, ``data_shape``, ``class``, ``config``,
+        ``variables.<name>``).
+    """
+    path = Path(path)
+    source = str(path)
+    config = read_checkpoint_config(path)
+    shape = tuple(config["data_shape"])
+    if expected_shape is not None and tuple(int(s) for s in expected_shape) != shape:
+        need = tuple(int(s) for s in expected_shape)
+        raise UserError(f"model was trained for shape {shape}, scenario needs {need}",
+                        source=source, field="data_shape")
+    cls = _resolve_class(config["class"], source)
+
+    weights = path / config.get("weights_file", WEIGHTS_FILE)
+    if weights.name != WEIGHTS_FILE or not weights.is_file():
+        raise UserError(f"{WEIGHTS_FILE} is missing", source=source, field=WEIGHTS_FILE)
+    digest = _sha256(weights)
+    if digest != config["weights_sha256"]:
+        raise UserError(f"{WEIGHTS_FILE} was altered: sha256 {digest} != "
+                        f"{config['weights_sha256']} (recorded in {CONFIG_FILE})",
+                        source=source, field="weights_sha256")
+
+    try:
+        model = cls.from_config(dict(config["config"]))
+    except (TypeError, ValueError) as e:
+        raise UserError(f"cannot build {config['class']} from its config: {e}",
+                        source=source, field="config") from None
+    try:
+        model.build_for(shape)
+    except (TypeError, ValueError) as e:
+        raise UserError(f"cannot build the network for data_shape {shape}: {e}",
+                        source=source, field="data_shape") from None
+    variables = _named_variables(model)
+
+    try:
+        with np.load(weights, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except (OSError, ValueError, EOFError) as e:
+        raise UserError(f"{WEIGHTS_FILE} cannot be read without pickle ({e})",
+                        source=source, field=WEIGHTS_FILE) from None
+    missing = [k for k in variables if k not in arrays]
+    if missing:
+        raise UserError(f"{WEIGHTS_FILE} lacks {len(missing)} variable(s) of the network: "
+                        f"{', '.join(missing[:5])}", source=source,
+                        field=f"variables.{missing[0]}")
+    unexpected = [k for k in arrays if k not in variables]
+    if unexpected:
+        raise UserError(f"{WEIGHTS_FILE} has {len(unexpected)} variable(s) the network does "
+                        f"not: {', '.join(unexpected[:5])}", source=source,
+                        field=f"variables.{unexpected[0]}")
+    for name, var in variables.items():
+        a = arrays[name]
+        if tuple(a.shape) != tuple(var.shape):
+            raise UserError(f"variable {name} has shape {tuple(a.shape)} in {WEIGHTS_FILE}, "
+                            f"the network needs {tuple(var.shape)}", source=source,
+                            field=f"variables.{name}")
+        if a.dtype.kind not in "fiu":
+            raise UserError(f"variable {name} has dtype {a.dtype}, expected a float array",
+                            source=source, field=f"variables.{name}")
+    for name, var in variables.items():
+        var.assign(arrays[name].astype(var.dtype))
+    return model, config
