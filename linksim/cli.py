@@ -1,4 +1,4 @@
-"""Command line: ``linksim run | validate | list | plot``."""
+"""Command line: ``linksim run | validate | list | plot | train``."""
 
 from __future__ import annotations
 
@@ -31,6 +31,12 @@ def _parser() -> argparse.ArgumentParser:
 
     ls = sub.add_parser("list", help="list receivers, channels or metrics")
     ls.add_argument("what", choices=["receivers", "channels", "metrics"])
+
+    t = sub.add_parser("train", help="train diffusion models from training specs (scenarios/train/*.yaml)")
+    t.add_argument("specs", nargs="+", help="training spec YAML files")
+    t.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    t.add_argument("--resume", action="store_true", help="continue from the last checkpoint in the work folder")
+    t.add_argument("--no-progress", action="store_true")
 
     pl = sub.add_parser("plot", help="plot one or more run folders (overlaid)")
     pl.add_argument("runs", nargs="+", help="results folders")
@@ -89,6 +95,17 @@ def _cmd_list(args) -> int:
     return 0
 
 
+def _cmd_train(args) -> int:
+    from .diffusion.training import load_train_spec, train
+
+    specs = [(path, load_train_spec(path, args.overrides)) for path in args.specs]  # validate all first
+    for path, spec in specs:
+        out = train(spec, resume=args.resume, progress=not args.no_progress, source=str(path))
+        print((out / "card.md").read_text())
+        print(f"model: {out}")
+    return 0
+
+
 def _cmd_plot(args) -> int:
     from .plotting import plot_runs
 
@@ -98,7 +115,7 @@ def _cmd_plot(args) -> int:
     return 0
 
 
-COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "list": _cmd_list, "plot": _cmd_plot}
+COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "list": _cmd_list, "plot": _cmd_plot, "train": _cmd_train}
 
 
 def import_tensorflow_quietly() -> None:

@@ -396,9 +396,9 @@ def _loc_to_path(loc) -> str:
     return out
 
 
-def _model_at(loc) -> type[BaseModel] | None:
+def _model_at(loc, root: type[BaseModel] | None = None) -> type[BaseModel] | None:
     """The pydantic model class that owns the field at ``loc`` (for did-you-mean)."""
-    model: Any = Scenario
+    model: Any = root or Scenario
     for part in loc[:-1]:
         if isinstance(part, int):
             continue
@@ -414,13 +414,13 @@ def _model_at(loc) -> type[BaseModel] | None:
     return model
 
 
-def _format_validation(err: ValidationError, source: str) -> UserError:
+def _format_validation(err: ValidationError, source: str, root: type[BaseModel] | None = None) -> UserError:
     first = err.errors()[0]
     loc = first["loc"]
     path = _loc_to_path(loc)
     kind = first["type"]
     if kind == "extra_forbidden":
-        owner = _model_at(loc)
+        owner = _model_at(loc, root)
         names = list(owner.model_fields) if owner else []
         msg = f"unknown key{did_you_mean(loc[-1], names)}; allowed keys: {allowed(names)}" if names else "unknown key"
     elif kind == "missing":
@@ -433,6 +433,16 @@ def _format_validation(err: ValidationError, source: str) -> UserError:
     if extra:
         msg += f" [and {extra} more problem{'s' if extra > 1 else ''}]"
     return UserError(msg, source=source, field=path or None)
+
+
+def validate_model(model: type[BaseModel], data: Any, source: str):
+    """Validate plain data into ``model``; errors become one UserError (file, field, allowed)."""
+    if not isinstance(data, dict):
+        raise UserError("expected a YAML mapping of sections", source=source)
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise _format_validation(err, source, model) from None
 
 
 def validate_scenario(data: Any, source: str = "<scenario>", base_dir: Path | None = None) -> Scenario:

@@ -9,9 +9,9 @@ import tensorflow as tf
 from pydantic import BaseModel, ConfigDict, Field
 from sionna.phy.ofdm import LSChannelEstimator
 from sionna.phy.ofdm.channel_estimation import BaseChannelInterpolator
-from sionna.phy.utils import flatten_last_dims
 
 from .base import Receiver
+from .pilots import interpolate_time, pilot_layout
 
 
 class LMMSEParams(BaseModel):
@@ -19,22 +19,6 @@ class LMMSEParams(BaseModel):
     dims: Literal["auto", "freq", "space_freq"] = Field("auto", description="Covariance over subcarriers (freq) or jointly over receive antennas and subcarriers (space_freq); auto picks space_freq up to 2048 dimensions.")
     cov_samples: int = Field(1000, ge=16, le=100000, description="Channel realisations drawn to estimate the covariance (per component with genie_components).")
     genie_components: bool = Field(False, description="Genie bound for channel mixtures: one covariance per mixture component, each realisation filtered with the covariance of the component it came from.")
-
-
-def time_interpolation_matrix(pilot_symbols, num_symbols: int) -> np.ndarray:
-    """[num_symbols, len(pilot_symbols)] weights: linear between pilot symbols, nearest outside."""
-    p = np.asarray(sorted(pilot_symbols), float)
-    t = np.zeros([num_symbols, len(p)])
-    for s in range(num_symbols):
-        if len(p) == 1 or s <= p[0]:
-            t[s, 0] = 1.0
-        elif s >= p[-1]:
-            t[s, -1] = 1.0
-        else:
-            k = np.searchsorted(p, s, side="right") - 1
-            w = (s - p[k]) / (p[k + 1] - p[k])
-            t[s, k], t[s, k + 1] = 1 - w, w
-    return t
 
 
 def sample_covariance(h: np.ndarray, joint_space: bool) -> np.ndarray:
@@ -77,33 +61,19 @@ class CovarianceInterpolator(BaseChannelInterpolator):
     def __init__(self, pilot_pattern, cov: np.ndarray, joint_space: bool, num_rx_ant: int):
         self._joint = joint_space
         self._nr = num_rx_ant
-        mask = pilot_pattern.mask.numpy() if hasattr(pilot_pattern.mask, "numpy") else np.asarray(pilot_pattern.mask)
-        pilots = np.asarray(pilot_pattern.pilots.numpy() if hasattr(pilot_pattern.pilots, "numpy") else pilot_pattern.pilots)
-        _, ns, S, F = mask.shape
-        self._S, self._F = S, F
-        num_pilots = pilot_pattern.num_pilot_symbols
-        # the same pilot order as Sionna's estimator (tf.argsort on the flattened mask)
-        order = tf.argsort(flatten_last_dims(tf.constant(mask)), axis=-1, direction="DESCENDING").numpy()[0, :, :num_pilots]
+        self._F = int(np.asarray(pilot_pattern.mask).shape[-1])
         self._streams = []
-        for l in range(ns):
-            sym, sc = np.divmod(order[l], F)
-            live = np.abs(pilots[0, l]) > 0
-            symbols = sorted(set(sym[live].tolist()))
-            per_symbol = []
+        for l, stream in enumerate(pilot_layout(pilot_pattern)):
             R = cov[l]
-            for s in symbols:
-                idx = np.nonzero(live & (sym == s))[0]
-                P = sc[idx]
-                if joint_space:
-                    rows = (np.arange(num_rx_ant)[:, None] * F + P[None, :]).reshape(-1)
-                else:
-                    rows = P
-                per_symbol.append(dict(idx=tf.constant(idx, tf.int32),
+            per_symbol = []
+            for ps in stream.symbols:
+                P = ps.subcarriers
+                rows = (np.arange(num_rx_ant)[:, None] * self._F + P[None, :]).reshape(-1) if joint_space else P
+                per_symbol.append(dict(idx=tf.constant(ps.index, tf.int32),
                                        r_pp=tf.constant(R[np.ix_(rows, rows)]),
                                        r_pf=tf.constant(R[rows, :])))
-            self._streams.append(dict(symbols=symbols, per_symbol=per_symbol,
-                                      r_diag=tf.constant(np.real(np.diag(R)).astype(np.float32)),
-                                      t=tf.constant(time_interpolation_matrix(symbols, S).astype(np.float32))))
+            self._streams.append(dict(per_symbol=per_symbol, t=stream.time_interp,
+                                      r_diag=tf.constant(np.real(np.diag(R)).astype(np.float32))))
 
     def __call__(self, h_hat, err_var):
         err_var = tf.broadcast_to(err_var, tf.shape(h_hat))
@@ -128,9 +98,8 @@ class CovarianceInterpolator(BaseChannelInterpolator):
                 var.append(tf.broadcast_to(v, [self._nr, self._F]))
             est = tf.stack(est, axis=-2)  # [B,1,Nr,Sp,F]
             var = tf.stack(var, axis=-2)  # [Nr,Sp,F]
-            t = st["t"]
-            outputs.append(tf.einsum("ts,...sf->...tf", tf.cast(t, est.dtype), est))
-            variances.append(tf.einsum("ts,...sf->...tf", t, tf.maximum(var, 0.0)))
+            outputs.append(interpolate_time(est, st["t"]))
+            variances.append(interpolate_time(tf.maximum(var, 0.0), st["t"]))
         h = tf.stack(outputs, axis=3)[:, :, :, None]  # [B,1,Nr,1,Ns,S,F]
         v = tf.stack(variances, axis=1)[None, None, :, None]  # [1,1,Nr,1,Ns,S,F]
         return h, tf.cast(v, h_hat.dtype.real_dtype)
