@@ -70,6 +70,7 @@ class EvaluationSpec(_Strict):
     eta: float = Field(1.0, ge=0, le=1)
     num_samples: int = Field(4, ge=1)
     identical: bool = False
+    init: Literal["pilots", "ls_linear"] = Field("pilots", description="First estimate: the comb only, or linearly interpolated over all subcarriers (as the receivers' init).")
 
 
 class TrainSpec(_Strict):
@@ -107,6 +108,15 @@ def comb_observation(shape, comb: int, snr_db: float):
     return mask, mask * np.float32(10 ** (-snr_db / 20))
 
 
+def interpolate_comb(h_bar: np.ndarray, comb: int) -> np.ndarray:
+    """Linear interpolation over subcarriers of a comb observation (constant at the edges)."""
+    f = np.arange(h_bar.shape[-1])
+    p = f[::comb]
+    flat = h_bar.reshape(-1, h_bar.shape[-1])
+    out = np.stack([np.interp(f, p, r.real[::comb]) + 1j * np.interp(f, p, r.imag[::comb]) for r in flat])
+    return out.reshape(h_bar.shape).astype(h_bar.dtype)
+
+
 def build_denoiser(spec: TrainSpec, data_shape):
     net_cfg = dict(spec.network)
     profile = net_cfg.pop("profile", "cpu")
@@ -127,9 +137,8 @@ def load_denoiser(path, expected_shape=None) -> tuple[Denoiser, dict]:
         raise UserError(f"no model {str(path)!r}; allowed: a checkpoint folder or one of {', '.join(names) or '(empty zoo)'}",
                         field="model")
     net, cfg = load_checkpoint(p, expected_shape)
-    extra = cfg.get("extra", {})
-    den = Denoiser(net, extra["schedule"], extra.get("parameterisation", "v"), extra.get("input_norm", "total"),
-                   extra.get("beta_min", 1e-2))
+    den = Denoiser(net, cfg["schedule"], cfg.get("parameterisation", "v"), cfg.get("input_norm", "total"),
+                   cfg.get("beta_min", 1e-2))
     return den, cfg
 
 
@@ -167,6 +176,9 @@ def evaluate(den: Denoiser, h_test: np.ndarray, ev: EvaluationSpec, seed: int = 
     for snr in ev.snr_db:
         mask, p = comb_observation(h.shape, ev.comb, snr)
         h_bar = observe(h, mask, p, rng)
+        if ev.init == "ls_linear":
+            h_bar = tf.constant(interpolate_comb(h_bar.numpy(), ev.comb))
+            mask, p = np.ones_like(mask), np.full_like(p, 10 ** (-snr / 20))
         err = den_err = 0.0
         for i in range(0, int(h.shape[0]), 64):
             h_hat = fn(h_bar[i:i + 64], mask[i:i + 64], p[i:i + 64])
@@ -284,8 +296,8 @@ Diffusion denoiser trained by `linksim train {info['source']}`.
 
 Measured test NMSE [dB] (posterior mean of {ev['num_samples']} samples, {ev['steps']} steps, stepper
 `{ev['stepper']}`, eta {ev['eta']}, {'identical' if ev['identical'] else 'non-identical'} diffusion) from a
-first estimate on every {ev['comb']}th subcarrier of all antennas, noise at the given SNR per
-observed element, on {ev['num_test']} held-out samples:
+first estimate on every {ev['comb']}th subcarrier of all antennas (init `{ev['init']}`), noise at the
+given SNR per observed element, on {ev['num_test']} held-out samples:
 
 | SNR [dB] | NMSE [dB] |
 |---|---|

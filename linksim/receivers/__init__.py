@@ -4,4 +4,6 @@ RECEIVERS = {
     "perfect": "linksim.receivers.perfect:PerfectCSI",
     "ls": "linksim.receivers.ls:LSEstimator",
     "lmmse": "linksim.receivers.lmmse:LMMSEEstimator",
+    "nonidentical_dm": "linksim.receivers.diffusion:DiffusionEstimator",
+    "identical_dm": "linksim.receivers.diffusion:IdenticalDiffusionEstimator",
 }
