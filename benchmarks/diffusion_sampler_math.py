@@ -18,8 +18,6 @@ next to the MMSE of the same draws. Usage::
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 
 

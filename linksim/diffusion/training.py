@@ -16,7 +16,6 @@ from typing import Literal, Optional
 
 import numpy as np
 import tensorflow as tf
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import __version__

@@ -7,9 +7,8 @@ Every generator returns ``h`` of shape
 
 from __future__ import annotations
 
-import numpy as np
 import tensorflow as tf
-from sionna.phy import Block, config
+from sionna.phy import Block
 from sionna.phy.channel import (KroneckerModel, RayleighBlockFading, cir_to_ofdm_channel,
                                 exp_corr_mat, gen_single_sector_topology,
                                 subcarrier_frequencies)

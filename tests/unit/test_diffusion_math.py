@@ -6,9 +6,6 @@ samples (mean -> MMSE, one sample ~ 2x MMSE), eta=0 maps the initial marginal on
 prior, and the paper's constant eps < 1 gets worse with more steps.
 """
 
-import importlib.util
-import os
-import sys
 
 
 import numpy as np

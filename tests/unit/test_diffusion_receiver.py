@@ -7,7 +7,6 @@ the estimation quality (that is measured with the shipped models in docs/methods
 import numpy as np
 import pytest
 import tensorflow as tf
-from sionna.phy import config
 
 from linksim.diffusion.checkpoints import save_checkpoint
 from linksim.diffusion.networks import make_network

@@ -5,7 +5,6 @@ import math
 import numpy as np
 import pytest
 import tensorflow as tf
-from sionna.phy import config
 
 from linksim.scenario import validate_scenario
 from linksim.system.link import FlatLink, OFDMLink
