@@ -4,7 +4,7 @@ arbitrary masks and SRS (comb + frequency hopping), which Sionna lacks."""
 from __future__ import annotations
 
 import numpy as np
-from sionna.phy.ofdm import KroneckerPilotPattern, PilotPattern, ResourceGrid
+from sionna.phy.ofdm import PilotPattern, ResourceGrid
 
 from ..errors import UserError
 from ..scenario import Scenario, read_mask
@@ -154,5 +154,4 @@ def build_resource_grid(s: Scenario, precision=None) -> ResourceGrid:
     return ResourceGrid(num_ofdm_symbols=c.num_ofdm_symbols, pilot_pattern=pattern, **common)
 
 
-__all__ = ["SRSPattern", "build_resource_grid", "build_srs", "dmrs_mask", "pilots_from_mask",
-           "KroneckerPilotPattern"]
+__all__ = ["SRSPattern", "build_resource_grid", "build_srs", "dmrs_mask", "pilots_from_mask"]
