@@ -162,7 +162,7 @@ def _train_step_fn(net, den: Denoiser, optimizer, pattern: str, rng):
     return step
 
 
-def evaluate(den: Denoiser, h_test: np.ndarray, ev: EvaluationSpec, seed: int = 5) -> dict:
+def evaluate(den: Denoiser, h_test: np.ndarray, ev: EvaluationSpec, seed: int = 5, batch: int = 64) -> dict:
     """Test NMSE [dB] of the posterior-mean estimate from comb observations, per SNR."""
     from ..data.patterns import observe
 
@@ -179,10 +179,10 @@ def evaluate(den: Denoiser, h_test: np.ndarray, ev: EvaluationSpec, seed: int = 
             h_bar = tf.constant(interpolate_comb(h_bar.numpy(), ev.comb))
             mask, p = np.ones_like(mask), np.full_like(p, 10 ** (-snr / 20))
         err = den_err = 0.0
-        for i in range(0, int(h.shape[0]), 64):
-            h_hat = fn(h_bar[i:i + 64], mask[i:i + 64], p[i:i + 64])
-            err += float(tf.reduce_sum(tf.abs(h_hat - h[i:i + 64]) ** 2))
-            den_err += float(tf.reduce_sum(tf.abs(h[i:i + 64]) ** 2))
+        for i in range(0, int(h.shape[0]), batch):
+            h_hat = fn(h_bar[i:i + batch], mask[i:i + batch], p[i:i + batch])
+            err += float(tf.reduce_sum(tf.abs(h_hat - h[i:i + batch]) ** 2))
+            den_err += float(tf.reduce_sum(tf.abs(h[i:i + batch]) ** 2))
         out[f"{snr:g}"] = round(10 * math.log10(err / den_err), 2)
     return out
 
