@@ -6,9 +6,10 @@ Measured in one process:
    ``posterior``, de-normalisation) with ``--steps`` generation steps (N_G, default 50),
    one posterior sample per channel, waterfill stepper, eta = 1, on a batch of
    ``--batch`` comb-4 observations (every 4th subcarrier on all antennas, 10 dB per
-   observed element, as ``comb_observation`` in training). The whole estimate runs in one
-   graph ``tf.function`` and, separately, in one ``tf.function(jit_compile=True)`` (XLA);
-   both are reported with the XLA speed-up. The network is a profile's network with random
+   observed element, as ``comb_observation`` in training). The whole estimate is traced
+   once into one graph ``tf.function`` and run as it is and inside one
+   ``tf.function(jit_compile=True)`` (XLA); both are reported with the XLA speed-up, and
+   the one-off costs (trace, graph optimisation, XLA compile of the unrolled loop). The network is a profile's network with random
    weights (the training defaults: gamma schedule, v-prediction) or, with ``--model``, a
    trained checkpoint (its shape then comes from the checkpoint). Parameters, analytic
    MACs per network call (``count_macs``) and the GMAC/s that the timing implies are also
@@ -35,6 +36,11 @@ Usage::
 paper at 32x64; an explicit ``--shape`` applies to every profile. Without a GPU the paper
 profile (1.35 GMAC per network call at 32x64) runs with a small batch and few repeats
 (``--paper-batch``, ``--paper-repeats``); meaningful paper-profile numbers need a GPU.
+
+Most of the wall time is one-off: tracing the unrolled 50-step loop and compiling it
+(on 2 shared CPU cores about 20 s trace + 25 s graph optimisation + 80-100 s XLA compile
+for the cpu profile, ~5 min for the paper profile), so the default run takes about 3 min
+there and ``--profile both`` about 10-12 min.
 """
 
 from __future__ import annotations
@@ -49,18 +55,22 @@ import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of the table
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from sionna.phy import config as sionna_config  # noqa: E402
+import numpy as np
+import tensorflow as tf
+from sionna.phy import config as sionna_config
 
-from linksim.diffusion.estimate import estimate_channel  # noqa: E402
-from linksim.diffusion.networks import PROFILES, count_macs, count_parameters  # noqa: E402
-from linksim.diffusion.training import (TrainSpec, build_denoiser, comb_observation,  # noqa: E402
-                                        load_denoiser)
-from linksim.results import package_versions  # noqa: E402
-from linksim.runner import select_device  # noqa: E402
-from linksim.scenario import load_scenario  # noqa: E402
-from linksim.system.link import build_link  # noqa: E402
+from linksim.diffusion.estimate import estimate_channel
+from linksim.diffusion.networks import PROFILES, count_macs, count_parameters
+from linksim.diffusion.training import (
+    TrainSpec,
+    build_denoiser,
+    comb_observation,
+    load_denoiser,
+)
+from linksim.results import package_versions
+from linksim.runner import select_device
+from linksim.scenario import load_scenario
+from linksim.system.link import build_link
 
 NATURAL_SHAPE = {"cpu": (8, 72), "paper": (32, 64)}
 
@@ -142,9 +152,14 @@ def sampler_bench(den, net, label, shape, *, steps: int, batch: int, repeats: in
         return estimate_channel(den, hb, m, p, steps=steps, stepper="waterfill", eta=1.0,
                                 num_samples=1, rng=rng)
 
-    fns = {"graph": tf.function(estimate), "xla": tf.function(estimate, jit_compile=True)}
+    # Trace the unrolled NG-step loop once; the XLA function compiles that same graph
+    # (tracing it a second time would cost as much again).
+    t0 = time.perf_counter()
+    graph = tf.function(estimate).get_concrete_function(h_bar, mask, p_std)
+    warm = {"trace": time.perf_counter() - t0}
+    fns = {"graph": graph, "xla": tf.function(lambda *a: graph(*a), jit_compile=True)}
     benches = {name: (lambda f=f: f(h_bar, mask, p_std)[0].numpy()) for name, f in fns.items()}
-    warm, failed = {}, {}
+    failed = {}
     for name in list(benches):
         try:
             warm[name] = timed(benches[name])
@@ -159,14 +174,14 @@ def sampler_bench(den, net, label, shape, *, steps: int, batch: int, repeats: in
 
 
 def print_sampler(r: dict) -> None:
-    na, nc = r["shape"]
     b, steps = r["batch"], r["steps"]
     print(f"--- sampler: {r['label']}, shape {fmt_shape(r['shape'])}")
     print(f"network    : {r['params']:,} parameters, {r['macs'] / 1e6:.2f} MMAC per network call "
           f"(per channel per step), {r['macs'] * steps / 1e9:.3f} GMAC per channel at NG = {steps}")
     print(f"timing     : batch {b}, NG = {steps}, 1 sample, waterfill, eta 1, comb-4 @ 10 dB; "
-          f"{r['repeats']} interleaved repeats (median); warm-up "
-          + ", ".join(f"{k} {v:.1f} s" for k, v in r["warm"].items()))
+          f"{r['repeats']} interleaved repeats (median)")
+    print("first call : " + ", ".join(f"{k} {v:.1f} s" for k, v in r["warm"].items())
+          + "  (trace once; first graph call = graph optimisation; first xla call = XLA compile)")
     head = f"{'mode':<7} {'s/call':>8} {'channels/s':>11} {'ms/channel':>11} {'net calls/s':>12} {'GMAC/s':>8}  repeats [s]"
     print(head)
     print("-" * len(head))
@@ -241,7 +256,7 @@ def main(argv=None) -> int:
     ap.add_argument("--model", default=None, help="checkpoint folder or zoo name (its shape is used)")
     ap.add_argument("--steps", type=int, default=50, help="generation steps NG")
     ap.add_argument("--batch", type=int, default=64, help="channels per sampler call")
-    ap.add_argument("--repeats", type=int, default=5, help="interleaved sampler repeats (median)")
+    ap.add_argument("--repeats", type=int, default=3, help="interleaved sampler repeats (median)")
     ap.add_argument("--paper-batch", type=int, default=None,
                     help="batch of the paper profile (default: --batch on a GPU, at most 8 on the CPU)")
     ap.add_argument("--paper-repeats", type=int, default=None,
