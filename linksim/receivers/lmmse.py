@@ -43,7 +43,8 @@ class CovarianceInterpolator(BaseChannelInterpolator):
 
     Per stream and pilot OFDM symbol: ``h = R[:, P] (R[P, P] + s2 I)^-1 y_P`` over the
     subcarriers (or receive antennas x subcarriers), then linear interpolation in time.
-    Only the (|P| x |P|) solve depends on the noise level; it runs once per call.
+    ``R[P, P]`` is eigendecomposed once at construction; a call only rescales by the
+    noise level ``s2``.
 
     Input
     -----
@@ -69,8 +70,13 @@ class CovarianceInterpolator(BaseChannelInterpolator):
             for ps in stream.symbols:
                 P = ps.subcarriers
                 rows = (np.arange(num_rx_ant)[:, None] * self._F + P[None, :]).reshape(-1) if joint_space else P
+                # (R_pp + s2 I)^-1 R_pf = U diag(1/(lam + s2)) U^H R_pf: decompose once, so a
+                # call only rescales by the noise level
+                lam, u = np.linalg.eigh(R[np.ix_(rows, rows)].astype(np.complex128))
                 per_symbol.append(dict(idx=tf.constant(ps.index, tf.int32),
-                                       r_pp=tf.constant(R[np.ix_(rows, rows)]),
+                                       lam=tf.constant(np.maximum(lam, 0).astype(np.float32)),
+                                       u=tf.constant(u.astype(np.complex64)),
+                                       uh_r=tf.constant((u.conj().T @ R[rows, :]).astype(np.complex64)),
                                        r_pf=tf.constant(R[rows, :])))
             self._streams.append(dict(per_symbol=per_symbol, t=stream.time_interp,
                                       r_diag=tf.constant(np.real(np.diag(R)).astype(np.float32))))
@@ -86,9 +92,8 @@ class CovarianceInterpolator(BaseChannelInterpolator):
                 obs = tf.gather(y_l, ps["idx"], axis=-1)  # [B, 1, Nr, |P|]
                 if self._joint:
                     obs = tf.reshape(obs, [tf.shape(obs)[0], tf.shape(obs)[1], -1])  # [B,1,Nr*|P|]
-                r_pp = ps["r_pp"]
-                a = r_pp + tf.cast(s2, r_pp.dtype) * tf.eye(tf.shape(r_pp)[0], dtype=r_pp.dtype)
-                x = tf.linalg.solve(a, ps["r_pf"])  # [|P|, D]
+                inv = tf.cast(1.0 / (ps["lam"] + tf.cast(s2, tf.float32)), tf.complex64)
+                x = tf.matmul(ps["u"], inv[:, None] * ps["uh_r"])  # (R_pp + s2 I)^-1 R_pf  [|P|, D]
                 e = tf.linalg.matvec(x, tf.cast(obs, x.dtype), adjoint_a=True)  # [B,1,(Nr*)D]
                 v = st["r_diag"] - tf.math.real(tf.reduce_sum(tf.math.conj(x) * ps["r_pf"], axis=0))
                 if self._joint:
