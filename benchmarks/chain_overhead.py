@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -43,8 +42,8 @@ from sionna.phy.mimo import StreamManagement
 from sionna.phy.ofdm import LinearDetector, LSChannelEstimator, ResourceGridMapper
 from sionna.phy.utils import ebnodb2no
 
+from environment import device_line, versions_line
 from linksim.receivers.lmmse import CovarianceInterpolator
-from linksim.results import package_versions
 from linksim.runner import select_device
 from linksim.scenario import Scenario, load_scenario
 from linksim.system.channels import antenna_array
@@ -205,22 +204,6 @@ def linksim_bench(name: str, s: Scenario, batch_size: int, ebno_db: float):
     return Bench(name, lambda: link.run_batch(batch_size, no)[label], bits), link, no
 
 
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or "?"
-
-
-def environment(device: str) -> str:
-    v = package_versions()
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    return (f"device     : {device}  (host CPU: {cpu_name()}, {os.cpu_count()} cores, load avg {load})\n"
-            f"versions   : python {v['python']}, tensorflow {v['tensorflow']}, sionna-no-rt {v['sionna-no-rt']}, "
-            f"numpy {v['numpy']}, linksim {v['linksim']}")
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--scenario", default="scenarios/quickstart.yaml")
@@ -268,7 +251,8 @@ def main(argv=None) -> int:
     rate = {b.name: b.slots_per_s(bs, nb) for b in benches}
     print(f"chain_overhead: {args.scenario}, receiver {args.receiver}, Eb/N0 {args.ebno_db:g} dB "
           f"(no = {no:.4g}), precision {s_xla.precision}")
-    print(environment(device))
+    print(device_line(device))
+    print(versions_line())
     print(f"link       : n = {ref.n}, k = {ref.k}, {ref.num_streams} stream(s), {s_xla.rx_array.num_ant} rx ant, "
           f"LDPC {s_xla.link.ldpc_iterations} it., detector {s_xla.mimo.detector}")
     print(f"timing     : batch {bs}, {nb} batches x {args.repeats} interleaved repeats (median); "

@@ -48,7 +48,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import statistics
 import sys
@@ -59,6 +58,7 @@ import numpy as np
 import tensorflow as tf
 from sionna.phy import config as sionna_config
 
+from environment import device_line, versions_line
 from linksim.diffusion.estimate import estimate_channel
 from linksim.diffusion.networks import PROFILES, count_macs, count_parameters
 from linksim.diffusion.training import (
@@ -67,7 +67,6 @@ from linksim.diffusion.training import (
     comb_observation,
     load_denoiser,
 )
-from linksim.results import package_versions
 from linksim.runner import select_device
 from linksim.scenario import load_scenario
 from linksim.system.link import build_link
@@ -85,14 +84,6 @@ def parse_shape(text: str):
 
 def fmt_shape(shape) -> str:
     return f"{shape[0]}x{shape[1]}"
-
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or "?"
 
 
 def profile_of(net_config: dict) -> str:
@@ -275,14 +266,11 @@ def main(argv=None) -> int:
 
     device = select_device("auto")
     gpus = tf.config.list_physical_devices("GPU")
-    v = package_versions()
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"diffusion_cost: {'model ' + args.model if args.model else 'profile ' + args.profile}")
-    print(f"device     : {device}  (host CPU: {cpu_name()}, {os.cpu_count()} cores, load avg {load})")
+    print(device_line(device))
     print(f"GPU        : {'TensorFlow sees ' + ', '.join(g.name for g in gpus) if gpus else 'none visible to TensorFlow'}"
           f"{'' if gpus else ' -- paper-profile GPU numbers need a lent GPU; CPU numbers below'}")
-    print(f"versions   : python {v['python']}, tensorflow {v['tensorflow']}, sionna-no-rt {v['sionna-no-rt']}, "
-          f"numpy {v['numpy']}, linksim {v['linksim']}")
+    print(versions_line())
     print()
 
     t_start = time.perf_counter()
