@@ -26,7 +26,8 @@ def quick_version(s: Scenario) -> Scenario:
     vals = s.sweep.values
     data["sweep"]["values"] = [vals[0], vals[-1]] if len(vals) > 1 else list(vals)
     data["sweep"]["max_batches"] = min(s.sweep.max_batches, QUICK_MAX_BATCHES)
-    data["sweep"]["batch_size"] = min(s.sweep.batch_size, QUICK_BATCH_SIZE)
+    k = len(s.channel.components())  # a batch holds every mixture component equally
+    data["sweep"]["batch_size"] = min(s.sweep.batch_size, -(-QUICK_BATCH_SIZE // k) * k)
     data["output"] = str(s.output_dir) + "-quick"
     return Scenario.model_validate(data)
 

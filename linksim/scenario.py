@@ -313,6 +313,9 @@ def _check_consistency(s: Scenario) -> None:
             raise UserError(f"sweeping {sw.key} needs the noise level: give exactly one of sweep.ebno_db, sweep.snr_db", field="sweep")
     if link.mode in ("uncoded", "sounding") and (sw.key == "ebno_db" or sw.ebno_db is not None):
         raise UserError("Eb/N0 needs coded information bits: use snr_db for uncoded and sounding links", field="sweep.key")
+    k = len(ch.components())
+    if k > 1 and sw.batch_size % k:
+        raise UserError(f"every batch holds all {k} mixture components equally: batch_size must be a multiple of {k} (got {sw.batch_size})", field="sweep.batch_size")
     labels = [r.display for r in s.receivers]
     dup = {x for x in labels if labels.count(x) > 1}
     if dup:
