@@ -40,6 +40,13 @@ __all__ = [
 # --------------------------------------------------------------------------------------
 # Tables (numpy, float64)
 # --------------------------------------------------------------------------------------
+def _num_steps(T) -> int:
+    T = int(T)
+    if T < 1:
+        raise ValueError(f"T must be >= 1, got {T}")
+    return T
+
+
 def gamma_log_table(T: int, rate: float = 0.2) -> np.ndarray:
     r"""Card A's schedule (eq. 13) as a table of :math:`\log\gamma(\tau)`.
 
@@ -59,9 +66,7 @@ def gamma_log_table(T: int, rate: float = 0.2) -> np.ndarray:
     log_gamma : [T+1], np.float64
         ``log gamma(k)`` for ``k = 0..T``; ``log_gamma[0] = 0``, strictly decreasing.
     """
-    T = int(T)
-    if T < 1:
-        raise ValueError(f"T must be >= 1, got {T}")
+    T = _num_steps(T)
     if not 0.0 < rate < 1.0:
         raise ValueError(f"rate must be in (0, 1), got {rate}")
     i = np.arange(1, T + 1, dtype=np.float64)
@@ -81,9 +86,7 @@ def linear_beta_schedule(T: int, beta_start: float = 1e-4, beta_end: float = 0.0
     alpha_bar : [T+1], np.float64
         Strictly decreasing from 1.
     """
-    T = int(T)
-    if T < 1:
-        raise ValueError(f"T must be >= 1, got {T}")
+    T = _num_steps(T)
     betas = np.linspace(beta_start, beta_end, T, dtype=np.float64)
     if np.any(betas <= 0) or np.any(betas >= 1):
         raise ValueError("betas must lie in (0, 1)")
@@ -103,9 +106,7 @@ def cosine_schedule(T: int, s: float = 0.008, max_beta: float = 0.999) -> np.nda
     alpha_bar : [T+1], np.float64
         Strictly decreasing from 1.
     """
-    T = int(T)
-    if T < 1:
-        raise ValueError(f"T must be >= 1, got {T}")
+    T = _num_steps(T)
     t = np.arange(T + 1, dtype=np.float64)
     f = np.cos((t / T + s) / (1.0 + s) * np.pi / 2.0) ** 2
     betas = np.clip(1.0 - f[1:] / f[:-1], 1e-12, max_beta)
