@@ -86,7 +86,7 @@ def _cmd_list(args) -> int:
     if args.what == "receivers":
         for name in registry.receiver_names():
             cls = registry.receiver_class(name)
-            doc = (cls.__doc__ or "").strip().splitlines()[0]
+            doc = " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())
             print(f"{name:18s} {doc}")
     elif args.what == "channels":
         print("\n".join(registry.channel_names()))
