@@ -221,7 +221,7 @@ def link_bench(args, model: str, model_shape, sampler_result: dict | None) -> No
           f"eta {p.eta}, eps {p.eps}, init {p.init} (receiver defaults); {est_per_slot} estimates per slot "
           f"(pilot symbols x streams) -> {chains} sample chains x {p.steps} steps per batch")
     print(f"timing     : batch {bs} slots, Eb/N0 {args.ebno_db:g} dB, runtime.xla {link.scenario.runtime.xla} "
-          f"(receivers run in graph mode); {args.link_repeats} interleaved repeats (median); "
+          f"(receivers in graph mode; diffusion samplers under XLA unless xla: false); {args.link_repeats} interleaved repeats (median); "
           f"build {build_s:.1f} s; warm-up " + ", ".join(f"{k} {v:.1f} s" for k, v in warm.items()))
     head = f"{'receivers':<10} {'s/batch':>8} {'ms/slot':>8}  repeats [s]"
     print(head)
