@@ -126,16 +126,21 @@ def build_denoiser(spec: TrainSpec, data_shape):
     return net, den
 
 
-def load_denoiser(path, expected_shape=None) -> tuple[Denoiser, dict]:
-    """A :class:`Denoiser` from a checkpoint folder or a zoo name."""
-    p = Path(path)
-    if not p.exists() and (ZOO / str(path)).exists():
-        p = ZOO / str(path)
+def resolve_model(name) -> Path:
+    """Checkpoint folder of a model given as a folder path or a name in linksim/zoo/."""
+    p = Path(name)
+    if not p.exists() and (ZOO / str(name)).exists():
+        p = ZOO / str(name)
     if not p.exists():
         names = sorted(d.name for d in ZOO.iterdir() if d.is_dir()) if ZOO.exists() else []
-        raise UserError(f"no model {str(path)!r}; allowed: a checkpoint folder or one of {', '.join(names) or '(empty zoo)'}",
+        raise UserError(f"no model {str(name)!r}; allowed: a checkpoint folder or one of {', '.join(names) or '(empty zoo)'}",
                         field="model")
-    net, cfg = load_checkpoint(p, expected_shape)
+    return p
+
+
+def load_denoiser(path, expected_shape=None) -> tuple[Denoiser, dict]:
+    """A :class:`Denoiser` from a checkpoint folder or a zoo name."""
+    net, cfg = load_checkpoint(resolve_model(path), expected_shape)
     den = Denoiser(net, cfg["schedule"], cfg.get("parameterisation", "v"), cfg.get("input_norm", "total"),
                    cfg.get("beta_min", 1e-2))
     return den, cfg

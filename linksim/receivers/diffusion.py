@@ -76,16 +76,9 @@ class DiffusionEstimator(Receiver):
     @classmethod
     def check_scenario(cls, scenario, params):
         from ..diffusion.checkpoints import read_checkpoint_config
-        from ..diffusion.training import ZOO
-        from pathlib import Path
+        from ..diffusion.training import resolve_model
 
-        path = Path(params.model)
-        if not path.exists():
-            path = ZOO / params.model
-        if not path.exists():
-            names = sorted(d.name for d in ZOO.iterdir() if d.is_dir()) if ZOO.exists() else []
-            raise UserError(f"no model {params.model!r}; allowed: a checkpoint folder or one of {', '.join(names)}", field="model")
-        shape = tuple(read_checkpoint_config(path)["data_shape"])
+        shape = tuple(read_checkpoint_config(resolve_model(params.model))["data_shape"])
         need = (scenario.rx_array.num_ant, scenario.carrier.num_subcarriers)
         if shape != need:
             raise UserError(f"model was trained for shape {shape}, scenario needs {need} (receive antennas x subcarriers)", field="model")
