@@ -84,7 +84,7 @@ def _done_values(rows: list[dict], key: str, labels: list[str]) -> set[float]:
     return {v for v, recs in seen.items() if set(labels) <= recs}
 
 
-def _point_done(accs: dict, s: Scenario, link) -> bool:
+def _point_done(accs: dict, s: Scenario) -> bool:
     target = s.sweep.target_block_errors
     if target is None:
         return False
@@ -111,7 +111,7 @@ def run_point(link, s: Scenario, value: float, progress: bool = True) -> tuple[d
             bar.update(1)
             if s.is_coded:
                 bar.set_postfix({lbl: f"{a.bler:.2g}" for lbl, a in accs.items()}, refresh=False)
-            if _point_done(accs, s, link):
+            if _point_done(accs, s):
                 break
     finally:
         bar.close()
