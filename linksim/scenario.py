@@ -146,6 +146,16 @@ class Pilots(_Strict):
     srs: SRS = Field(default_factory=SRS, description="SRS timing (type srs).")
 
 
+class Interference(_Strict):
+    """A narrowband interferer: extra Gaussian noise on a few subcarriers (every OFDM
+    symbol, every receive antenna), so the error power of a first estimate differs
+    between elements by construction."""
+
+    subcarriers: list[int] = Field(default_factory=list, description="Hit subcarriers (indices 0 .. num_subcarriers-1); empty: no interferer.")
+    inr_db: float = Field(20.0, ge=-30, le=60, description="Interference-to-noise ratio on a hit subcarrier [dB] (it follows the noise level of the sweep).")
+    known: bool = Field(True, description="true: receivers and detector get the per-subcarrier noise-plus-interference variance; false: only its mean over the band (white-noise assumption).")
+
+
 class Link(_Strict):
     """Coding and modulation."""
 
@@ -213,6 +223,7 @@ class Scenario(_Strict):
     antennas: Antennas = Field(default_factory=Antennas, description="BS and UE arrays (bs, ue).")
     channel: Channel = Field(default_factory=Channel, description="Propagation channel and link direction.")
     pilots: Pilots = Field(default_factory=Pilots, description="Pilot pattern.")
+    interference: Interference = Field(default_factory=Interference, description="Narrowband interferer (OFDM links).")
     link: Link = Field(default_factory=Link, description="Coding and modulation.")
     mimo: Mimo = Field(default_factory=Mimo, description="Streams, precoder, detector.")
     receivers: list[ReceiverSpec] = Field(default_factory=lambda: [ReceiverSpec(name="perfect")], min_length=1, description="Receivers compared on the same realisations.")
@@ -301,6 +312,17 @@ def _check_consistency(s: Scenario) -> None:
         raise UserError(f"streams are separated by comb offsets: comb {pil.comb} carries at most {pil.comb} streams", field="pilots.comb")
     if pil.type == "mask" and not pil.mask_file:
         raise UserError("pilots.type mask needs a mask_file (.npy)", field="pilots.mask_file")
+    hit = s.interference.subcarriers
+    if hit:
+        if not link.ofdm or link.mode == "sounding":
+            raise UserError("a narrowband interferer needs an OFDM data link (link.ofdm: true, mode codeword, tb or uncoded)", field="interference.subcarriers")
+        bad = [k for k in hit if not 0 <= k < s.carrier.num_subcarriers]
+        if bad:
+            raise UserError(f"subcarrier {bad[0]} outside 0..{s.carrier.num_subcarriers - 1}", field="interference.subcarriers")
+        if len(set(hit)) != len(hit):
+            raise UserError("subcarriers must be distinct", field="interference.subcarriers")
+        if "se" in s.metrics:
+            raise UserError("the spectral efficiency assumes white noise; allowed metrics with an interferer: ber, bler, goodput, nmse", field="metrics")
     if link.mode == "uncoded" and "bler" in s.metrics:
         raise UserError("an uncoded link has no blocks; allowed metrics: ber, nmse, se", field="metrics")
     # sweep

@@ -8,9 +8,9 @@ Copy this file to ``linksim/receivers/smoothed_ls.py`` and add one line to
 
 import tensorflow as tf
 from pydantic import BaseModel, ConfigDict, Field
-from sionna.phy.ofdm import LSChannelEstimator
 
 from linksim.receivers.base import Receiver
+from linksim.receivers.ls import NoiseAwareLS  # Sionna's LS, also for per-subcarrier noise
 
 
 class SmoothedLSParams(BaseModel):
@@ -25,8 +25,8 @@ class SmoothedLS(Receiver):
 
     def __init__(self, context, params=None, precision=None, **kwargs):
         super().__init__(context, params, precision=precision, **kwargs)
-        self._ls = LSChannelEstimator(context.resource_grid, interpolation_type="lin",
-                                      precision=self.precision)
+        self._ls = NoiseAwareLS(context.resource_grid, interpolation_type="lin",
+                                precision=self.precision)
 
     @classmethod
     def check_scenario(cls, scenario, params):

@@ -51,6 +51,12 @@ class LinkContext:
         return self.scenario.rx_array.num_ant
 
     @property
+    def per_re_noise(self) -> bool:
+        """Whether ``no`` is given per subcarrier (a known narrowband interferer)."""
+        itf = self.scenario.interference
+        return bool(itf.subcarriers) and itf.known
+
+    @property
     def num_streams(self) -> int:
         return self.resource_grid.num_streams_per_tx
 
@@ -74,8 +80,10 @@ class Receiver(Block):
     -----
     y : [batch_size, 1, num_rx_ant, num_ofdm_symbols, fft_size], tf.complex
         Received resource grid.
-    no : [] or [batch_size], tf.float
-        Noise variance per resource element.
+    no : [], or [1, 1, 1, 1, fft_size] broadcastable to ``y``, tf.float
+        Noise variance per resource element: a scalar for white noise, per subcarrier
+        with a known narrowband interferer (``LinkContext.per_re_noise``).
+        :class:`~linksim.receivers.ls.NoiseAwareLS` takes both forms.
     h_genie : [batch_size, 1, num_rx_ant, 1, num_streams, num_ofdm_symbols, fft_size], tf.complex
         The true effective channel. Only genie receivers (``perfect``) may read it.
     component : [batch_size], tf.int32

@@ -15,11 +15,11 @@ from typing import Literal, Optional
 import numpy as np
 import tensorflow as tf
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sionna.phy.ofdm import LSChannelEstimator
 
 from ..diffusion.estimate import estimate_channel
 from ..errors import UserError
 from .base import Receiver
+from .ls import NoiseAwareLS
 from .pilots import interpolate_time, pilot_layout
 
 
@@ -56,7 +56,7 @@ class DiffusionEstimator(Receiver):
         self._shape = (context.num_rx_ant, rg.fft_size)
         self.denoiser, self.model_config = load_denoiser(self.params.model, self._shape)
         self._layout = pilot_layout(rg.pilot_pattern)
-        self._ls = LSChannelEstimator(rg, interpolation_type=None if self.params.init == "pilots" else "lin",
+        self._ls = NoiseAwareLS(rg, interpolation_type=None if self.params.init == "pilots" else "lin",
                                       precision=self.precision)
         p = self.params
 

@@ -7,10 +7,10 @@ from typing import Literal
 import numpy as np
 import tensorflow as tf
 from pydantic import BaseModel, ConfigDict, Field
-from sionna.phy.ofdm import LSChannelEstimator
 from sionna.phy.ofdm.channel_estimation import BaseChannelInterpolator
 
 from .base import Receiver
+from .ls import NoiseAwareLS
 from .pilots import interpolate_time, pilot_layout
 
 
@@ -43,15 +43,17 @@ class CovarianceInterpolator(BaseChannelInterpolator):
 
     Per stream and pilot OFDM symbol: ``h = R[:, P] (R[P, P] + s2 I)^-1 y_P`` over the
     subcarriers (or receive antennas x subcarriers), then linear interpolation in time.
-    ``R[P, P]`` is eigendecomposed once at construction; a call only rescales by the
-    noise level ``s2``.
+    With ``white`` noise, ``R[P, P]`` is eigendecomposed once at construction and a call
+    only rescales by the noise level ``s2``; otherwise every realisation solves
+    ``(R[P, P] + diag(s2_P))`` with its own per-pilot error variances.
 
     Input
     -----
     h_hat : [batch_size, 1, num_rx_ant, 1, num_streams, num_pilots], tf.complex
         LS estimates at the pilot REs.
     err_var : broadcastable to ``h_hat``, tf.float
-        Their error variance (one noise level per call is assumed: its mean is used).
+        Their error variance (``white``: one level per call is assumed, its mean over the
+        live pilots is used).
 
     Output
     ------
@@ -59,8 +61,10 @@ class CovarianceInterpolator(BaseChannelInterpolator):
     err_var : same shape, tf.float
     """
 
-    def __init__(self, pilot_pattern, cov: np.ndarray, joint_space: bool, num_rx_ant: int):
+    def __init__(self, pilot_pattern, cov: np.ndarray, joint_space: bool, num_rx_ant: int,
+                 white: bool = True):
         self._joint = joint_space
+        self._white = bool(white)
         self._nr = num_rx_ant
         self._F = int(np.asarray(pilot_pattern.mask).shape[-1])
         self._streams = []
@@ -77,13 +81,14 @@ class CovarianceInterpolator(BaseChannelInterpolator):
                                        lam=tf.constant(np.maximum(lam, 0).astype(np.float32)),
                                        u=tf.constant(u.astype(np.complex64)),
                                        uh_r=tf.constant((u.conj().T @ R[rows, :]).astype(np.complex64)),
-                                       r_pf=tf.constant(R[rows, :])))
+                                       r_pf=tf.constant(R[rows, :]),
+                                       r_pp=tf.constant(R[np.ix_(rows, rows)])))
             self._streams.append(dict(per_symbol=per_symbol, t=stream.time_interp,
                                       r_diag=tf.constant(np.real(np.diag(R)).astype(np.float32))))
 
     def __call__(self, h_hat, err_var):
         err_var = tf.broadcast_to(err_var, tf.shape(h_hat))
-        s2 = tf.reduce_mean(err_var)
+        b = tf.shape(h_hat)[0]
         outputs, variances = [], []
         for l, st in enumerate(self._streams):
             y_l = h_hat[..., 0, l, :]  # [B, 1, Nr, num_pilots]
@@ -91,22 +96,34 @@ class CovarianceInterpolator(BaseChannelInterpolator):
             for ps in st["per_symbol"]:
                 obs = tf.gather(y_l, ps["idx"], axis=-1)  # [B, 1, Nr, |P|]
                 if self._joint:
-                    obs = tf.reshape(obs, [tf.shape(obs)[0], tf.shape(obs)[1], -1])  # [B,1,Nr*|P|]
-                inv = tf.cast(1.0 / (ps["lam"] + tf.cast(s2, tf.float32)), tf.complex64)
-                x = tf.matmul(ps["u"], inv[:, None] * ps["uh_r"])  # (R_pp + s2 I)^-1 R_pf  [|P|, D]
+                    obs = tf.reshape(obs, [b, 1, -1])  # [B,1,Nr*|P|]
+                # error variance at the live pilots only (the pilot vector also holds the
+                # silent positions of other streams' combs)
+                s2_p = tf.gather(err_var[..., 0, l, :], ps["idx"], axis=-1)  # [B, 1, Nr, |P|]
+                if self._white:
+                    s2 = tf.cast(tf.reduce_mean(s2_p), tf.float32)
+                    inv = tf.cast(1.0 / (ps["lam"] + s2), tf.complex64)
+                    x = tf.matmul(ps["u"], inv[:, None] * ps["uh_r"])  # (R_pp + s2 I)^-1 R_pf  [|P|, D]
+                else:
+                    s2_p = tf.reshape(s2_p, [b, 1, -1]) if self._joint else s2_p
+                    a = ps["r_pp"] + tf.linalg.diag(tf.cast(s2_p, tf.complex64))
+                    x = tf.linalg.solve(a, tf.broadcast_to(ps["r_pf"], tf.concat([tf.shape(a)[:-1], tf.shape(ps["r_pf"])[-1:]], 0)))
                 e = tf.linalg.matvec(x, tf.cast(obs, x.dtype), adjoint_a=True)  # [B,1,(Nr*)D]
-                v = st["r_diag"] - tf.math.real(tf.reduce_sum(tf.math.conj(x) * ps["r_pf"], axis=0))
+                v = st["r_diag"] - tf.math.real(tf.reduce_sum(tf.math.conj(x) * ps["r_pf"], axis=-2))
                 if self._joint:
-                    e = tf.reshape(e, [tf.shape(e)[0], 1, self._nr, self._F])
-                    v = tf.reshape(v, [self._nr, self._F])
+                    e = tf.reshape(e, [b, 1, self._nr, self._F])
+                    v = tf.reshape(v, tf.concat([tf.shape(v)[:-1], [self._nr, self._F]], 0))
                 est.append(e)
-                var.append(tf.broadcast_to(v, [self._nr, self._F]))
+                var.append(v if not self._white else tf.broadcast_to(v, [self._nr, self._F]))
             est = tf.stack(est, axis=-2)  # [B,1,Nr,Sp,F]
-            var = tf.stack(var, axis=-2)  # [Nr,Sp,F]
+            var = tf.stack(var, axis=-2)  # white: [Nr,Sp,F]; else [B,1,Nr,Sp,F]
             outputs.append(interpolate_time(est, st["t"]))
             variances.append(interpolate_time(tf.maximum(var, 0.0), st["t"]))
         h = tf.stack(outputs, axis=3)[:, :, :, None]  # [B,1,Nr,1,Ns,S,F]
-        v = tf.stack(variances, axis=1)[None, None, :, None]  # [1,1,Nr,1,Ns,S,F]
+        if self._white:
+            v = tf.stack(variances, axis=1)[None, None, :, None]  # [1,1,Nr,1,Ns,S,F]
+        else:
+            v = tf.stack(variances, axis=3)[:, :, :, None]  # [B,1,Nr,1,Ns,S,F]
         return h, tf.cast(v, h_hat.dtype.real_dtype)
 
 
@@ -124,9 +141,10 @@ class LMMSEEstimator(Receiver):
         components = range(context.num_components) if self.params.genie_components else [None]
         self.covariances = [sample_covariance(context.sample_channels(self.params.cov_samples, k), joint)
                             for k in components]
-        self._interps = [CovarianceInterpolator(rg.pilot_pattern, cov, joint, context.num_rx_ant)
+        self._interps = [CovarianceInterpolator(rg.pilot_pattern, cov, joint, context.num_rx_ant,
+                                                white=not context.per_re_noise)
                          for cov in self.covariances]
-        self._ls = LSChannelEstimator(rg, interpolation_type=None, precision=self.precision)
+        self._ls = NoiseAwareLS(rg, interpolation_type=None, precision=self.precision)
 
     def call(self, y, no, h_genie, component):
         h_p, err_p = self._ls(y, no)
@@ -134,6 +152,7 @@ class LMMSEEstimator(Receiver):
             return self._interps[0](h_p, err_p)
         # genie: every component's estimate, then each realisation takes its own
         outs = [interp(h_p, err_p) for interp in self._interps]
-        h = tf.gather(tf.stack([o[0] for o in outs], 1), component, axis=1, batch_dims=1)
-        v = tf.gather(tf.concat([o[1] for o in outs], 0), component, axis=0)
-        return h, v
+        h = tf.stack([o[0] for o in outs], 1)
+        v = tf.stack([tf.broadcast_to(o[1], tf.shape(o[0])) for o in outs], 1)
+        return (tf.gather(h, component, axis=1, batch_dims=1),
+                tf.gather(v, component, axis=1, batch_dims=1))

@@ -213,11 +213,44 @@ class OFDMLink(_LinkBase):
         self.slot_duration = self.rg.num_ofdm_symbols * self.rg.ofdm_symbol_duration
         self.metrics = set(s.metrics)
         self._xla_enabled = s.runtime.xla
+        self._set_interference(s.interference)
         self.context = LinkContext(s, self.rg, self.sm, self.sample_channels, self.channel.num_components)
         self.receivers = self._make_receivers(self.context)
         self._build_step()
 
     # blocks ----------------------------------------------------------------
+    def _set_interference(self, itf):
+        """Per-subcarrier noise-plus-interference variance relative to ``no``."""
+        profile = np.ones([self.rg.fft_size], np.float32)
+        profile[itf.subcarriers] += np.float32(10 ** (itf.inr_db / 10))
+        self.noise_profile = tf.constant(profile, self.rdtype) if itf.subcarriers else None
+        self._known_profile = itf.known
+
+    def _channel_noise(self, no):
+        """Noise variance for the channel: [] or [1, 1, 1, 1, F] per subcarrier."""
+        if self.noise_profile is None:
+            return no
+        return tf.reshape(no * self.noise_profile, [1, 1, 1, 1, -1])
+
+    def _receiver_noise(self, no):
+        """What receivers know: the per-subcarrier variance, or (``known: false``) its
+        mean over the band."""
+        if self.noise_profile is None:
+            return no
+        if self._known_profile:
+            return self._channel_noise(no)
+        return no * tf.reduce_mean(self.noise_profile)
+
+    def _detect(self, y, h_hat, err_var, no):
+        """Sionna's detector takes one noise level per antenna: with a known interferer,
+        whiten each subcarrier first (scale y, h_hat by sqrt(no / no_f), err_var by its
+        square), which leaves the per-RE LMMSE problem unchanged."""
+        if self.noise_profile is not None and self._known_profile:
+            w2 = 1.0 / self.noise_profile
+            w = tf.cast(tf.sqrt(w2), y.dtype)
+            return self._detector(y * w, h_hat * w, err_var * w2, no)
+        return self._detector(y, h_hat, err_var, self._receiver_noise(no))
+
     def precoder(self, h):
         """Precoder per RE from the true channel: [B, S, F, Nt, Ns]."""
         hm = tf.transpose(h[:, 0, :, 0], [0, 3, 4, 1, 2])  # [B, S, F, Nr, Nt]
@@ -249,7 +282,7 @@ class OFDMLink(_LinkBase):
         x = self._rg_mapper(self._mapper(c))  # [B,1,Ns,S,F]
         h, h_eff, f, comp = self.channels(batch_size)
         x_ant = tf.einsum("bsftl,blsf->btsf", f, x[:, 0])[:, None]  # [B,1,Nt,S,F]
-        y = self._apply(x_ant, h, no)
+        y = self._apply(x_ant, h, self._channel_noise(no))
         se = None
         if "se" in self.metrics:
             he = tf.transpose(h_eff[:, 0, :, 0], [0, 3, 4, 1, 2])  # [B,S,F,Nr,Ns]
@@ -258,8 +291,9 @@ class OFDMLink(_LinkBase):
 
     def _receive(self, b, y, h_eff, comp, se, no):
         out = {}
+        rx_no = self._receiver_noise(no)
         for label, rx in self.receivers:
-            h_hat, err_var = rx(y, no, h_eff, comp)
+            h_hat, err_var = rx(y, rx_no, h_eff, comp)
             stats = _zero_stats()
             stats["slots"] = _f64(tf.shape(y)[0])
             if "nmse" in self.metrics:
@@ -269,7 +303,7 @@ class OFDMLink(_LinkBase):
                 stats["se_sum"] = tf.reduce_sum(_f64(se))
                 stats["se_count"] = _f64(tf.size(se))
             if self.metrics & {"ber", "bler", "goodput"}:
-                llr = self._detector(y, h_hat, err_var, no)
+                llr = self._detect(y, h_hat, err_var, no)
                 stats.update(self.coding.error_stats(b, self.coding.decode(llr)))
             out[label] = stats
         return out
