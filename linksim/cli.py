@@ -1,4 +1,4 @@
-"""Command line: ``linksim run | validate | list | plot | train``."""
+"""Command line: ``linksim run | validate | list | plot | train | compare``."""
 
 from __future__ import annotations
 
@@ -41,6 +41,11 @@ def _parser() -> argparse.ArgumentParser:
     pl = sub.add_parser("plot", help="plot one or more run folders (overlaid)")
     pl.add_argument("runs", nargs="+", help="results folders")
     pl.add_argument("--out", help="folder for the figures (default: first run's figures/)")
+
+    c = sub.add_parser("compare", help="NMSE gaps and Eb/N0 (or SNR) at a BLER target, relative to one receiver")
+    c.add_argument("run", help="results folder")
+    c.add_argument("--reference", default="lmmse", help="receiver label to compare against (default lmmse)")
+    c.add_argument("--bler", type=float, default=0.1, help="BLER target (default 0.1)")
     return p
 
 
@@ -115,7 +120,15 @@ def _cmd_plot(args) -> int:
     return 0
 
 
-COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "list": _cmd_list, "plot": _cmd_plot, "train": _cmd_train}
+def _cmd_compare(args) -> int:
+    from .compare import compare
+
+    print(compare(args.run, args.reference, args.bler))
+    return 0
+
+
+COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "list": _cmd_list, "plot": _cmd_plot,
+            "train": _cmd_train, "compare": _cmd_compare}
 
 
 def import_tensorflow_quietly() -> None:
@@ -137,7 +150,7 @@ def import_tensorflow_quietly() -> None:
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    if args.command != "plot":
+    if args.command not in ("plot", "compare"):
         import_tensorflow_quietly()
     try:
         return COMMANDS[args.command](args)

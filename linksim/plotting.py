@@ -25,7 +25,8 @@ PLOTTABLE = {
 AXIS_LABELS = {"ebno_db": "Eb/N0 [dB]", "snr_db": "SNR [dB]"}
 
 
-def _load(run_path: Path):
+def load_run(run_path: Path):
+    """``(resolved scenario dict, metrics rows)`` of a run folder."""
     run = RunDir(run_path)
     if not run.metrics_path.is_file():
         raise UserError("no metrics.csv in this folder (is it a finished or running linksim run?)", source=str(run_path))
@@ -40,7 +41,7 @@ def plot_runs(run_paths: list[Path], out_dir: Path | None = None, formats=("png"
     Returns the written files. Figures go to ``out_dir`` (default: the first run's
     ``figures/``).
     """
-    runs = [(Path(p), *_load(Path(p))) for p in run_paths]
+    runs = [(Path(p), *load_run(Path(p))) for p in run_paths]
     keys = {sc["sweep"]["key"] for _, sc, _ in runs}
     if len(keys) > 1:
         raise UserError(f"runs sweep different keys ({', '.join(sorted(keys))}); plot them separately", source="plot")
