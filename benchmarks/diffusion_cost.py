@@ -197,7 +197,9 @@ def link_bench(args, model: str, model_shape, sampler_result: dict | None) -> No
               f"(receive antennas x subcarriers)\n")
         return
     rx_base = [{"name": "lmmse"}]
-    rx_dm = rx_base + [{"name": "nonidentical_dm", "model": model}]
+    dm = {"name": "nonidentical_dm", "model": model}
+    dm.update({k: v for k, v in (("samples", args.dm_samples), ("steps", args.dm_steps)) if v is not None})
+    rx_dm = rx_base + [dm]
     links = {}
     t0 = time.perf_counter()
     for name, rx in (("lmmse", rx_base), ("lmmse+dm", rx_dm)):
@@ -218,7 +220,7 @@ def link_bench(args, model: str, model_shape, sampler_result: dict | None) -> No
     added = statistics.median([d - b for d, b in zip(times["lmmse+dm"], times["lmmse"])])
     chains = bs * est_per_slot * p.samples
     print(f"diffusion  : {p.model}; samples {p.samples}, steps {p.steps}, stepper {p.stepper}, "
-          f"eta {p.eta}, eps {p.eps}, init {p.init} (receiver defaults); {est_per_slot} estimates per slot "
+          f"eta {p.eta}, eps {p.eps}, init {p.init}; {est_per_slot} estimates per slot "
           f"(pilot symbols x streams) -> {chains} sample chains x {p.steps} steps per batch")
     print(f"timing     : batch {bs} slots, Eb/N0 {args.ebno_db:g} dB, runtime.xla {link.scenario.runtime.xla} "
           f"(receivers in graph mode; diffusion samplers under XLA unless xla: false); {args.link_repeats} interleaved repeats (median); "
@@ -259,6 +261,8 @@ def main(argv=None) -> int:
     ap.add_argument("--link-batch", type=int, default=32, help="slots per link.run_batch")
     ap.add_argument("--link-repeats", type=int, default=3, help="interleaved link repeats (median)")
     ap.add_argument("--ebno-db", type=float, default=4.0)
+    ap.add_argument("--dm-samples", type=int, default=None, help="receiver samples in the link part (default: receiver default)")
+    ap.add_argument("--dm-steps", type=int, default=None, help="receiver steps in the link part (default: receiver default)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="extra scenario override for the link part")
     args = ap.parse_args(argv)

@@ -71,6 +71,16 @@ class Accumulator:
         return row
 
 
+def run_batches(link, no: float, batches: int, batch_size: int) -> dict[str, Accumulator]:
+    """``batches`` Monte-Carlo batches of ``link`` at noise variance ``no``, summed per
+    receiver label (for experiments and tests; the runner adds stopping rules)."""
+    acc: dict[str, Accumulator] = {}
+    for _ in range(batches):
+        for label, stats in link.run_batch(batch_size, no).items():
+            acc.setdefault(label, Accumulator()).add(stats)
+    return acc
+
+
 def columns(sweep_key: str, metrics) -> list[str]:
     cols = ["receiver", sweep_key] + COUNT_COLUMNS
     for m in metrics:

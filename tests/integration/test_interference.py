@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from linksim.receivers.ls import NoiseAwareLS
+from linksim.metrics import run_batches
 from linksim.receivers.lmmse import CovarianceInterpolator
+from linksim.receivers.ls import NoiseAwareLS
 from linksim.scenario import validate_scenario
 from linksim.system.link import build_link
 
@@ -57,16 +58,10 @@ def test_per_re_noise_equals_scalar_noise_when_flat():
     np.testing.assert_allclose(np.broadcast_to(va, hb.shape), vb.numpy(), rtol=1e-3, atol=1e-4)
 
 
-def _run(scenario, batches=4, batch_size=16):
+def _nmse(scenario, batches=4, batch_size=16):
     link = build_link(scenario)
-    no = link.noise_variance("snr_db", 10.0)
-    tot = {}
-    for _ in range(batches):
-        for label, st in link.run_batch(batch_size, no).items():
-            acc = tot.setdefault(label, {})
-            for k, v in st.items():
-                acc[k] = acc.get(k, 0.0) + v
-    return {k: v["nmse_err"] / v["nmse_ref"] for k, v in tot.items()}, tot
+    acc = run_batches(link, link.noise_variance("snr_db", 10.0), batches, batch_size)
+    return {k: a.sums["nmse_err"] / a.sums["nmse_ref"] for k, a in acc.items()}
 
 
 @pytest.mark.parametrize("known", [True, False])
@@ -74,9 +69,9 @@ def test_interferer_raises_ls_error_and_known_profile_helps_lmmse(known):
     from sionna.phy import config
 
     config.seed = 3
-    clean, _ = _run(_scenario(subcarriers=[]))
+    clean = _nmse(_scenario(subcarriers=[]))
     config.seed = 3
-    hit, _ = _run(_scenario(known=known))
+    hit = _nmse(_scenario(known=known))
     # 20 dB more noise on a quarter of the pilots: LS (linear) gets clearly worse
     assert hit["ls"] > 3 * clean["ls"]
     if known:
