@@ -9,6 +9,7 @@ as "within 0.3 dB of LMMSE at 10 % BLER" are read off committed results, not by 
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 from pathlib import Path
 
 from .errors import UserError
@@ -18,8 +19,8 @@ from .plotting import load_run
 def crossing(xs, ys, target: float) -> float | None:
     """First ``x`` where the decreasing curve ``ys`` falls to ``target`` (log-linear
     interpolation); ``None`` if it never gets there or starts below it."""
-    pts = [(float(x), float(y)) for x, y in zip(xs, ys) if y == y]  # drop NaN
-    for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
+    pts = [(float(x), float(y)) for x, y in zip(xs, ys) if not math.isnan(y)]
+    for (x0, y0), (x1, y1) in pairwise(pts):
         if y0 >= target > y1:
             f = (math.log(y0) - math.log(target)) / (math.log(y0) - math.log(y1))
             return x0 + f * (x1 - x0)
