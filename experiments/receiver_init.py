@@ -1,8 +1,8 @@
 """First estimate of the diffusion receivers on the quickstart link: the non-identical
 model started from LS on the comb only (``init: pilots``, Card A's masked observation)
-vs from linearly interpolated LS (``init: ls_linear``), next to LMMSE and the identical
-model. Same slots for all receivers; 2 samples x 5 steps (the quickstart's setting).
-Prints NMSE [dB] / block errors of 96 slots per Eb/N0.
+vs from linearly interpolated LS (``init: ls_linear``), next to LMMSE, the identical
+model and the non-identical model trained twice as long (``init: pilots``). Same slots
+for all receivers; 2 samples x 5 steps (the quickstart's setting). Prints NMSE [dB] / block errors of 96 slots per Eb/N0.
 
 Usage: python experiments/receiver_init.py
 """
@@ -20,6 +20,7 @@ RECEIVERS = [
     {"name": "nonidentical_dm", "label": "nonid_pilots", "model": "nonid-all-quickstart-cpu", "init": "pilots", **DM},
     {"name": "nonidentical_dm", "label": "nonid_ls_linear", "model": "nonid-all-quickstart-cpu", "init": "ls_linear", **DM},
     {"name": "identical_dm", "label": "identical", "model": "identical-quickstart-cpu", **DM},
+    {"name": "nonidentical_dm", "label": "nonid_6000_steps", "model": "nonid-all-quickstart-cpu-long", "init": "pilots", **DM},
 ]
 
 
