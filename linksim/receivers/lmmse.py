@@ -8,6 +8,7 @@ import numpy as np
 import tensorflow as tf
 from pydantic import BaseModel, ConfigDict, Field
 from sionna.phy.ofdm.channel_estimation import BaseChannelInterpolator
+from sionna.phy.utils import expand_to_rank
 
 from .base import Receiver
 from .ls import NoiseAwareLS
@@ -74,20 +75,25 @@ class CovarianceInterpolator(BaseChannelInterpolator):
             for ps in stream.symbols:
                 P = ps.subcarriers
                 rows = (np.arange(num_rx_ant)[:, None] * self._F + P[None, :]).reshape(-1) if joint_space else P
-                # (R_pp + s2 I)^-1 R_pf = U diag(1/(lam + s2)) U^H R_pf: decompose once, so a
-                # call only rescales by the noise level
-                lam, u = np.linalg.eigh(R[np.ix_(rows, rows)].astype(np.complex128))
-                per_symbol.append(dict(idx=tf.constant(ps.index, tf.int32),
-                                       lam=tf.constant(np.maximum(lam, 0).astype(np.float32)),
-                                       u=tf.constant(u.astype(np.complex64)),
-                                       uh_r=tf.constant((u.conj().T @ R[rows, :]).astype(np.complex64)),
-                                       r_pf=tf.constant(R[rows, :]),
-                                       r_pp=tf.constant(R[np.ix_(rows, rows)])))
+                entry = dict(idx=tf.constant(ps.index, tf.int32), r_pf=tf.constant(R[rows, :]))
+                if self._white:
+                    # (R_pp + s2 I)^-1 R_pf = U diag(1/(lam + s2)) U^H R_pf: decompose once, so
+                    # a call only rescales by the noise level
+                    lam, u = np.linalg.eigh(R[np.ix_(rows, rows)].astype(np.complex128))
+                    entry.update(lam=tf.constant(np.maximum(lam, 0).astype(np.float32)),
+                                 u=tf.constant(u.astype(np.complex64)),
+                                 uh_r=tf.constant((u.conj().T @ R[rows, :]).astype(np.complex64)))
+                else:
+                    entry.update(r_pp=tf.constant(R[np.ix_(rows, rows)]))
+                per_symbol.append(entry)
             self._streams.append(dict(per_symbol=per_symbol, t=stream.time_interp,
                                       r_diag=tf.constant(np.real(np.diag(R)).astype(np.float32))))
 
     def __call__(self, h_hat, err_var):
-        err_var = tf.broadcast_to(err_var, tf.shape(h_hat))
+        # keep the batch dim of err_var (1 when the noise profile is shared by the batch):
+        # the non-white solve then runs once per call, not once per realisation
+        err_var = expand_to_rank(err_var, h_hat.shape.rank, 0)
+        err_var = tf.broadcast_to(err_var, tf.concat([tf.shape(err_var)[:1], tf.shape(h_hat)[1:]], 0))
         b = tf.shape(h_hat)[0]
         outputs, variances = [], []
         for l, st in enumerate(self._streams):
@@ -105,7 +111,7 @@ class CovarianceInterpolator(BaseChannelInterpolator):
                     inv = tf.cast(1.0 / (ps["lam"] + s2), tf.complex64)
                     x = tf.matmul(ps["u"], inv[:, None] * ps["uh_r"])  # (R_pp + s2 I)^-1 R_pf  [|P|, D]
                 else:
-                    s2_p = tf.reshape(s2_p, [b, 1, -1]) if self._joint else s2_p
+                    s2_p = tf.reshape(s2_p, [tf.shape(s2_p)[0], 1, -1]) if self._joint else s2_p
                     a = ps["r_pp"] + tf.linalg.diag(tf.cast(s2_p, tf.complex64))
                     x = tf.linalg.solve(a, tf.broadcast_to(ps["r_pf"], tf.concat([tf.shape(a)[:-1], tf.shape(ps["r_pf"])[-1:]], 0)))
                 e = tf.linalg.matvec(x, tf.cast(obs, x.dtype), adjoint_a=True)  # [B,1,(Nr*)D]
@@ -116,14 +122,14 @@ class CovarianceInterpolator(BaseChannelInterpolator):
                 est.append(e)
                 var.append(v if not self._white else tf.broadcast_to(v, [self._nr, self._F]))
             est = tf.stack(est, axis=-2)  # [B,1,Nr,Sp,F]
-            var = tf.stack(var, axis=-2)  # white: [Nr,Sp,F]; else [B,1,Nr,Sp,F]
+            var = tf.stack(var, axis=-2)  # white: [Nr,Sp,F]; else [B or 1,1,Nr,Sp,F]
             outputs.append(interpolate_time(est, st["t"]))
             variances.append(interpolate_time(tf.maximum(var, 0.0), st["t"]))
         h = tf.stack(outputs, axis=3)[:, :, :, None]  # [B,1,Nr,1,Ns,S,F]
         if self._white:
             v = tf.stack(variances, axis=1)[None, None, :, None]  # [1,1,Nr,1,Ns,S,F]
         else:
-            v = tf.stack(variances, axis=3)[:, :, :, None]  # [B,1,Nr,1,Ns,S,F]
+            v = tf.stack(variances, axis=3)[:, :, :, None]  # [B or 1,1,Nr,1,Ns,S,F]
         return h, tf.cast(v, h_hat.dtype.real_dtype)
 
 

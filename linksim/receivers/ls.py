@@ -30,7 +30,9 @@ class NoiseAwareLS(LSChannelEstimator):
         no = tf.convert_to_tensor(no, self.rdtype)
         if no.shape.rank is None or no.shape.rank < 5:
             return super().call(y, no)
-        no_grid = flatten_last_dims(self._remove_nulled_scs(tf.broadcast_to(no, tf.shape(y))))
+        # keep the leading dims of ``no`` (usually 1): a profile shared by the batch stays shared
+        grid = tf.concat([tf.shape(no)[:-2], tf.shape(y)[-2:]], 0)
+        no_grid = flatten_last_dims(self._remove_nulled_scs(tf.broadcast_to(no, grid)))
         no_pilots = tf.gather(no_grid, self._pilot_ind, axis=-1)
         y_pilots = tf.gather(flatten_last_dims(self._remove_nulled_scs(y)), self._pilot_ind, axis=-1)
         h_hat, err_var = self.estimate_at_pilot_locations(y_pilots, no_pilots)

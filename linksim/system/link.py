@@ -241,15 +241,14 @@ class OFDMLink(_LinkBase):
             return self._channel_noise(no)
         return no * tf.reduce_mean(self.noise_profile)
 
-    def _detect(self, y, h_hat, err_var, no):
+    def _whitening(self):
         """Sionna's detector takes one noise level per antenna: with a known interferer,
-        whiten each subcarrier first (scale y, h_hat by sqrt(no / no_f), err_var by its
-        square), which leaves the per-RE LMMSE problem unchanged."""
+        each subcarrier is whitened first (y and h_hat scaled by sqrt(no / no_f), err_var
+        by its square), which leaves the per-RE LMMSE problem unchanged. Returns the
+        per-subcarrier power weight ``no / no_f`` [F], or None."""
         if self.noise_profile is not None and self._known_profile:
-            w2 = 1.0 / self.noise_profile
-            w = tf.cast(tf.sqrt(w2), y.dtype)
-            return self._detector(y * w, h_hat * w, err_var * w2, no)
-        return self._detector(y, h_hat, err_var, self._receiver_noise(no))
+            return 1.0 / self.noise_profile
+        return None
 
     def precoder(self, h):
         """Precoder per RE from the true channel: [B, S, F, Nt, Ns]."""
@@ -292,6 +291,12 @@ class OFDMLink(_LinkBase):
     def _receive(self, b, y, h_eff, comp, se, no):
         out = {}
         rx_no = self._receiver_noise(no)
+        w2 = self._whitening()
+        if w2 is not None:
+            w = tf.cast(tf.sqrt(w2), y.dtype)
+            y_det, det_no = y * w, no
+        else:
+            y_det, det_no = y, rx_no
         for label, rx in self.receivers:
             h_hat, err_var = rx(y, rx_no, h_eff, comp)
             stats = _zero_stats()
@@ -303,7 +308,9 @@ class OFDMLink(_LinkBase):
                 stats["se_sum"] = tf.reduce_sum(_f64(se))
                 stats["se_count"] = _f64(tf.size(se))
             if self.metrics & {"ber", "bler", "goodput"}:
-                llr = self._detect(y, h_hat, err_var, no)
+                if w2 is not None:
+                    h_hat, err_var = h_hat * w, err_var * w2
+                llr = self._detector(y_det, h_hat, err_var, det_no)
                 stats.update(self.coding.error_stats(b, self.coding.decode(llr)))
             out[label] = stats
         return out

@@ -55,7 +55,7 @@ def test_per_re_noise_equals_scalar_noise_when_flat():
     h_p, e_p = NoiseAwareLS(rg, interpolation_type=None)(y, tf.constant(0.3))
     (ha, va), (hb, vb) = white(h_p, e_p), general(h_p, e_p)
     np.testing.assert_allclose(ha.numpy(), hb.numpy(), rtol=1e-3, atol=1e-4)
-    np.testing.assert_allclose(np.broadcast_to(va, hb.shape), vb.numpy(), rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(np.broadcast_to(va, hb.shape), np.broadcast_to(vb, hb.shape), rtol=1e-3, atol=1e-4)
 
 
 def _nmse(scenario, batches=4, batch_size=16):
