@@ -45,8 +45,9 @@ class CovarianceInterpolator(BaseChannelInterpolator):
     Per stream and pilot OFDM symbol: ``h = R[:, P] (R[P, P] + s2 I)^-1 y_P`` over the
     subcarriers (or receive antennas x subcarriers), then linear interpolation in time.
     With ``white`` noise, ``R[P, P]`` is eigendecomposed once at construction and a call
-    only rescales by the noise level ``s2``; otherwise every realisation solves
-    ``(R[P, P] + diag(s2_P))`` with its own per-pilot error variances.
+    only rescales by the noise level ``s2``; otherwise a call solves
+    ``(R[P, P] + diag(s2_P))`` with the per-pilot error variances, once per entry of
+    ``err_var``'s batch dim (once per call when the noise profile is shared).
 
     Input
     -----
