@@ -61,12 +61,8 @@ from sionna.phy import config as sionna_config
 from environment import device_line, versions_line
 from linksim.diffusion.estimate import estimate_channel
 from linksim.diffusion.networks import PROFILES, count_macs, count_parameters
-from linksim.diffusion.training import (
-    TrainSpec,
-    build_denoiser,
-    comb_observation,
-    load_denoiser,
-)
+from linksim.diffusion.checkpoints import load_denoiser
+from linksim.train import TrainSpec, build_denoiser, comb_observation
 from linksim.runner import select_device
 from linksim.scenario import load_scenario
 from linksim.system.link import build_link

@@ -1,12 +1,29 @@
-"""Paper-style experiments of Card A on linksim's data: Table II (stepper x
-initialisation), Table III (training pattern x initialisation) and Fig. 7 (NMSE per
-generation step, identical vs non-identical).
+"""Paper-style experiments of Card A on linksim's data, with 95 % intervals.
 
-Writes ``OUT/table2.csv``, ``OUT/table3.csv``, ``OUT/fig7.csv`` and ``OUT/fig7.png`` plus
-``OUT/meta.json`` (models, data, seed, versions). Usage::
+* Table II — stepper x initialisation pattern: NMSE of the mean of ``--samples``
+  posterior samples (DDIM-eta = 1, ``--steps`` steps), the paper's estimator; plus the
+  one-call estimate (``jump``, the CME for an exact denoiser) and the prior backbone
+  alone (the model without its network) for reference.
+* Table III — training pattern x initialisation pattern (``--table3 pattern=model``):
+  the jump estimate and the mean of ``--samples`` samples (water-filling).
+* Fig. 7 — NMSE of the clean estimate per generation step of one chain, non-identical
+  (element-wise times, water-filling) vs identical diffusion on the ``pilot`` and
+  ``salt`` initialisations. The identical baseline is the strongest scalar-time choice:
+  every rule (``snr-mean``, ``tau-mean``, ``alpha-mean``) x fill of the unobserved
+  entries (``zero``: the prior mean, ``noise``: fresh noise) is run and the one with the
+  lowest final NMSE is drawn; all of them are written to ``fig7_identical.csv``.
+* Sampler spread — mean sample variance / posterior variance of the prior backbone and
+  one sample's error / the CME's, vs the number of steps (uniform and water-filling) on
+  the ``pilot`` initialisation: how many steps posterior samples need.
 
-    python experiments/nonidentical_tables.py --models nonid-all-quickstart-cpu \
-        [--table3 name=zoo-model ...] --identical identical-quickstart-cpu --out results/reference/nonidentical
+Intervals: 95 %, ratio estimator over the test channels (each channel is one "batch"
+of :func:`linksim.metrics.ratio_interval`). Writes ``OUT/table2.csv``, ``table3.csv``,
+``fig7.csv``, ``fig7_identical.csv``, ``fig7.png``, ``spread.csv`` and ``meta.json``.
+
+Usage::
+
+    python experiments/nonidentical_tables.py --model nonid-quickstart-cpu \\
+        --identical identical-quickstart-cpu [--table3 same=... all=...] --out results/reference/nonidentical
 """
 
 from __future__ import annotations
@@ -22,104 +39,220 @@ import tensorflow as tf
 
 from linksim.data.channels import cached_dataset
 from linksim.data.patterns import EVAL_PATTERNS, evaluation_init, observe
-from linksim.diffusion.estimate import normalise_observation, posterior, to_complex
-from linksim.diffusion.training import load_denoiser
+from linksim.diffusion.checkpoints import load_denoiser
+from linksim.diffusion.estimate import (backbone_variance, initial_time, normalise_observation,
+                                        posterior_samples, scalar_time, to_complex)
+from linksim.metrics import ratio_interval
 from linksim.results import atomic_write, git_revision, package_versions
 
 STEPPERS = ("uniform", "waterfill", "hybrid:0.5", "alpha-uniform", "alpha-waterfill")
+RULES = ("snr-mean", "tau-mean", "alpha-mean")
+FILLS = ("zero", "noise")
 
 
-def _nmse_db(h_hat, h):
-    return 10 * math.log10(float(np.sum(np.abs(h_hat - h) ** 2) / np.sum(np.abs(h) ** 2)))
+def nmse_ci(h_hat, h):
+    """``(nmse_db, lo, hi)`` over the test channels (axis 0)."""
+    e = np.sum(np.abs(h_hat - h) ** 2, axis=(1, 2)).astype(np.float64)
+    f = np.sum(np.abs(h) ** 2, axis=(1, 2)).astype(np.float64)
+    r, lo, hi = ratio_interval(len(e), e.sum(), f.sum(), (e * e).sum(), (f * f).sum(), (e * f).sum())
+    db = lambda x: 10 * math.log10(x) if x > 0 else -math.inf  # noqa: E731
+    return db(r), db(lo), db(hi)
 
 
-def run_estimates(den, h, init, *, steps, stepper, eta, samples, identical=False, trajectory=False, seed=3):
-    """Posterior-mean NMSE (and per-step NMSE of the first chain's clean estimate)."""
-    rng = np.random.default_rng(seed)
-    mask, p = evaluation_init(init, h.shape, rng)
-    h_bar = observe(h, mask, p, rng)
-    tf_rng = tf.random.Generator.from_seed(seed)
+def cell(v) -> str:
+    return f"{v[0]:.2f},{v[1]:.2f},{v[2]:.2f}"
+
+
+class Problem:
+    """Test channels observed by one initialisation pattern, and the sampler's start."""
+
+    def __init__(self, h, init, seed):
+        rng = np.random.default_rng(seed)
+        self.h = h
+        self.mask, self.p = evaluation_init(init, h.shape, rng)
+        self.h_bar = observe(h, self.mask, self.p, rng)
+        self.tf_rng = tf.random.Generator.from_seed(seed)
+        x, a, b, c = normalise_observation(tf.constant(self.h_bar), tf.constant(self.mask), tf.constant(self.p),
+                                           rng=self.tf_rng, power=1.0)
+        self.x, self.a, self.b, self.c = x, a, b, c
+
+    def start(self, den, identical=False, rule="snr-mean", fill="noise"):
+        """``(x_init, tau0)``: element-wise times, or one time by ``rule`` with the
+        unobserved entries filled by ``fill``."""
+        if not identical:
+            return self.x, initial_time(den.schedule, self.a)
+        tau = scalar_time(den.schedule, self.a, self.b, rule)
+        alpha, _ = den.schedule.alpha_beta(tau)
+        observed = tf.constant(self.mask[..., None] > 0)
+        h_c = tf.constant(self.h_bar) * tf.cast(self.c, tf.complex64)
+        x = tf.stack([tf.math.real(h_c), tf.math.imag(h_c)], -1)
+        if fill == "noise":
+            x = tf.where(observed, x, self.tf_rng.normal(tf.shape(x)))
+        return alpha * x, tau
+
+    def to_channel(self, x):
+        return (to_complex(x) / tf.cast(self.c, tf.complex64)).numpy()
+
+
+def run(den, prob: Problem, *, mode, steps=10, samples=4, stepper="waterfill", identical=False, rule="snr-mean",
+        fill="noise", trajectory=False, batch=64):
+    """Estimates (and per-step clean estimates of the first chain) for all test channels."""
+    outs, trajs = [], []
 
     @tf.function
-    def go(hb, m, pp):
-        x, a, c = normalise_observation(hb, m, pp, rng=tf_rng)
-        out = posterior(den, x, a, steps=steps, stepper=stepper, eta=eta, num_samples=samples,
-                        identical=identical, rng=tf_rng, return_trajectory=trajectory)
-        cc = tf.cast(c, tf.complex64)
-        est = to_complex(out[0]) / cc
-        traj = to_complex(out[2]) / cc[None] if trajectory else tf.zeros([0])
-        return est, traj
+    def go(x, tau):
+        if mode == "jump":
+            return den(x, tau), tf.zeros([0])
+        out = posterior_samples(den, x, tau, samples, steps=steps, stepper=stepper, eta=1.0, rng=prob.tf_rng,
+                                return_trajectory=trajectory)
+        draws, traj = out if trajectory else (out, tf.zeros([0]))
+        return tf.reduce_mean(draws, axis=0), traj
 
-    est, traj = go(tf.constant(h_bar), tf.constant(mask), tf.constant(p))
-    per_step = [_nmse_db(t, h) for t in traj.numpy()] if trajectory else []
-    return _nmse_db(est.numpy(), h), per_step
+    x_all, tau_all = prob.start(den, identical, rule, fill)
+    for i in range(0, len(prob.h), batch):
+        tau = tau_all[i:i + batch] if tau_all.shape[0] != 1 else tau_all
+        est, traj = go(x_all[i:i + batch], tau)
+        outs.append(est)
+        trajs.append(traj)
+    est = prob.to_channel(tf.concat(outs, 0))
+    if not trajectory:
+        return est, None
+    traj = tf.concat(trajs, 1)  # [steps, N, Na, Nc, 2]
+    return est, [prob.to_channel(t) for t in traj]
+
+
+def table2(den, backbone, problems, args):
+    lines = ["estimator,init,nmse_db,nmse_db_lo,nmse_db_hi"]
+    rows = [(f"mean of {args.samples} ({st})", den, dict(mode="mean", stepper=st)) for st in STEPPERS]
+    rows += [("jump", den, dict(mode="jump")), ("backbone alone (jump)", backbone, dict(mode="jump"))]
+    for label, d, kw in rows:
+        for init, prob in problems.items():
+            est, _ = run(d, prob, steps=args.steps, samples=args.samples, **kw)
+            lines.append(f"{label},{init},{cell(nmse_ci(est, prob.h))}")
+            print(lines[-1], flush=True)
+    return lines
+
+
+def table3(models, problems, shape, args):
+    lines = ["training_pattern,estimator,init,nmse_db,nmse_db_lo,nmse_db_hi"]
+    for pattern, name in models:
+        d, _ = load_denoiser(name, shape)
+        for label, kw in (("jump", dict(mode="jump")), (f"mean of {args.samples}", dict(mode="mean"))):
+            for init, prob in problems.items():
+                est, _ = run(d, prob, steps=args.steps, samples=args.samples, **kw)
+                lines.append(f"{pattern},{label},{init},{cell(nmse_ci(est, prob.h))}")
+                print(lines[-1], flush=True)
+    return lines
+
+
+def fig7(den, den_id, problems, args):
+    curves, alternatives = {}, ["init,rule,fill,final_nmse_db,lo,hi"]
+    for init in ("pilot", "salt"):
+        prob = problems[init]
+        kw = dict(mode="mean", steps=args.steps, samples=1, trajectory=True)
+        _, traj = run(den, prob, stepper="waterfill", **kw)
+        curves[f"non-identical/{init}"] = [nmse_ci(t, prob.h) for t in traj]
+        best = None
+        for rule in RULES:
+            for fill in FILLS:
+                est, traj = run(den_id, prob, stepper="uniform", identical=True, rule=rule, fill=fill, **kw)
+                final = nmse_ci(est, prob.h)
+                alternatives.append(f"{init},{rule},{fill},{cell(final)}")
+                if best is None or final[0] < best[0][0]:
+                    best = (final, rule, fill, traj)
+        curves[f"identical ({best[1]}, {best[2]})/{init}"] = [nmse_ci(t, prob.h) for t in best[3]]
+    names = list(curves)
+    lines = ["step," + ",".join(f"{n},{n} lo,{n} hi" for n in names)]
+    for k in range(args.steps):
+        lines.append(f"{k + 1}," + ",".join(cell(curves[n][k]) for n in names))
+    return lines, alternatives, curves
+
+
+def plot_fig7(curves, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    colors = {"pilot": "tab:blue", "salt": "tab:orange"}
+    for name, vals in curves.items():
+        init = name.rsplit("/", 1)[1]
+        steps = np.arange(1, len(vals) + 1)
+        y = np.array([v[0] for v in vals])
+        err = np.array([[v[0] - v[1], v[2] - v[0]] for v in vals]).T
+        ax.errorbar(steps, y, yerr=np.nan_to_num(err, posinf=0), label=name, color=colors[init],
+                    ls="-" if name.startswith("non") else "--", marker="o" if name.startswith("non") else "s",
+                    ms=3, capsize=2)
+    ax.set_xlabel("generation step")
+    ax.set_ylabel("NMSE of the clean estimate [dB]")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
+def spread(den, prob, steps_list, args):
+    var, _ = backbone_variance(den, prob.x, initial_time(den.schedule, prob.a))
+    post_var = float(np.mean(var.numpy())) / 1.0  # units of h (c = sqrt(2))
+    mmse = np.mean(np.abs(run(den, prob, mode="jump")[0] - prob.h) ** 2)
+    lines = ["stepper,steps,spread_over_posterior_var,one_sample_err_over_jump_err,mean_err_over_jump_err"]
+    for stepper in ("uniform", "waterfill"):
+        for steps in steps_list:
+            x, tau = prob.start(den)
+            draws = []
+            for i in range(0, len(prob.h), 64):
+                t = tau[i:i + 64] if tau.shape[0] != 1 else tau
+                draws.append(posterior_samples(den, x[i:i + 64], t, args.spread_samples, steps=steps,
+                                               stepper=stepper, eta=1.0, rng=prob.tf_rng))
+            d = np.stack([prob.to_channel(g) for g in tf.concat(draws, 1)])       # [K, N, Na, Nc]
+            k = d.shape[0]
+            sp = float(np.mean(np.var(d, axis=0))) * k / (k - 1) / post_var
+            one = np.mean(np.abs(d[0] - prob.h) ** 2) / mmse
+            mean = np.mean(np.abs(d.mean(0) - prob.h) ** 2) / mmse
+            lines.append(f"{stepper},{steps},{sp:.3f},{one:.3f},{mean:.3f}")
+            print(lines[-1], flush=True)
+    return lines
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", required=True, help="non-identical model (zoo name or folder) for Table II / Fig. 7")
     ap.add_argument("--identical", required=True, help="identical-diffusion model for Fig. 7")
-    ap.add_argument("--table3", nargs="*", default=[], metavar="PATTERN=MODEL", help="models trained with other patterns")
+    ap.add_argument("--table3", nargs="*", default=[], metavar="PATTERN=MODEL", help="models of other training patterns")
     ap.add_argument("--data", default="quickstart")
-    ap.add_argument("--num-test", type=int, default=128)
-    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--num-test", type=int, default=256)
+    ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--samples", type=int, default=4)
-    ap.add_argument("--eta", type=float, default=1.0)
+    ap.add_argument("--spread-steps", type=int, nargs="*", default=[5, 10, 20, 50, 100])
+    ap.add_argument("--spread-samples", type=int, default=16)
     ap.add_argument("--out", default="results/reference/nonidentical")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     den, cfg = load_denoiser(args.model)
+    backbone, _ = load_denoiser(args.model, network=False)
     shape = tuple(cfg["data_shape"])
-    data = cached_dataset(args.data, 20000, 0)
-    _, test = data.train_test_split(0.05, seed=0)
+    _, test = cached_dataset(args.data, 20000, 0).train_test_split(0.05, seed=0)
     h = test.h[: args.num_test]
-    inits = list(EVAL_PATTERNS)
-    common = dict(steps=args.steps, eta=args.eta, samples=args.samples)
+    problems = {init: Problem(h, init, seed=3) for init in EVAL_PATTERNS}
 
-    rows = ["stepper," + ",".join(inits)]
-    for st in STEPPERS:
-        vals = [run_estimates(den, h, init, stepper=st, **common)[0] for init in inits]
-        rows.append(st + "," + ",".join(f"{v:.2f}" for v in vals))
-        print(rows[-1], flush=True)
-    atomic_write(out / "table2.csv", "\n".join(rows) + "\n")
-
-    rows = ["training_pattern," + ",".join(inits)]
-    for item in [f"all={args.model}"] + list(args.table3):
-        pattern, model = item.split("=", 1)
-        d, _ = load_denoiser(model, shape)
-        vals = [run_estimates(d, h, init, stepper="waterfill", **common)[0] for init in inits]
-        rows.append(pattern + "," + ",".join(f"{v:.2f}" for v in vals))
-        print(rows[-1], flush=True)
-    atomic_write(out / "table3.csv", "\n".join(rows) + "\n")
-
+    atomic_write(out / "table2.csv", "\n".join(table2(den, backbone, problems, args)) + "\n")
+    models = [(p.split("=", 1)[0], p.split("=", 1)[1]) for p in args.table3]
+    if models:
+        atomic_write(out / "table3.csv", "\n".join(table3(models, problems, shape, args)) + "\n")
     den_id, _ = load_denoiser(args.identical, shape)
-    curves = {}
-    for init in ("pilot", "salt"):
-        _, curves[f"non-identical/{init}"] = run_estimates(den, h, init, stepper="waterfill", trajectory=True, **common)
-        _, curves[f"identical/{init}"] = run_estimates(den_id, h, init, stepper="uniform", identical=True,
-                                                        trajectory=True, **common)
-    lines = ["step," + ",".join(curves)]
-    for k in range(args.steps):
-        lines.append(f"{k + 1}," + ",".join(f"{curves[c][k]:.2f}" for c in curves))
+    lines, alternatives, curves = fig7(den, den_id, problems, args)
     atomic_write(out / "fig7.csv", "\n".join(lines) + "\n")
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for name, vals in curves.items():
-        ax.plot(range(1, len(vals) + 1), vals, label=name, ls="-" if name.startswith("non") else "--")
-    ax.set_xlabel("generation step")
-    ax.set_ylabel("NMSE of the clean estimate [dB]")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "fig7.png", dpi=130)
+    atomic_write(out / "fig7_identical.csv", "\n".join(alternatives) + "\n")
+    plot_fig7(curves, out / "fig7.png")
+    atomic_write(out / "spread.csv", "\n".join(spread(den, problems["pilot"], args.spread_steps, args)) + "\n")
     meta = {"model": args.model, "identical": args.identical, "table3": args.table3, "data": args.data,
-            "num_test": args.num_test, "steps": args.steps, "samples": args.samples, "eta": args.eta,
+            "num_test": args.num_test, "steps": args.steps, "samples": args.samples,
+            "spread": {"steps": args.spread_steps, "samples": args.spread_samples, "init": "pilot"},
+            "interval": "95 %, ratio estimator over the test channels",
             "wall_s": round(time.time() - t0, 1), "git_revision": git_revision(), "versions": package_versions()}
     atomic_write(out / "meta.json", json.dumps(meta, indent=2) + "\n")
 

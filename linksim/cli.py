@@ -62,6 +62,10 @@ def _cmd_run(args) -> int:
     except UserError as err:
         raise (err if err.source else err.at(source=args.scenario)) from None
     print(summary_table(result.run_dir, scenario.sweep.key, scenario.metrics))
+    built = result.run_dir.read_meta().get("receivers", {})
+    slow = [f"{label} {info['build_s']:g} s" for label, info in built.items() if info.get("build_s", 0) >= 1]
+    if slow:
+        print("receiver set-up (statistics, fits, models; in meta.json): " + ", ".join(slow))
     if result.skipped:
         print(f"resumed: {len(result.skipped)} finished point(s) kept")
     if not args.no_plot:
@@ -101,7 +105,7 @@ def _cmd_list(args) -> int:
 
 
 def _cmd_train(args) -> int:
-    from .diffusion.training import load_train_spec, train
+    from .train import load_train_spec, train
 
     specs = [(path, load_train_spec(path, args.overrides)) for path in args.specs]  # validate all first
     for path, spec in specs:

@@ -40,6 +40,6 @@ def channel_names() -> list[str]:
 
 
 def metric_names() -> list[str]:
-    from .scenario import METRICS
+    from .metrics import metric_names
 
-    return list(METRICS)
+    return list(metric_names())

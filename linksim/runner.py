@@ -169,6 +169,8 @@ def run(scenario: Scenario, resume: bool = False, overwrite: bool = False, quick
         run_dir.append_rows(cols, rows)
         wall = time.time() - t0
         meta["points"].append({key: value, "wall_s": round(wall, 3), "batches": batches})
+        if getattr(link, "receiver_info", None):
+            meta["receivers"] = link.receiver_info
         if getattr(link, "xla_fallback", None):
             meta["xla_fallback"] = link.xla_fallback
         run_dir.write_meta(meta)
@@ -194,7 +196,8 @@ def summary_table(run_dir: RunDir, key: str, metrics) -> str:
     rows = run_dir.rows()
     if not rows:
         return "(no finished points)"
-    cols = ["receiver", key] + [c for c in ("ber", "bler", "nmse_db", "se", "goodput_mbps") if c in rows[0]] + ["batches"]
+    shown = ("ber", "bler", "nmse_db", "err_var_ratio", "se", "goodput_mbps")  # no bounds: keep it short
+    cols = ["receiver", key] + [c for c in shown if c in rows[0]] + ["batches"]
     table = [cols] + [[_short(r[c]) for c in cols] for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(cols))]
     lines = ["  ".join(v.rjust(w) for v, w in zip(row, widths)) for row in table]
@@ -209,6 +212,8 @@ def _short(v: str) -> str:
         return v
     if math.isnan(x):
         return "-"
+    if math.isinf(x):
+        return v
     if x == int(x) and abs(x) < 1e9:
         return str(int(x))
     return f"{x:.4g}"

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import UserError, allowed, did_you_mean
+from .metrics import METRICS
 
 NOISE_KEYS = ("ebno_db", "snr_db")
 
@@ -209,7 +210,7 @@ class Runtime(_Strict):
     device: Literal["auto", "cpu", "gpu"] = Field("auto", description="auto uses a GPU when TensorFlow sees one.")
 
 
-METRICS = ("ber", "bler", "goodput", "nmse", "se")
+MetricName = Literal[tuple(METRICS)]  # the names of the registry in linksim.metrics
 
 
 class Scenario(_Strict):
@@ -228,7 +229,7 @@ class Scenario(_Strict):
     mimo: Mimo = Field(default_factory=Mimo, description="Streams, precoder, detector.")
     receivers: list[ReceiverSpec] = Field(default_factory=lambda: [ReceiverSpec(name="perfect")], min_length=1, description="Receivers compared on the same realisations.")
     sweep: Sweep = Field(default_factory=Sweep, description="Swept key, its values and Monte-Carlo limits.")
-    metrics: list[Literal["ber", "bler", "goodput", "nmse", "se"]] = Field(default_factory=lambda: ["ber", "bler"], min_length=1, description="Metrics to compute (see below).")
+    metrics: list[MetricName] = Field(default_factory=lambda: ["ber", "bler"], min_length=1, description="Metrics to compute (see below).")
     runtime: Runtime = Field(default_factory=Runtime, description="Compilation and device.")
 
     # ------------------------------------------------------------------ derived
@@ -270,8 +271,9 @@ def _check_consistency(s: Scenario) -> None:
         bad = [r.name for r in s.receivers if r.name != "perfect"]
         if bad:
             raise UserError(f"a link without OFDM has no pilots; allowed receivers: perfect (got {bad[0]})", field="receivers")
-        if "nmse" in s.metrics or "se" in s.metrics:
-            raise UserError("nmse and se need an OFDM link; allowed here: ber, bler, goodput", field="metrics")
+        bad = [m for m in s.metrics if m in ("nmse", "se", "calibration")]
+        if bad:
+            raise UserError(f"nmse, se and calibration need an OFDM link; allowed here: ber, bler, goodput (got {bad[0]})", field="metrics")
     if mimo.num_streams > min(n_tx, n_rx):
         raise UserError(f"{mimo.num_streams} streams need at least as many antennas at both ends (tx {n_tx}, rx {n_rx})", field="mimo.num_streams")
     if mimo.precoder in ("zf", "rzf") and mimo.num_streams != n_rx:
@@ -322,9 +324,9 @@ def _check_consistency(s: Scenario) -> None:
         if len(set(hit)) != len(hit):
             raise UserError("subcarriers must be distinct", field="interference.subcarriers")
         if "se" in s.metrics:
-            raise UserError("the spectral efficiency assumes white noise; allowed metrics with an interferer: ber, bler, goodput, nmse", field="metrics")
+            raise UserError("the spectral efficiency assumes white noise; allowed metrics with an interferer: ber, bler, goodput, nmse, calibration", field="metrics")
     if link.mode == "uncoded" and "bler" in s.metrics:
-        raise UserError("an uncoded link has no blocks; allowed metrics: ber, nmse, se", field="metrics")
+        raise UserError("an uncoded link has no blocks; allowed metrics: ber, nmse, se, calibration", field="metrics")
     # sweep
     sw = s.sweep
     if sw.key in NOISE_KEYS:
@@ -604,6 +606,9 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scena
         ``dotted.key=value`` strings, applied in order before validation.
     """
     data = read_yaml(path)
+    if data == {}:
+        raise UserError("the scenario file is empty; a scenario needs at least its receivers (see scenarios/quickstart.yaml)",
+                        source=str(path))
     data = apply_overrides(data, overrides or [], source=str(path))
     return validate_scenario(data, source=str(path), base_dir=Path(path).parent)
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from . import scenario as sc
+from .metrics import METRICS
 from .registry import receiver_class, receiver_names
 
 SECTIONS = [
@@ -100,14 +101,13 @@ def render() -> str:
             out += model_table(cls.Params)
         else:
             out += ["No parameters."]
-    out += ["", "## `metrics`", "", "Any of: " + ", ".join(f"`{m}`" for m in sc.METRICS) + ".", "",
-            "| metric | csv column | meaning |", "|---|---|---|",
-            "| ber | `ber` | bit error rate of the information bits (coded bits for uncoded links) |",
-            "| bler | `bler` | block error rate (LDPC codewords, or transport blocks in tb mode) |",
-            "| goodput | `goodput_mbps` | information bits of correctly decoded blocks per second |",
-            "| nmse | `nmse_db` | 10 log10 of sum /H_hat - H/^2 over sum /H/^2 (effective channel, all REs; SRS: wideband at evaluation time) |",
-            "| se | `se` | mean over REs of log2 det(I + (1/no) H_eff^H H_eff) with the true channel and the chosen precoder |",
-            ""]
+    out += ["", "## `metrics`", "", "Any of: " + ", ".join(f"`{m}`" for m in METRICS) + ".", "",
+            "Error rates carry a Wilson 95 % interval, ratio metrics a 95 % interval from the",
+            "batch-to-batch spread (delta method); bounds are the `_lo` / `_hi` columns.", "",
+            "| metric | csv columns | meaning |", "|---|---|---|"]
+    out += [f"| {name} | {', '.join(f'`{c}`' for c in m.columns)} | {m.description.replace('|', '/')} |"
+            for name, m in METRICS.items()]
+    out += [""]
     return "\n".join(out)
 
 

@@ -35,7 +35,7 @@ class SmoothedLS(Receiver):
         if params.window % 2 == 0:
             raise UserError(f"window must be odd (got {params.window})", field="window")
 
-    def call(self, y, no, h_genie, component):
+    def call(self, y, no, genie=None):
         h, err_var = self._ls(y, no)                    # [B,1,Nr,1,Ns,S,F]
         w = self.params.window
         kernel = tf.ones([w, 1, 1], self.rdtype) / w

@@ -12,7 +12,16 @@ Training (:func:`training_tau`, TensorFlow, works inside ``tf.function`` with a
   independently and tiled over the array;
 - ``car-only``: one time per subcarrier, shared by all antennas;
 - ``non-directional``: per sample one of same / independent / periodical (uniform);
-- ``all``: per sample one of same / independent / periodical / car-only (uniform).
+- ``all``: per sample one of same / independent / periodical / car-only (uniform);
+- ``comb``: the states a receiver starts from: pilots on every ``k``-th subcarrier
+  (``k`` from ``comb``, random offset) of all antennas at an SNR drawn uniformly in dB
+  from ``snr_db`` (in a quarter of the samples a random band of up to ``Nc/8``
+  subcarriers has 0-30 dB more noise, like a narrowband interferer), ``tau = T``
+  elsewhere; needs the ``schedule`` (times are ``gamma^-1`` of the observation's ``A``);
+- ``receiver``: per sample ``comb`` or ``all`` (uniform).
+
+``continuous=True`` adds ``U[0, 1)`` to the integer times (fractional times, as a receiver
+meets them); ``comb`` times are fractional anyway.
 
 Evaluation (:func:`evaluation_init`, NumPy): a pilot mask ``M`` and a per-element noise
 std ``P`` for the first estimate :math:`\\bar H = M\\odot H + P\\odot N`
@@ -56,13 +65,15 @@ __all__ = [
     "snr_db",
 ]
 
-TRAINING_PATTERNS = ("same", "independent", "periodical", "car-only", "non-directional", "all")
+TRAINING_PATTERNS = ("same", "independent", "periodical", "car-only", "non-directional", "all", "comb",
+                     "receiver")
 
 #: name -> default SNR [dB]
 EVAL_PATTERNS = {"white": -10.0, "exp": -5.0, "salt": 0.0, "salt-rec": 0.0, "pilot": 10.0, "pilot-car": 10.0}
 
 _MIXES = {"non-directional": ("same", "independent", "periodical"),
-          "all": ("same", "independent", "periodical", "car-only")}
+          "all": ("same", "independent", "periodical", "car-only"),
+          "receiver": ("comb", "all")}
 
 
 # --------------------------------------------------------------------------- rng helpers
@@ -126,10 +137,31 @@ def _periodical(b, na, nc, T, rng, period_ant=(4, 10), period_car=(4, 20)):
     return tf.gather(rows, ic, axis=2, batch_dims=1)  # [B, Na, Nc]
 
 
+def _comb(b, na, nc, T, rng, schedule, combs, snr_db):
+    combs = tf.constant([int(c) for c in combs], tf.int32)
+    k = tf.gather(combs, rng.uniform([b], 0, combs.shape[0], dtype=tf.int32))[:, None]       # [B, 1]
+    offset = tf.cast(tf.floor(rng.uniform([b, 1]) * tf.cast(k, tf.float32)), tf.int32)
+    observed = tf.equal(tf.math.floormod(tf.range(nc)[None, :] - offset, k), 0)[:, None, :]  # [B, 1, Nc]
+    snr = 10.0 ** (rng.uniform([b, 1, 1], float(snr_db[0]), float(snr_db[1])) / 10.0)
+    # a narrowband interferer in a quarter of the samples: 0-30 dB more noise on a band
+    f = tf.range(nc)[None, None, :]
+    start = rng.uniform([b, 1, 1], 0, nc, dtype=tf.int32)
+    width = rng.uniform([b, 1, 1], 1, max(nc // 8, 1) + 1, dtype=tf.int32)
+    band = tf.logical_and(f >= start, f < start + width)
+    hit = tf.logical_and(band, rng.uniform([b, 1, 1]) < 0.25)
+    extra = 10.0 ** (rng.uniform([b, 1, 1], 0.0, 30.0) / 10.0)
+    noise = tf.where(hit, 1.0 + extra, tf.ones_like(extra))                                  # [B, 1, Nc]
+    alpha = tf.sqrt(snr / (snr + noise))
+    tau_obs = tf.cast(schedule.tau_of_alpha(alpha), tf.float32)
+    tau = tf.where(observed, tau_obs, tf.cast(T, tf.float32) * tf.ones_like(tau_obs))
+    return tf.broadcast_to(tau, tf.stack([b, na, nc]))
+
+
 _SIMPLE = {"same": _same, "independent": _independent, "periodical": _periodical, "car-only": _car_only}
 
 
-def training_tau(pattern: str, shape, T: int, rng=None, *, period_ant=(4, 10), period_car=(4, 20)) -> tf.Tensor:
+def training_tau(pattern: str, shape, T: int, rng=None, *, period_ant=(4, 10), period_car=(4, 20),
+                 continuous: bool = False, schedule=None, comb=(4,), snr_db=(-10.0, 30.0)) -> tf.Tensor:
     """Element-wise training times for one batch.
 
     Input
@@ -145,29 +177,51 @@ def training_tau(pattern: str, shape, T: int, rng=None, *, period_ant=(4, 10), p
         fresh TensorFlow generator (eager use only).
     period_ant, period_car : (lo, hi)
         Inclusive period ranges of ``periodical`` (paper: 4..10 and 4..20).
+    continuous : bool
+        Fractional times (integer time + U[0, 1)).
+    schedule : Schedule | None
+        Needed by ``comb`` and ``receiver``.
+    comb : sequence of int
+        Comb spacings of ``comb``.
+    snr_db : (lo, hi)
+        SNR range of ``comb`` [dB].
 
     Output
     ------
-    tau : [B, Na, Nc], tf.int32
+    tau : [B, Na, Nc], tf.int32 (integer patterns), else tf.float32
     """
     _check_name(pattern, TRAINING_PATTERNS, "pattern")
     rng = _tf_rng(rng)
     b, na, nc = (tf.cast(x, tf.int32) if tf.is_tensor(x) else int(x) for x in shape)
     T = int(T)
 
-    def simple(name):
-        if name == "periodical":
-            return _periodical(b, na, nc, T, rng, period_ant, period_car)
-        return _SIMPLE[name](b, na, nc, T, rng)
+    if pattern in ("comb", "receiver") and schedule is None:
+        raise ValueError(f'pattern "{pattern}" needs the schedule')
+    floats = continuous or pattern in ("comb", "receiver")
 
-    if pattern in _SIMPLE:
-        return simple(pattern)
-    names = _MIXES[pattern]
-    pick = rng.uniform([b], 0, len(names), dtype=tf.int32)[:, None, None]
-    out = simple(names[0])
-    for i, name in enumerate(names[1:], start=1):
-        out = tf.where(pick == i, simple(name), out)
-    return out
+    def simple(name):
+        if name == "comb":
+            return _comb(b, na, nc, T, rng, schedule, comb, snr_db)
+        if name == "periodical":
+            t = _periodical(b, na, nc, T, rng, period_ant, period_car)
+        else:
+            t = _SIMPLE[name](b, na, nc, T, rng)
+        if not floats:
+            return t
+        t = tf.cast(t, tf.float32)
+        return t + rng.uniform(tf.shape(t)) if continuous else t
+
+    def draw(name):
+        if name not in _MIXES:
+            return simple(name)
+        names = _MIXES[name]
+        pick = rng.uniform([b], 0, len(names), dtype=tf.int32)[:, None, None]
+        out = draw(names[0])
+        for i, other in enumerate(names[1:], start=1):
+            out = tf.where(pick == i, draw(other), out)
+        return out
+
+    return draw(pattern)
 
 
 # --------------------------------------------------------------------------- evaluation

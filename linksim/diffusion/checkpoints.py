@@ -15,7 +15,13 @@ fits the job::
     }
 
 ``weights.npz`` holds one plain numpy array per model variable (``np.savez``; loaded with
-``allow_pickle=False``): no pickle and no Keras file format. The class is resolved only
+``allow_pickle=False``): no pickle and no Keras file format. A model with a prior
+backbone also has ``prior.npz`` (:meth:`GaussianMixturePrior.to_arrays`), recorded in
+``config.json`` as ``"backbone": {"kind": "gmm", "file": "prior.npz", "sha256": ...}``.
+
+Model lookup lives here too: :func:`resolve_model` (a folder or a name in
+``linksim/zoo/``) and :func:`load_denoiser` (checkpoint -> ready
+:class:`~linksim.diffusion.parameterisation.Denoiser`). The class is resolved only
 from :data:`linksim.diffusion.networks.NETWORKS` (never imported from a path in the
 file). Loading checks the files, the sha256 of the weights, the data shape and every
 variable name and shape, and raises :class:`linksim.errors.UserError` naming the
@@ -33,16 +39,20 @@ import numpy as np
 
 from linksim.errors import UserError, allowed, did_you_mean
 
-__all__ = ["save_checkpoint", "load_checkpoint", "read_checkpoint_config",
-           "CONFIG_FILE", "WEIGHTS_FILE", "NETWORK_MODULE"]
+__all__ = ["save_checkpoint", "load_checkpoint", "read_checkpoint_config", "load_prior",
+           "resolve_model", "load_denoiser", "zoo_names", "ZOO",
+           "CONFIG_FILE", "WEIGHTS_FILE", "PRIOR_FILE", "NETWORK_MODULE"]
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.npz"
+PRIOR_FILE = "prior.npz"
+#: Shipped models.
+ZOO = Path(__file__).resolve().parents[1] / "zoo"
 FORMAT = "linksim-checkpoint"
 FORMAT_VERSION = 1
 NETWORK_MODULE = "linksim.diffusion.networks"
 _RESERVED = ("format", "format_version", "class", "config", "data_shape", "variables",
-             "weights_file", "weights_sha256", "linksim_version")
+             "weights_file", "weights_sha256", "linksim_version", "backbone")
 
 
 def _sha256(path: Path) -> str:
@@ -100,7 +110,16 @@ def _named_variables(model) -> dict:
     return out
 
 
-def save_checkpoint(path, model, *, data_shape, extra: dict | None = None) -> Path:
+def _write_npz(path: Path, arrays: dict) -> str:
+    """Write ``arrays`` atomically to ``path``; returns the file's sha256."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+    os.replace(tmp, path)
+    return _sha256(path)
+
+
+def save_checkpoint(path, model, *, data_shape, extra: dict | None = None, prior=None) -> Path:
     """Write ``model`` to the folder ``path`` (created; existing files are replaced).
 
     Parameters
@@ -116,6 +135,8 @@ def save_checkpoint(path, model, *, data_shape, extra: dict | None = None) -> Pa
         "input_norm": "total", "training": {"scenario": ..., "steps": ..., "nmse": ...}}``
         (``Denoiser.get_config()`` gives the first ones). Reserved keys
         (``class``, ``config``, ``data_shape``, ...) are refused.
+    prior : GaussianMixturePrior | None
+        Backbone prior, written to ``prior.npz``.
 
     Output
     ------
@@ -140,11 +161,7 @@ def save_checkpoint(path, model, *, data_shape, extra: dict | None = None) -> Pa
     arrays = {k: np.asarray(v.numpy()) for k, v in variables.items()}
 
     path.mkdir(parents=True, exist_ok=True)
-    weights = path / WEIGHTS_FILE
-    tmp = path / (WEIGHTS_FILE + ".tmp")
-    with open(tmp, "wb") as f:
-        np.savez(f, **arrays)
-    os.replace(tmp, weights)
+    weights_sha = _write_npz(path / WEIGHTS_FILE, arrays)
 
     config = {
         "format": FORMAT,
@@ -154,9 +171,18 @@ def save_checkpoint(path, model, *, data_shape, extra: dict | None = None) -> Pa
         "data_shape": data_shape,
         "variables": {k: list(a.shape) for k, a in arrays.items()},
         "weights_file": WEIGHTS_FILE,
-        "weights_sha256": _sha256(weights),
+        "weights_sha256": weights_sha,
         "linksim_version": linksim.__version__,
     }
+    if prior is not None:
+        if tuple(prior.data_shape) != tuple(data_shape):
+            raise ValueError(f"prior data_shape {prior.data_shape} != {tuple(data_shape)}")
+        config["backbone"] = {"kind": "gmm", "file": PRIOR_FILE,
+                              "sha256": _write_npz(path / PRIOR_FILE, prior.to_arrays()),
+                              "num_components": prior.num_components, "rank": prior.rank,
+                              "floor": prior.floor, "fit": _plain(prior.info)}
+    elif (path / PRIOR_FILE).exists():
+        (path / PRIOR_FILE).unlink()
     config.update(_plain(extra))
     text = json.dumps(config, indent=2, allow_nan=True)
     tmp = path / (CONFIG_FILE + ".tmp")
@@ -289,3 +315,78 @@ def load_checkpoint(path, expected_shape=None):
     for name, var in variables.items():
         var.assign(arrays[name].astype(var.dtype))
     return model, config
+
+
+def load_prior(path, config: dict | None = None):
+    """The backbone prior of a checkpoint folder, checked (``None`` without one).
+
+    Raises :class:`UserError` (``field`` = ``backbone...``) when the file is missing,
+    altered (sha256) or does not fit the recorded data shape.
+    """
+    from .gmm import GaussianMixturePrior
+
+    path = Path(path)
+    source = str(path)
+    config = config if config is not None else read_checkpoint_config(path)
+    spec = config.get("backbone")
+    if spec is None:
+        return None
+    if not isinstance(spec, dict) or spec.get("kind") != "gmm" or spec.get("file") != PRIOR_FILE:
+        raise UserError(f'backbone must be {{"kind": "gmm", "file": "{PRIOR_FILE}", ...}}', source=source,
+                        field="backbone")
+    file = path / PRIOR_FILE
+    if not file.is_file():
+        raise UserError(f"{PRIOR_FILE} is missing", source=source, field="backbone.file")
+    digest = _sha256(file)
+    if digest != spec.get("sha256"):
+        raise UserError(f"{PRIOR_FILE} was altered: sha256 {digest} != {spec.get('sha256')} "
+                        f"(recorded in {CONFIG_FILE})", source=source, field="backbone.sha256")
+    try:
+        with np.load(file, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+        prior = GaussianMixturePrior.from_arrays(arrays, spec.get("fit"))
+    except (OSError, ValueError, KeyError, EOFError) as e:
+        raise UserError(f"{PRIOR_FILE} is not a valid prior ({e})", source=source, field="backbone.file") from None
+    if tuple(prior.data_shape) != tuple(config["data_shape"]):
+        raise UserError(f"prior has data shape {prior.data_shape}, the model {tuple(config['data_shape'])}",
+                        source=source, field="backbone.data_shape")
+    return prior
+
+
+def zoo_names() -> list[str]:
+    """Names of the shipped models."""
+    return sorted(d.name for d in ZOO.iterdir() if (d / CONFIG_FILE).is_file()) if ZOO.is_dir() else []
+
+
+def resolve_model(name) -> Path:
+    """Checkpoint folder of a model given as a folder path or a name in linksim/zoo/."""
+    p = Path(name)
+    if not p.exists() and (ZOO / str(name)).exists():
+        p = ZOO / str(name)
+    if not p.exists():
+        names = zoo_names()
+        raise UserError(f"no model {str(name)!r}{did_you_mean(str(name), names)}; allowed: a checkpoint folder "
+                        f"or one of {', '.join(names) or '(empty zoo)'}", field="model")
+    return p
+
+
+def load_denoiser(name, expected_shape=None, *, network: bool = True):
+    """A ready :class:`~linksim.diffusion.parameterisation.Denoiser` from a checkpoint
+    folder or a zoo name, and its parsed ``config.json``.
+
+    ``network=False`` drops the learned network of a model with a backbone (the backbone
+    alone: the exact denoiser of its fitted prior).
+    """
+    from .gmm import MixtureDenoiser
+    from .parameterisation import Denoiser
+
+    path = resolve_model(name)
+    net, cfg = load_checkpoint(path, expected_shape)
+    prior = load_prior(path, cfg)
+    backbone = MixtureDenoiser(prior, cfg["schedule"]) if prior is not None else None
+    if not network and backbone is None:
+        raise UserError("the model has no backbone to use without its network", source=str(path),
+                        field="backbone")
+    den = Denoiser(net if network else None, cfg["schedule"], cfg.get("parameterisation", "v"),
+                   cfg.get("input_norm", "total"), cfg.get("beta_min", 1e-2), backbone=backbone)
+    return den, cfg

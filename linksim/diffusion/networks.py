@@ -5,9 +5,12 @@ learning* and the *two-dimensional time embedding*.
 
 Data layout
 -----------
-The network maps ``x_hat`` ``[batch, Na, Nc, 2]`` (real and imaginary part stacked last)
-and the element-wise time ``tau`` ``[batch, Na, Nc]`` to an output of the shape of
-``x_hat`` (whatever the parameterisation asks for: ``v``, ``eps`` or ``x0``).
+The network maps ``x_hat`` ``[batch, Na, Nc, 2 F]`` (``F = in_features`` complex input
+features in the split layout below; ``F = 1``: real and imaginary part stacked last) and
+the element-wise time ``tau`` ``[batch, Na, Nc]`` to an output ``[batch, Na, Nc, 2]``
+(whatever the parameterisation asks for: ``v``, ``eps`` or ``x0``). With a prior backbone
+(:class:`~linksim.diffusion.parameterisation.Denoiser`) the second feature is the
+backbone's clean estimate and the output is a correction to it.
 
 Complex arithmetic
 ------------------
@@ -24,8 +27,9 @@ gain and a complex per-feature bias.
 
 Backbone
 --------
-``lift`` (complex dense 1 -> ``width``) -> ``num_blocks`` blocks -> complex layer norm ->
-``proj`` (complex dense ``width`` -> 1) -> ``[batch, Na, Nc, 2]``. A *block* is one
+``lift`` (complex dense ``F`` -> ``width``) -> ``num_blocks`` blocks -> complex layer norm
+-> ``proj`` (complex dense ``width`` -> 1; zero-initialised with ``zero_output``, so an
+untrained residual network outputs 0) -> ``[batch, Na, Nc, 2]``. A *block* is one
 interleaved-learning layer of the paper (its Fig. 2): a subcarrier-domain unit (mixing
 along ``Nc``) followed by an antenna-domain unit (mixing along ``Na``). Each unit is a
 Mixer layer::
@@ -40,7 +44,7 @@ Two-dimensional time embedding
 From ``tau`` ``[B, Na, Nc]``: ``tau_c = round(mean over subcarriers)`` ``[B, Na]`` and
 ``tau_a = round(mean over antennas)`` ``[B, Nc]`` (``embed_avg="tau"``), or the
 power average ``round(tau_of_alpha(mean alpha(tau)))`` (``embed_avg="alpha"``, needs
-``schedule``). Both vectors go through the same sinusoidal features (``temb_dim``) and
+``schedule``); ``round_tau=False`` keeps the averages continuous (the paper rounds). Both vectors go through the same sinusoidal features (``temb_dim``) and
 the same two shared SiLU layers (``emb_hidden``); each block has its own head: a dense
 layer for the ``tau_a`` tokens and one for the ``tau_c`` tokens, each giving two complex
 ``width``-vectors per token (two insertion points). The ``tau_a`` embedding varies along
@@ -108,12 +112,13 @@ class ComplexDense(keras.layers.Layer):
     y : same rank; ``units`` along ``axis`` (``2 units`` for ``axis=-1``)
     """
 
-    def __init__(self, units: int, axis: int = -1, **kwargs):
+    def __init__(self, units: int, axis: int = -1, zero_init: bool = False, **kwargs):
         super().__init__(**kwargs)
         if axis not in (-1, 1, 2):
             raise ValueError(f"axis must be -1, 1 or 2, got {axis}")
         self.units = int(units)
         self.axis = int(axis)
+        self.zero_init = bool(zero_init)
 
     def build(self, input_shape):
         if self.axis == -1:
@@ -121,7 +126,7 @@ class ComplexDense(keras.layers.Layer):
         else:
             n_in = int(input_shape[self.axis])
         self.n_in = n_in
-        init = _complex_init(n_in)
+        init = "zeros" if self.zero_init else _complex_init(n_in)
         p = self.name
         self.w_re = self.add_weight(name=f"{p}.w_re", shape=(n_in, self.units), initializer=init)
         self.w_im = self.add_weight(name=f"{p}.w_im", shape=(n_in, self.units), initializer=init)
@@ -273,11 +278,16 @@ class MixerDenoiserNet(keras.Model):
         Round the averaged times to integers (the paper's eq. 17-20).
     max_period : float
         Longest period of the sinusoidal features.
+    in_features : int
+        Complex input features per element (``x_hat`` has ``2 in_features`` channels:
+        the real parts, then the imaginary parts).
+    zero_output : bool
+        Zero-initialise the output projection (a residual network starts at 0).
 
     Input
     -----
-    x_hat : [B, Na, Nc, 2], float
-        Network input (re, im).
+    x_hat : [B, Na, Nc, 2 in_features], float
+        Network input (real parts, then imaginary parts).
     tau : [B, Na, Nc] (also [B, Na, Nc, 1|2], [B, 1, 1(, 1)], [B] or scalar), float
         Element-wise time; a trailing re/im axis is averaged, lower ranks broadcast.
 
@@ -289,7 +299,8 @@ class MixerDenoiserNet(keras.Model):
     def __init__(self, num_blocks: int = 2, width: int = 4, hidden: int = 32,
                  channel_hidden: int = 16, temb_dim: int = 16, emb_hidden: int = 32,
                  embed_mode: str = "col", embed_avg: str = "tau", schedule=None,
-                 round_tau: bool = True, max_period: float = 10000.0, **kwargs):
+                 round_tau: bool = True, max_period: float = 10000.0, in_features: int = 1,
+                 zero_output: bool = False, **kwargs):
         super().__init__(**kwargs)
         if embed_mode not in EMBED_MODES:
             raise ValueError(f'embed_mode must be one of {EMBED_MODES}, got "{embed_mode}"')
@@ -299,7 +310,7 @@ class MixerDenoiserNet(keras.Model):
             raise ValueError(f"temb_dim must be even, got {temb_dim}")
         for k, v in (("num_blocks", num_blocks), ("width", width), ("hidden", hidden),
                      ("channel_hidden", channel_hidden), ("temb_dim", temb_dim),
-                     ("emb_hidden", emb_hidden)):
+                     ("emb_hidden", emb_hidden), ("in_features", in_features)):
             if int(v) < 1:
                 raise ValueError(f"{k} must be >= 1, got {v}")
         self.num_blocks = int(num_blocks)
@@ -312,6 +323,8 @@ class MixerDenoiserNet(keras.Model):
         self.embed_avg = embed_avg
         self.round_tau = bool(round_tau)
         self.max_period = float(max_period)
+        self.in_features = int(in_features)
+        self.zero_output = bool(zero_output)
         self._schedule = None
         self._schedule_config = None
         if schedule is not None:
@@ -338,7 +351,7 @@ class MixerDenoiserNet(keras.Model):
             self.heads_a.append(RealDense(4 * c, name=f"b{k}_head_a"))
             self.heads_c.append(RealDense(4 * c, name=f"b{k}_head_c"))
         self.norm_out = ComplexNorm(name="norm_out")
-        self.proj = ComplexDense(1, axis=-1, name="proj")
+        self.proj = ComplexDense(1, axis=-1, zero_init=self.zero_output, name="proj")
         self._data_shape = None
 
     # -- config --------------------------------------------------------------------
@@ -350,7 +363,8 @@ class MixerDenoiserNet(keras.Model):
                 "embed_avg": self.embed_avg,
                 "schedule": (dict(self._schedule_config)
                              if self._schedule_config is not None else None),
-                "round_tau": self.round_tau, "max_period": self.max_period}
+                "round_tau": self.round_tau, "max_period": self.max_period,
+                "in_features": self.in_features, "zero_output": self.zero_output}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
@@ -365,13 +379,13 @@ class MixerDenoiserNet(keras.Model):
     def build_for(self, data_shape):
         """Create all weights for ``data_shape = (Na, Nc)`` (one eager call on zeros)."""
         na, nc = (int(s) for s in data_shape)
-        self(tf.zeros([1, na, nc, 2]), tf.zeros([1, na, nc]))
+        self(tf.zeros([1, na, nc, 2 * self.in_features]), tf.zeros([1, na, nc]))
         return self
 
     def build(self, x_hat_shape, tau_shape=None):
         x_shape = x_hat_shape
-        if len(x_shape) != 4 or x_shape[-1] != 2:
-            raise ValueError(f"x_hat must be [batch, Na, Nc, 2], got shape {tuple(x_shape)}")
+        if len(x_shape) != 4 or x_shape[-1] != 2 * self.in_features:
+            raise ValueError(f"x_hat must be [batch, Na, Nc, {2 * self.in_features}], got shape {tuple(x_shape)}")
         self._data_shape = (int(x_shape[1]), int(x_shape[2]))
         self.built = True
 
@@ -423,6 +437,8 @@ class MixerDenoiserNet(keras.Model):
                                 *args, **kwargs)
 
     def call(self, x_hat, tau, training=None):
+        if x_hat.shape[-1] != 2 * self.in_features:
+            raise ValueError(f"x_hat must be [batch, Na, Nc, {2 * self.in_features}], got shape {tuple(x_hat.shape)}")
         x = tf.cast(x_hat, self.compute_dtype)
         na = x.shape[1]
         tau = tf.stop_gradient(self._tau_matrix(tau, x))
@@ -507,7 +523,7 @@ def mac_breakdown(model_config, Na: int, Nc: int) -> dict:
     c, h, ch = cfg["width"], cfg["hidden"], cfg["channel_hidden"]
     e, td, nb = cfg["emb_hidden"], cfg["temb_dim"], cfg["num_blocks"]
     n = na * nc
-    lift = 4 * 1 * c * n
+    lift = 4 * cfg.get("in_features", 1) * c * n
     proj = 4 * c * 1 * n
     unit_c = 4 * 2 * nc * h * (na * c) + 4 * 2 * c * ch * n
     unit_a = 4 * 2 * na * h * (nc * c) + 4 * 2 * c * ch * n

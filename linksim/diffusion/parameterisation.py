@@ -14,7 +14,20 @@ Divisions are guarded with ``divide_no_nan`` (``alpha = 0`` with ``eps``: x0 -> 
 prior mean of normalised data; ``beta = 0`` with ``x0``: eps -> 0). ``v`` needs no
 division, which is why Card A uses it.
 
-:class:`Denoiser` wraps a network ``f(x_hat, tau)`` into ``(x, tau) -> x0_hat``.
+:class:`Denoiser` wraps a network ``f(x_hat, tau)`` into ``(x, tau) -> x0_hat``. With a
+*backbone* (an exact denoiser of a fitted prior, e.g.
+:class:`~linksim.diffusion.gmm.MixtureDenoiser`) the network output is a correction in
+the chosen parameterisation: ``out_total = out_backbone + out``, i.e.
+
+========  ===================================
+kind      x0 with a backbone
+========  ===================================
+``v``     :math:`x_{0,b} - \beta o`
+``x0``    :math:`x_{0,b} + o`
+========  ===================================
+
+so a network that outputs 0 leaves the backbone's estimate, and an exact element
+(``beta = 0``) keeps it with ``v``.
 """
 
 from __future__ import annotations
@@ -24,9 +37,12 @@ import tensorflow as tf
 from .forward import normalize_input
 from .schedules import Schedule, make_schedule
 
-__all__ = ["KINDS", "target", "to_x0", "to_eps", "to_v", "from_x0", "Denoiser"]
+__all__ = ["KINDS", "RESIDUAL_KINDS", "target", "to_x0", "to_eps", "to_v", "from_x0",
+           "residual_scale", "residual_target", "Denoiser"]
 
 KINDS = ("eps", "v", "x0")
+#: Parameterisations a network on top of a backbone may use (eps would divide by alpha).
+RESIDUAL_KINDS = ("v", "x0")
 
 
 def _check(kind):
@@ -129,16 +145,45 @@ def from_x0(x, x0, alpha, beta, kind: str = "v") -> tf.Tensor:
     return alpha * eps - beta * x0
 
 
+def residual_scale(alpha, beta, kind: str = "v"):
+    """``s`` with ``x0_hat = x0_backbone + s * out`` (see the module table)."""
+    if kind not in RESIDUAL_KINDS:
+        raise ValueError(f'a network on a backbone predicts one of {RESIDUAL_KINDS}, got "{kind}"')
+    return -beta if kind == "v" else tf.ones_like(beta)
+
+
+def residual_target(h, x0_backbone, alpha, beta, kind: str = "v") -> tf.Tensor:
+    """Training target of the correction: ``(h - x0_backbone) / s`` (0 where ``s = 0``).
+
+    Input
+    -----
+    h, x0_backbone : [batch, ...], float
+    alpha, beta : broadcastable to ``h``, float
+    kind : "v" | "x0"
+
+    Output
+    ------
+    out : [batch, ...], float
+    """
+    s = residual_scale(alpha, beta, kind) + tf.zeros_like(h)
+    return tf.math.divide_no_nan(h - x0_backbone, s)
+
+
 class Denoiser:
-    r"""``(x, tau) -> x0_hat`` from a network ``f(x_hat, tau)``.
+    r"""``(x, tau) -> x0_hat`` from a network ``f(x_hat, tau)`` (and an optional backbone).
 
     ``alpha, beta = schedule.alpha_beta(tau)``, ``x_hat = normalize_input(x, beta,
     input_norm)``, ``out = network(x_hat, tau)``, ``x0_hat = to_x0(x, out, alpha, beta,
     parameterisation)``. The network never sees the schedule logic.
 
+    With ``backbone`` (an exact denoiser ``(x, tau) -> x0`` of a fitted prior): the
+    network also sees the backbone's estimate ``x0_b`` (its input is ``[x_hat, x0_b]``,
+    two complex features) and corrects it, ``x0_hat = x0_b + residual_scale * out``.
+    ``network=None`` is the backbone alone.
+
     Parameters
     ----------
-    network : callable
+    network : callable | None
         ``network(x_hat, tau) -> out`` (a Keras model or any function).
     schedule : Schedule | dict | str
     parameterisation : "eps" | "v" | "x0"
@@ -148,6 +193,8 @@ class Denoiser:
     broadcast_tau : bool
         Pass ``tau`` broadcast to the shape of ``x`` (else as given; a per-sample scalar
         ``[batch, 1, ...]`` for identical diffusion).
+    backbone : callable | None
+        E.g. :class:`~linksim.diffusion.gmm.MixtureDenoiser` on the same schedule.
 
     Input
     -----
@@ -161,27 +208,41 @@ class Denoiser:
 
     def __init__(self, network, schedule, parameterisation: str = "v",
                  input_norm: str = "total", beta_min: float = 1e-2,
-                 broadcast_tau: bool = False):
+                 broadcast_tau: bool = False, backbone=None):
         _check(parameterisation)
+        if network is None and backbone is None:
+            raise ValueError("a denoiser needs a network, a backbone or both")
+        if backbone is not None and network is not None:
+            residual_scale(0.0, 0.0, parameterisation)  # checks the kind
         self.network = network
         self.schedule: Schedule = make_schedule(schedule)
         self.parameterisation = parameterisation
         self.input_norm = input_norm
         self.beta_min = float(beta_min)
         self.broadcast_tau = bool(broadcast_tau)
+        self.backbone = backbone
 
-    def network_output(self, x, tau):
-        """Raw network output and ``(alpha, beta)`` for ``(x, tau)``."""
+    def network_output(self, x, tau, x0_backbone=None):
+        """Raw network output and ``(alpha, beta)`` for ``(x, tau)`` (``x0_backbone``:
+        the backbone's estimate, needed when there is a backbone)."""
         tau = tf.cast(tau, x.dtype)
         alpha, beta = self.schedule.alpha_beta(tau)
         x_hat = normalize_input(x, beta, self.input_norm, self.beta_min)
+        if self.backbone is not None:
+            x_hat = tf.stack([x_hat[..., 0], x0_backbone[..., 0], x_hat[..., 1], x0_backbone[..., 1]], -1)
         if self.broadcast_tau:
             tau = tf.broadcast_to(tau, tf.shape(x))
         return self.network(x_hat, tau), alpha, beta
 
     def __call__(self, x, tau):
-        out, alpha, beta = self.network_output(x, tau)
-        return to_x0(x, out, alpha, beta, self.parameterisation)
+        if self.backbone is None:
+            out, alpha, beta = self.network_output(x, tau)
+            return to_x0(x, out, alpha, beta, self.parameterisation)
+        x0_b = tf.cast(self.backbone(x, tau), x.dtype)
+        if self.network is None:
+            return x0_b
+        out, alpha, beta = self.network_output(x, tau, x0_b)
+        return x0_b + residual_scale(alpha, beta, self.parameterisation) * out
 
     def get_config(self) -> dict:
         """Schedule, parameterisation and normalisation (the network is saved apart)."""

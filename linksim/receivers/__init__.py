@@ -4,6 +4,7 @@ RECEIVERS = {
     "perfect": "linksim.receivers.perfect:PerfectCSI",
     "ls": "linksim.receivers.ls:LSEstimator",
     "lmmse": "linksim.receivers.lmmse:LMMSEEstimator",
+    "gmm": "linksim.receivers.gmm:GMMEstimator",
     "nonidentical_dm": "linksim.receivers.diffusion:DiffusionEstimator",
     "identical_dm": "linksim.receivers.diffusion:IdenticalDiffusionEstimator",
 }

@@ -67,6 +67,19 @@ class Receiver(Block):
     A receiver turns the received resource grid into a channel estimate and its error
     variance; Sionna's detectors and the LDPC decoder consume them unchanged.
 
+    Contract:
+
+    * ``h_hat`` is the receiver's best point estimate (for a Bayesian receiver, its
+      approximation of the conditional mean, not one random sample);
+    * ``err_var`` is calibrated: on average it equals the real squared error per resource
+      element (the ``calibration`` metric reports the ratio);
+    * a receiver sees what a real receiver sees (``y``, the pilots, the noise level); only
+      receivers that declare ``genie = True`` get the true channel and the mixture
+      component of each realisation (``genie``);
+    * receivers with ``offers_samples = True`` also draw posterior samples of the channel
+      (:meth:`posterior_samples`), for tasks that need the spread (Bayesian precoding,
+      uncertainty plots).
+
     Subclasses set ``Params`` (a pydantic model of their scenario options) and implement
     :meth:`call`.
 
@@ -84,10 +97,11 @@ class Receiver(Block):
         Noise variance per resource element: a scalar for white noise, per subcarrier
         with a known narrowband interferer (``LinkContext.per_re_noise``).
         :class:`~linksim.receivers.ls.NoiseAwareLS` takes both forms.
-    h_genie : [batch_size, 1, num_rx_ant, 1, num_streams, num_ofdm_symbols, fft_size], tf.complex
-        The true effective channel. Only genie receivers (``perfect``) may read it.
-    component : [batch_size], tf.int32
-        Mixture component of each realisation (genie knowledge; 0 without a mixture).
+    genie : dict | None
+        Only for ``genie`` receivers (``None`` for the others):
+        ``{"h": [batch_size, 1, num_rx_ant, 1, num_streams, num_ofdm_symbols, fft_size]
+        tf.complex`` (the true effective channel), ``"component": [batch_size] tf.int32``
+        (mixture component of each realisation; 0 without a mixture)``}``.
 
     Output
     ------
@@ -99,6 +113,7 @@ class Receiver(Block):
 
     Params: type[BaseModel] = NoParams
     genie: bool = False
+    offers_samples: bool = False
 
     def __init__(self, context: LinkContext, params: BaseModel | None = None, precision=None, **kwargs):
         super().__init__(precision=precision, **kwargs)
@@ -111,5 +126,20 @@ class Receiver(Block):
         scenario (called at validation time, before anything is built)."""
 
     @abstractmethod
-    def call(self, y, no, h_genie, component):
+    def call(self, y, no, genie=None):
         raise NotImplementedError
+
+    def posterior_samples(self, y, no, num_samples: int):
+        """``num_samples`` posterior samples of the channel (receivers with
+        ``offers_samples``).
+
+        Input
+        -----
+        y, no : as :meth:`call`
+        num_samples : int
+
+        Output
+        ------
+        samples : [num_samples, batch_size, 1, num_rx_ant, 1, num_streams, num_ofdm_symbols, fft_size], tf.complex
+        """
+        raise NotImplementedError(f"{type(self).__name__} draws no posterior samples")

@@ -12,7 +12,7 @@ from sionna.phy.utils import expand_to_rank
 
 from .base import Receiver
 from .ls import NoiseAwareLS
-from .pilots import interpolate_time, pilot_layout
+from .pilots import interpolate_time, interpolate_time_var, pilot_layout
 
 
 class LMMSEParams(BaseModel):
@@ -43,7 +43,10 @@ class CovarianceInterpolator(BaseChannelInterpolator):
     """LMMSE interpolation with a fixed covariance, computed once.
 
     Per stream and pilot OFDM symbol: ``h = R[:, P] (R[P, P] + s2 I)^-1 y_P`` over the
-    subcarriers (or receive antennas x subcarriers), then linear interpolation in time.
+    subcarriers (or receive antennas x subcarriers), then linear interpolation in time;
+    the error variance ``diag(R - W R[P, :])`` (``W`` the filter) is interpolated with
+    its noise-induced part ``diag(W diag(s2) W^H)`` independent between pilot symbols
+    (:func:`~linksim.receivers.pilots.interpolate_time_var`).
     With ``white`` noise, ``R[P, P]`` is eigendecomposed once at construction and a call
     only rescales by the noise level ``s2``; otherwise a call solves
     ``(R[P, P] + diag(s2_P))`` with the per-pilot error variances, once per entry of
@@ -99,7 +102,7 @@ class CovarianceInterpolator(BaseChannelInterpolator):
         outputs, variances = [], []
         for l, st in enumerate(self._streams):
             y_l = h_hat[..., 0, l, :]  # [B, 1, Nr, num_pilots]
-            est, var = [], []
+            est, var, var_n = [], [], []
             for ps in st["per_symbol"]:
                 obs = tf.gather(y_l, ps["idx"], axis=-1)  # [B, 1, Nr, |P|]
                 if self._joint:
@@ -117,15 +120,21 @@ class CovarianceInterpolator(BaseChannelInterpolator):
                     x = tf.linalg.solve(a, tf.broadcast_to(ps["r_pf"], tf.concat([tf.shape(a)[:-1], tf.shape(ps["r_pf"])[-1:]], 0)))
                 e = tf.linalg.matvec(x, tf.cast(obs, x.dtype), adjoint_a=True)  # [B,1,(Nr*)D]
                 v = st["r_diag"] - tf.math.real(tf.reduce_sum(tf.math.conj(x) * ps["r_pf"], axis=-2))
+                # noise-induced part: sum_p |W_fp|^2 s2_p  (x = W^H)
+                s2_col = s2 if self._white else s2_p[..., :, None]
+                vn = tf.reduce_sum(tf.abs(x) ** 2 * s2_col, axis=-2)
                 if self._joint:
                     e = tf.reshape(e, [b, 1, self._nr, self._F])
                     v = tf.reshape(v, tf.concat([tf.shape(v)[:-1], [self._nr, self._F]], 0))
+                    vn = tf.reshape(vn, tf.concat([tf.shape(vn)[:-1], [self._nr, self._F]], 0))
                 est.append(e)
                 var.append(v if not self._white else tf.broadcast_to(v, [self._nr, self._F]))
+                var_n.append(vn if not self._white else tf.broadcast_to(vn, [self._nr, self._F]))
             est = tf.stack(est, axis=-2)  # [B,1,Nr,Sp,F]
-            var = tf.stack(var, axis=-2)  # white: [Nr,Sp,F]; else [B or 1,1,Nr,Sp,F]
+            var = tf.maximum(tf.stack(var, axis=-2), 0.0)  # white: [Nr,Sp,F]; else [B or 1,1,Nr,Sp,F]
+            var_n = tf.minimum(tf.stack(var_n, axis=-2), var)
             outputs.append(interpolate_time(est, st["t"]))
-            variances.append(interpolate_time(tf.maximum(var, 0.0), st["t"]))
+            variances.append(interpolate_time_var(var, var_n, st["t"]))
         h = tf.stack(outputs, axis=3)[:, :, :, None]  # [B,1,Nr,1,Ns,S,F]
         if self._white:
             v = tf.stack(variances, axis=1)[None, None, :, None]  # [1,1,Nr,1,Ns,S,F]
@@ -142,6 +151,7 @@ class LMMSEEstimator(Receiver):
 
     def __init__(self, context, params=None, precision=None, **kwargs):
         super().__init__(context, params, precision=precision, **kwargs)
+        self.genie = self.params.genie_components  # knows each realisation's component
         rg = context.resource_grid
         joint = self.params.dims == "space_freq" or (
             self.params.dims == "auto" and context.num_rx_ant * rg.fft_size <= 2048)
@@ -153,10 +163,11 @@ class LMMSEEstimator(Receiver):
                          for cov in self.covariances]
         self._ls = NoiseAwareLS(rg, interpolation_type=None, precision=self.precision)
 
-    def call(self, y, no, h_genie, component):
+    def call(self, y, no, genie=None):
         h_p, err_p = self._ls(y, no)
         if len(self._interps) == 1:
             return self._interps[0](h_p, err_p)
+        component = genie["component"]
         # genie: every component's estimate, then each realisation takes its own
         outs = [interp(h_p, err_p) for interp in self._interps]
         h = tf.stack([o[0] for o in outs], 1)

@@ -58,5 +58,5 @@ class LSEstimator(Receiver):
         kind = {"nn": "nn", "linear": "lin"}[self.params.interpolation]
         self._est = NoiseAwareLS(context.resource_grid, interpolation_type=kind, precision=self.precision)
 
-    def call(self, y, no, h_genie, component):
+    def call(self, y, no, genie=None):
         return self._est(y, no)

@@ -64,3 +64,21 @@ def interpolate_time(per_symbol, time_interp):
     """``[..., num_pilot_symbols, F]`` -> ``[..., num_ofdm_symbols, F]`` with fixed weights."""
     t = tf.constant(time_interp, per_symbol.dtype.real_dtype)
     return tf.einsum("ts,...sf->...tf", tf.cast(t, per_symbol.dtype), per_symbol)
+
+
+def interpolate_time_var(var, var_noise, time_interp):
+    """Error variance after :func:`interpolate_time`: ``[..., Sp, F]`` -> ``[..., S, F]``.
+
+    The estimate at symbol ``s`` is ``sum_j w_sj h_j`` over the pilot symbols ``j``. The
+    error of each ``h_j`` has a part caused by its own observation noise
+    (``var_noise``, independent between pilot symbols) and a part the observations left
+    unresolved (``var - var_noise``, shared by the pilot symbols of a slot whose channel
+    does not change). So the variance is ``sum_j w_sj (var_j - var_noise_j) + sum_j
+    w_sj^2 var_noise_j``. ``var_noise=None`` treats the whole error as shared (plain
+    linear interpolation of ``var``).
+    """
+    if var_noise is None:
+        return interpolate_time(var, time_interp)
+    t = tf.constant(time_interp, var.dtype)
+    shared = tf.einsum("ts,...sf->...tf", t, var - var_noise)
+    return shared + tf.einsum("ts,...sf->...tf", t * t, var_noise)

@@ -12,6 +12,8 @@ sums per receiver (see :mod:`linksim.metrics`), never averages.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import tensorflow as tf
 from sionna.phy import Block, Object
@@ -25,18 +27,13 @@ from sionna.phy.ofdm import KBestDetector, LinearDetector, ResourceGridMapper
 from sionna.phy.utils import complex_normal, ebnodb2no
 
 from .. import precoding
+from ..metrics import STAT_KEYS  # noqa: F401 (re-exported: it used to live here)
+from ..metrics import coding_stats, estimation_stats, nmse_stats, se_stats, zero_stats
 from ..receivers.base import LinkContext
 from ..registry import receiver_class
 from ..scenario import Scenario
 from .channels import ChannelGenerator
 from .grid import build_resource_grid, build_srs
-
-STAT_KEYS = ("bits", "bit_errors", "blocks", "block_errors", "info_bits_ok",
-             "nmse_err", "nmse_ref", "se_sum", "se_count", "slots")
-
-
-def _zero_stats(dtype=tf.float64):
-    return {k: tf.zeros([], dtype) for k in STAT_KEYS}
 
 
 def _f64(x):
@@ -105,18 +102,6 @@ class Coding(Object):
             return self._dec(llr)
         return tf.cast(llr > 0, self.rdtype)
 
-    def error_stats(self, b, b_hat):
-        """Raw counts for the metric accumulators."""
-        err = tf.cast(tf.not_equal(b, b_hat), tf.float64)
-        stats = {"bits": _f64(tf.size(b)), "bit_errors": tf.reduce_sum(err)}
-        if self.blocks_per_slot:
-            block_err = tf.reduce_any(err > 0, axis=-1)
-            blocks = _f64(tf.size(block_err))
-            n_err = tf.reduce_sum(tf.cast(block_err, tf.float64))
-            stats.update(blocks=blocks, block_errors=n_err,
-                         info_bits_ok=(blocks - n_err) * self.info_bits_per_block)
-        return stats
-
 
 class _LinkBase(Block):
     """Common parts: noise level from the swept key, XLA/graph compilation, receivers."""
@@ -157,14 +142,30 @@ class _LinkBase(Block):
         return self._step(batch_size, no)
 
     def _make_receivers(self, context: LinkContext):
+        """``[(label, receiver)]``; ``self.receiver_info[label]`` records each build's wall
+        time and what the receiver reports of it (``build_info``, e.g. a fit)."""
         receivers = []
+        self.receiver_info = {}
         for spec in self.scenario.receivers:
             cls = receiver_class(spec.name)
-            receivers.append((spec.display, cls(context, cls.Params.model_validate(spec.params), precision=self.precision)))
+            t0 = time.time()
+            rx = cls(context, cls.Params.model_validate(spec.params), precision=self.precision)
+            self.receiver_info[spec.display] = {"build_s": round(time.time() - t0, 2),
+                                                **getattr(rx, "build_info", {})}
+            receivers.append((spec.display, rx))
         return receivers
+
+    @staticmethod
+    def _genie(rx, h, component):
+        """What a receiver may know beyond the received signal: the true channel and the
+        mixture component, for genie receivers only."""
+        return {"h": h, "component": component} if rx.genie else None
 
     def _build_step(self):
         raise NotImplementedError
+
+    def _coding_stats(self, b, b_hat):
+        return coding_stats(b, b_hat, self.coding.blocks_per_slot, self.coding.info_bits_per_block)
 
 
 class OFDMLink(_LinkBase):
@@ -212,6 +213,8 @@ class OFDMLink(_LinkBase):
         self._sampling_frequency = 1.0 / self.rg.ofdm_symbol_duration
         self.slot_duration = self.rg.num_ofdm_symbols * self.rg.ofdm_symbol_duration
         self.metrics = set(s.metrics)
+        # [Ns, S, F] 1 on the data REs of each stream (calibration is measured there)
+        self._data_mask = tf.constant(1 - np.asarray(self.rg.pilot_pattern.mask)[0], tf.float64)
         self._xla_enabled = s.runtime.xla
         self._set_interference(s.interference)
         self.context = LinkContext(s, self.rg, self.sm, self.sample_channels, self.channel.num_components)
@@ -298,20 +301,18 @@ class OFDMLink(_LinkBase):
         else:
             y_det, det_no = y, rx_no
         for label, rx in self.receivers:
-            h_hat, err_var = rx(y, rx_no, h_eff, comp)
-            stats = _zero_stats()
+            h_hat, err_var = rx(y, rx_no, self._genie(rx, h_eff, comp))
+            stats = zero_stats()
             stats["slots"] = _f64(tf.shape(y)[0])
-            if "nmse" in self.metrics:
-                stats["nmse_err"] = tf.reduce_sum(_f64(tf.abs(h_hat - h_eff) ** 2))
-                stats["nmse_ref"] = tf.reduce_sum(_f64(tf.abs(h_eff) ** 2))
+            if self.metrics & {"nmse", "calibration"}:
+                stats.update(estimation_stats(h_hat, err_var, h_eff, self._data_mask))
             if se is not None:
-                stats["se_sum"] = tf.reduce_sum(_f64(se))
-                stats["se_count"] = _f64(tf.size(se))
+                stats.update(se_stats(se))
             if self.metrics & {"ber", "bler", "goodput"}:
                 if w2 is not None:
                     h_hat, err_var = h_hat * w, err_var * w2
                 llr = self._detector(y_det, h_hat, err_var, det_no)
-                stats.update(self.coding.error_stats(b, self.coding.decode(llr)))
+                stats.update(self._coding_stats(b, self.coding.decode(llr)))
             out[label] = stats
         return out
 
@@ -354,9 +355,9 @@ class FlatLink(_LinkBase):
         y = self._awgn(h * x, no)
         no_eff = no / tf.abs(h) ** 2
         llr = self._demapper(y / h, no_eff)
-        stats = _zero_stats()
+        stats = zero_stats()
         stats["slots"] = _f64(batch_size)
-        stats.update(self.coding.error_stats(b, self.coding.decode(llr)))
+        stats.update(self._coding_stats(b, self.coding.decode(llr)))
         return {label: stats for label, _ in self.receivers}
 
     def _build_step(self):
@@ -417,12 +418,11 @@ class SoundingLink(_LinkBase):
     def _receive(self, y, h_occ, h_eval, comp, no):
         out = {}
         for label, rx in self.receivers:
-            h_hat, _ = rx(y, no, h_occ, comp)
+            h_hat, _ = rx(y, no, self._genie(rx, h_occ, comp))
             wb = self.wideband(h_hat)
-            stats = _zero_stats()
+            stats = zero_stats()
             stats["slots"] = _f64(tf.shape(y)[0])
-            stats["nmse_err"] = tf.reduce_sum(_f64(tf.abs(wb - h_eval) ** 2))
-            stats["nmse_ref"] = tf.reduce_sum(_f64(tf.abs(h_eval) ** 2))
+            stats.update(nmse_stats(wb, h_eval))
             out[label] = stats
         return out
 

@@ -49,3 +49,20 @@ def test_svd_precoding_beats_no_precoding_in_se(scenario_path):
             vals.append(st["se_sum"] / st["se_count"])
         se[precoder] = np.array(vals)
     assert np.all(se["svd"] > se["none"] + 0.3), se
+
+
+def test_lmmse_and_gmm_err_var_is_calibrated(scenario_path):
+    """The error variance a receiver reports equals its real squared error on the data
+    REs, on average (LMMSE's used to be 1.26x: its variance was interpolated in time
+    like the estimate, as if the errors of the two pilot symbols were one)."""
+    from linksim.metrics import run_batches
+
+    s = load_scenario(scenario_path("quickstart"), [
+        "receivers=[{name: lmmse, cov_samples: 500}, {name: gmm, components: 4, fit_samples: 1000}]",
+        "metrics=[nmse, calibration]"])
+    link = build_link(s)
+    for ebno in (-4.0, 4.0):
+        acc = run_batches(link, link.noise_variance("ebno_db", ebno), batches=4, batch_size=16)
+        for label in ("lmmse", "gmm"):
+            ratio, lo, hi = acc[label].ratio("err_var_ratio")
+            assert 0.85 < ratio < 1.15 and hi - lo < 0.2, (label, ebno, ratio, lo, hi)

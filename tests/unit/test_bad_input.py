@@ -262,6 +262,14 @@ def test_top_level_is_a_scalar(tmp_path, capsys):
     assert_one_error(code, err, str(path), "YAML mapping")
 
 
+@pytest.mark.parametrize("text", ["", "# only a comment\n"])
+def test_empty_scenario_file(tmp_path, capsys, text):
+    path = write(tmp_path, text)
+    for cmd in (["validate", str(path)], ["run", str(path), "--quick", "--no-progress"]):
+        code, err = run_cli(cmd, capsys)
+        assert_one_error(code, err, str(path), "the scenario file is empty")
+
+
 def test_second_file_bad(tmp_path, capsys):
     good = write(tmp_path, base(), "good.yaml")
     data = base()

@@ -34,7 +34,10 @@ def test_compare_cli(tmp_path, capsys):
     out = capsys.readouterr().out
     dm_nmse = [line for line in out.splitlines() if line.strip().startswith("dm")][0]
     assert dm_nmse.split()[1:] == ["1.50", "1.50", "1.50"]
-    # lmmse crosses 0.1 at 0.5 dB, dm exactly at 1 dB: +0.50
-    assert "0.50  +0.00" in out and "1.00  +0.50" in out
+    # lmmse crosses 0.1 at 0.5 dB, dm exactly at 1 dB: +0.50 (no bound columns: point values)
+    lines = out.splitlines()
+    bler = lines[next(i for i, line in enumerate(lines) if line.startswith("ebno_db at BLER")) + 1:]
+    assert bler[0].split() == ["receiver", "ebno_db", "at", "BLER", "0.1", "minus", "lmmse"]
+    assert bler[1].split() == ["lmmse", "0.50", "+0.00"] and bler[2].split() == ["dm", "1.00", "+0.50"]
     assert main(["compare", str(run), "--reference", "nope"]) == 2
     assert "allowed: lmmse, dm" in capsys.readouterr().err

@@ -168,7 +168,10 @@ def _kind(t):
     return "independent"
 
 
-@pytest.mark.parametrize("pattern", P.TRAINING_PATTERNS)
+INTEGER_PATTERNS = ("same", "independent", "periodical", "car-only", "non-directional", "all")
+
+
+@pytest.mark.parametrize("pattern", INTEGER_PATTERNS)
 def test_training_tau_shape_range(pattern):
     t = _tau(pattern)
     assert t.shape == SHAPE and t.dtype == np.int32
@@ -200,6 +203,39 @@ def test_training_tau_mixes(pattern, kinds):
         counts[_kind(x)] = counts.get(_kind(x), 0) + 1
     assert set(counts) == kinds
     assert min(counts.values()) > 240 / len(kinds) / 2
+
+
+def test_training_tau_continuous():
+    t = P.training_tau("independent", SHAPE, T, tf.random.Generator.from_seed(0), continuous=True).numpy()
+    ints = _tau("independent")
+    assert t.dtype == np.float32
+    frac = t - ints                                           # the same integer draw, plus U[0, 1)
+    assert frac.min() >= 0 and frac.max() <= 1 and 0.45 < frac.mean() < 0.55 and len(np.unique(t)) > 10 * T
+
+
+def test_training_tau_comb_is_the_receivers_pilot_state():
+    from linksim.diffusion import GammaSchedule
+
+    sched = GammaSchedule(100)
+    t = P.training_tau("comb", (400, 8, 72), 100, tf.random.Generator.from_seed(2), schedule=sched,
+                       comb=[4], snr_db=[0.0, 20.0]).numpy()
+    for x in t:
+        observed = np.nonzero(x[0] < 100)[0]
+        # every 4th subcarrier from a random offset, the same on all antennas, T elsewhere
+        assert len(observed) == 18 and np.all(np.diff(observed) == 4) and np.all(x == x[:1])
+        assert np.all(x[:, np.setdiff1d(np.arange(72), observed)] == 100)
+    # the observed times are gamma^-1 of A = sqrt(snr / (snr + noise)): without an interferer
+    # (the most common value in a sample) the SNR lies in [0, 20] dB, with one it is lower
+    alpha = sched.alpha(t).numpy()
+    snr_db = 10 * np.log10(alpha ** 2 / (1 - alpha ** 2))
+    obs = t < 100
+    common = np.array([np.median(s[o]) for s, o in zip(snr_db, obs)])
+    assert common.min() > -0.1 and common.max() < 20.1 and common.std() > 4
+    assert snr_db[obs].min() < -5       # some samples carry a band of 0-30 dB more noise
+    # the receiver pattern mixes comb states and Card A's patterns
+    r = P.training_tau("receiver", (200, 8, 72), 100, tf.random.Generator.from_seed(3), schedule=sched).numpy()
+    is_comb = np.array([np.all(x == x[:1]) and np.sum(x[0] == 100) == 54 for x in r])
+    assert 0.3 < is_comb.mean() < 0.7
 
 
 def test_training_tau_in_graph():

@@ -187,6 +187,53 @@ def test_waterfill_and_uniform_properties():
                                    step(t_f, t_f, 10).numpy(), rtol=1e-6)
 
 
+def test_waterfill_lowers_the_largest_times_to_one_level():
+    """Water-filling's defining property: the budget ||tau0||_1 / NG comes off the largest
+    entries, which all end at one common level L; entries below L do not move (a
+    proportional stepper keeps the order and the budget too, and fails this)."""
+    tau0 = tf.constant([[10.0, 8.0, 3.0, 1.0, 8.0, 0.0]])
+    # NG = 3: budget 30 / 3 = 10; (10 - L) + 2 (8 - L) = 10 -> L = 16/3
+    nxt = waterfill(tau0, tau0, 3).numpy()[0]
+    np.testing.assert_allclose(nxt, [16 / 3, 16 / 3, 3.0, 1.0, 16 / 3, 0.0], rtol=1e-6)
+    # next step: budget 10 again; 3 (16/3 - L) + (3 - L) = 10 -> L = 9/4
+    nxt2 = waterfill(tf.constant(nxt[None]), tau0, 3).numpy()[0]
+    np.testing.assert_allclose(nxt2, [2.25, 2.25, 2.25, 1.0, 2.25, 0.0], rtol=1e-5)
+    rng = rng_(11)
+    tau0 = rng.uniform([8, 40], 0.0, 100.0)
+    for ng in (2, 5, 20):
+        t = waterfill(tau0, tau0, ng).numpy()
+        t0 = tau0.numpy()
+        for row, row0 in zip(t, t0):
+            moved = row < row0 - 1e-5
+            level = row[moved]
+            assert moved.any() and np.allclose(level, level[0], atol=1e-4)      # one level
+            assert np.all(row0[~moved] <= level[0] + 1e-4)                        # nothing above it stays
+            np.testing.assert_allclose((row0 - row).sum(), row0.sum() / ng, rtol=1e-4)  # budget kept
+
+
+def test_ddim_eta_matches_the_closed_form():
+    """Update (12) with the element-wise eps of DDIM-eta equals the DDIM step
+    g' = alpha' D + sqrt(beta'^2 - s^2) eps_hat + s xi, s = eta (beta'/beta) sqrt(1 - alpha^2/alpha'^2),
+    eps_hat = (g - alpha D)/beta, for every eta in [0, 1]."""
+    from linksim.diffusion.samplers import eta_to_eps, update
+
+    rng = rng_(12)
+    shape = [4, 7]
+    alpha = rng.uniform(shape, 0.05, 0.9)
+    alpha_next = tf.minimum(alpha + rng.uniform(shape, 0.01, 0.5), 0.999)
+    beta, beta_next = tf.sqrt(1 - alpha ** 2), tf.sqrt(1 - alpha_next ** 2)
+    g, d0, xi = rng.normal(shape), rng.normal(shape), rng.normal(shape)
+    for eta in (0.0, 0.3, 0.7, 1.0):
+        eps = eta_to_eps(alpha, beta, alpha_next, eta)
+        got = update(g, d0, alpha, beta, alpha_next, beta_next, eps, xi)
+        s = eta * beta_next / beta * tf.sqrt(1 - alpha ** 2 / alpha_next ** 2)
+        want = alpha_next * d0 + tf.sqrt(beta_next ** 2 - s ** 2) * (g - alpha * d0) / beta + s * xi
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-4, atol=1e-5)
+    # eta = 1 is ancestral DDPM: eps = alpha beta' / (alpha' beta)
+    np.testing.assert_allclose(eta_to_eps(alpha, beta, alpha_next, 1.0).numpy(),
+                               (alpha * beta_next / (alpha_next * beta)).numpy(), rtol=1e-4)
+
+
 def test_stepper_names_hybrid_and_alpha(schedule):
     tau0 = tf.constant([[1000.0, 500.0, 100.0, 0.0, 20.0]])
     np.testing.assert_allclose(get_stepper("hybrid:0.5")(tau0, tau0, 10).numpy(),

@@ -88,6 +88,47 @@ def test_responds_to_time_and_embedding():
             assert not np.allclose(outs[a], outs[b], atol=1e-5), (a, b)
 
 
+def test_time_embedding_semantics():
+    """The network sees tau only through its two averaged vectors: tau_c (mean over the
+    subcarriers, one per antenna) and tau_a (mean over the antennas, one per subcarrier)."""
+    a, c = np.meshgrid(np.arange(NA), np.arange(NC), indexing="ij")
+    tau = tf.constant((10.0 * a + c)[None], tf.float32)                  # [1, Na, Nc]
+    m = tiny(round_tau=False)
+    tau_c, tau_a = m.averaged_times(tau)
+    np.testing.assert_allclose(tau_c.numpy()[0], 10.0 * np.arange(NA) + (NC - 1) / 2)
+    np.testing.assert_allclose(tau_a.numpy()[0], 10.0 * (NA - 1) / 2 + np.arange(NC))
+    # power average: gamma^-1 of the mean alpha along each axis
+    ma = tiny(embed_avg="alpha", schedule=SCHED, round_tau=False)
+    sched = GammaSchedule(100)
+    want = sched.tau_of_alpha(tf.reduce_mean(sched.alpha(tau), axis=2)).numpy()[0]
+    np.testing.assert_allclose(ma.averaged_times(tau)[0].numpy()[0], want, rtol=1e-5)
+    # a change with zero row and column sums leaves both averages, hence the output, alone
+    x, t = inputs(batch=1)
+    delta = np.zeros([1, NA, NC], np.float32)
+    delta[0, :2, :2] = [[5.0, -5.0], [-5.0, 5.0]]
+    for mode in ("row", "col", "both"):
+        mm = tiny(embed_mode=mode, round_tau=False)
+        np.testing.assert_allclose(mm(x, t + delta).numpy(), mm(x, t).numpy(), atol=1e-5)
+        bump = np.zeros_like(delta)
+        bump[0, 1, 1] = 5.0
+        assert not np.allclose(mm(x, t + bump).numpy(), mm(x, t).numpy(), atol=1e-5)
+    # continuous times reach the embedding; the paper's rounding hides sub-integer changes
+    t0 = tf.constant(np.full([1, NA, NC], 20.0, np.float32))
+    assert not np.allclose(m(x, t0 + 0.3).numpy(), m(x, t0).numpy(), atol=1e-6)
+    rounded = tiny(round_tau=True)
+    np.testing.assert_array_equal(rounded(x, t0 + 0.3).numpy(), rounded(x, t0).numpy())
+
+
+def test_residual_network_input_and_zero_output():
+    m = tiny(in_features=2, zero_output=True)
+    x, tau = inputs()
+    two = tf.concat([x, x], axis=-1)
+    assert m(two, tau).shape == (3, NA, NC, 2)
+    np.testing.assert_array_equal(m(two, tau).numpy(), 0.0)   # a residual starts at 0
+    with pytest.raises(ValueError, match=r"\[batch, Na, Nc, 4\]"):
+        m(x, tau)
+
+
 def test_bad_constructor_args():
     with pytest.raises(ValueError, match="schedule"):
         MixerDenoiserNet(**TINY, embed_avg="alpha")

@@ -80,7 +80,7 @@ def test_ls_nmse_at_pilots_is_inverse_snr():
         num = den = 0.0
         for _ in range(10):
             b, y, h_eff, comp, _ = link._generate(32, no)
-            h_hat, _ = rx(y, no, h_eff, comp)
+            h_hat, _ = rx(y, no)
             err = (np.abs(h_hat.numpy() - h_eff.numpy()) ** 2)[..., vals]
             num += err.sum()
             den += (np.abs(h_eff.numpy()) ** 2)[..., vals].sum()
