@@ -221,6 +221,15 @@ class Denoiser:
         self.beta_min = float(beta_min)
         self.broadcast_tau = bool(broadcast_tau)
         self.backbone = backbone
+        self._net = network
+
+    def compile_network(self) -> "Denoiser":
+        """Run the network under XLA (inside whatever function calls the denoiser); the
+        backbone stays in graph mode, where TensorFlow's complex Cholesky algebra is
+        much faster on the CPU."""
+        if self.network is not None:
+            self._net = tf.function(lambda x_hat, tau: self.network(x_hat, tau), jit_compile=True)
+        return self
 
     def network_output(self, x, tau, x0_backbone=None):
         """Raw network output and ``(alpha, beta)`` for ``(x, tau)`` (``x0_backbone``:
@@ -232,7 +241,7 @@ class Denoiser:
             x_hat = tf.stack([x_hat[..., 0], x0_backbone[..., 0], x_hat[..., 1], x0_backbone[..., 1]], -1)
         if self.broadcast_tau:
             tau = tf.broadcast_to(tau, tf.shape(x))
-        return self.network(x_hat, tau), alpha, beta
+        return self._net(x_hat, tau), alpha, beta
 
     def __call__(self, x, tau):
         if self.backbone is None:
