@@ -33,9 +33,11 @@ class LinkContext:
     sample_channels : Callable[[int, int | None], np.ndarray]
         ``sample_channels(n, component=None)`` draws ``n`` fresh channel realisations of
         this scenario (of one mixture component if given) as seen by the receiver (after
-        precoding), shape ``[n, num_rx_ant, num_streams, num_ofdm_symbols,
-        num_subcarriers]`` complex64. For statistics (covariances, training data), never
-        the realisations under test.
+        precoding), shape ``[n, num_rx_ant, num_streams, S', num_subcarriers]``
+        complex64, each of its ``S'`` symbols a draw of the per-symbol channel: one OFDM
+        symbol per slot for the data link (``S' = 1``), the ``S' = J`` occasions for
+        sounding. For statistics over space and frequency (covariances, fits), never the
+        realisations under test; receivers share the draws.
     num_components : int
         Components of the channel mixture (1 without ``channel.mixture``).
     """

@@ -15,7 +15,7 @@ from .per_symbol import PerSymbolEstimator
 class GMMParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     components: int = Field(16, ge=1, le=64, description="Mixture components fitted by EM (1: LMMSE with the sample covariance on its dominant subspace).")
-    fit_samples: int = Field(4000, ge=16, le=100000, description="Slots drawn for the fit (not those under test); each gives one channel per pilot OFDM symbol.")
+    fit_samples: int = Field(4000, ge=16, le=100000, description="Channel draws for the fit, each from its own slot (not those under test).")
     max_rank: int = Field(128, ge=1, le=4096, description="Largest dimension of the subspace the components live on (receive antennas x subcarriers).")
     energy_tol: float = Field(1e-7, gt=0, lt=1, description="Channel energy share allowed outside that subspace.")
     iterations: int = Field(30, ge=1, le=500, description="Most EM iterations.")
@@ -32,12 +32,10 @@ class GMMEstimator(PerSymbolEstimator):
         super().__init__(context, params, precision=precision, **kwargs)
         p = self.params
         t0 = time.time()
-        draws = context.sample_channels(p.fit_samples)                 # [n, Nr, Ns, S, F]
+        draws = context.sample_channels(p.fit_samples)                 # [n, Nr, Ns, S', F]
         self.priors = []
-        for l, stream in enumerate(self._layout):
-            symbols = [ps.symbol for ps in stream.symbols]
-            h = np.transpose(draws[:, :, l][:, :, symbols], [0, 2, 1, 3])  # [n, Sp, Nr, F]
-            h = h.reshape(-1, *self.data_shape)
+        for l in range(len(self._layout)):
+            h = np.transpose(draws[:, :, l], [0, 2, 1, 3]).reshape(-1, *self.data_shape)  # [n S', Nr, F]
             self.priors.append(fit_gmm(h, p.components, max_rank=p.max_rank, energy_tol=p.energy_tol,
                                        iterations=p.iterations, data_shape=self.data_shape))
         fits = [pr.info for pr in self.priors]

@@ -124,7 +124,8 @@ class ComponentChannel(Block):
 
 class ChannelGenerator(Block):
     """Channel of a scenario: one component, or a mixture of environments
-    (``channel.mixture``) with every batch split evenly over the components.
+    (``channel.mixture``) with every batch split evenly over the components (a
+    random subset of an even split when their number does not divide the batch).
 
     Input
     -----
@@ -158,7 +159,12 @@ class ChannelGenerator(Block):
         chunk = -(-batch_size // k)
         h = tf.concat([c(chunk, num_time_samples, sampling_frequency) for c in self.components], 0)
         labels = tf.repeat(tf.range(k, dtype=tf.int32), chunk)
-        return h[:batch_size], labels[:batch_size]
+        if chunk * k != batch_size:
+            # a batch that k does not divide keeps a random subset, not the first
+            # components' draws (which would leave the last components out every batch)
+            keep = tf.random.shuffle(tf.range(chunk * k))[:batch_size]
+            return tf.gather(h, keep), tf.gather(labels, keep)
+        return h, labels
 
     def call(self, batch_size, num_time_samples, sampling_frequency):
         return self.generate(batch_size, num_time_samples, sampling_frequency)[0]

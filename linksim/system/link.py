@@ -110,6 +110,26 @@ class _LinkBase(Block):
         super().__init__(precision=precision or scenario.precision)
         self.scenario = scenario
         self.xla_fallback = None
+        self._pools = {}  # mixture component (or None) -> channel draws shared by the receivers
+        self._draw_fns = {}
+
+    def sample_channels(self, n: int, component: int | None = None) -> np.ndarray:
+        """``n`` fresh channel draws for receiver statistics (of one mixture component if
+        given), never the realisations under test. Receivers share one pool: a receiver
+        asking for fewer draws than an earlier one gets the first ``n`` of them."""
+        pool = self._pools.get(component)
+        have = 0 if pool is None else len(pool)
+        if have < n:
+            if component not in self._draw_fns:  # trace once per component: tracing costs more than drawing
+                self._draw_fns[component] = tf.function(lambda bs: self._draw_batch(bs, component))
+            extra = _draw(self._draw_fns[component], n - have)
+            pool = extra if pool is None else np.concatenate([pool, extra])
+            self._pools[component] = pool
+        return pool[:n]
+
+    def _draw_batch(self, batch_size: int, component: int | None):
+        """One batch of channel draws [batch_size, Nr, Ns, S', F] for ``sample_channels``."""
+        raise NotImplementedError
 
     # noise ---------------------------------------------------------------
     def noise_variance(self, key: str, value: float) -> float:
@@ -264,20 +284,23 @@ class OFDMLink(_LinkBase):
             return precoding.rzf_precoder(hm, alpha), hm
         return precoding.identity_precoder(hm, self.num_streams), hm
 
-    def channels(self, batch_size, component=None):
+    def channels(self, batch_size, component=None, num_symbols=None):
         """True channel ``h`` [B,1,Nr,1,Nt,S,F], effective channel ``h_eff``
         [B,1,Nr,1,Ns,S,F] after precoding, the precoder ``f`` [B,S,F,Nt,Ns] and the
-        mixture component of each realisation [B]."""
-        h, comp = self.channel.generate(batch_size, self.rg.num_ofdm_symbols, self._sampling_frequency, component)
+        mixture component of each realisation [B]; ``S`` is the slot's OFDM symbols or
+        ``num_symbols``."""
+        h, comp = self.channel.generate(batch_size, num_symbols or self.rg.num_ofdm_symbols,
+                                        self._sampling_frequency, component)
         f, hm = self.precoder(h)
         h_eff = tf.matmul(hm, f)  # [B,S,F,Nr,Ns]
         h_eff = tf.transpose(h_eff, [0, 3, 4, 1, 2])[:, None, :, None]
         return h, h_eff, f, comp
 
-    def sample_channels(self, n: int, component: int | None = None) -> np.ndarray:
-        """``n`` effective channels [n, Nr, Ns, S, F] for receiver statistics (of one
-        mixture component if given)."""
-        return _draw(lambda bs: self.channels(bs, component)[1], n)
+    def _draw_batch(self, batch_size, component):
+        """Effective channels [B, Nr, Ns, 1, F], each from its own slot at one OFDM symbol:
+        the receivers' statistics are over space and frequency (the channel is stationary
+        in time), and a one-symbol draw costs a slot's 1/S."""
+        return self.channels(batch_size, component, num_symbols=1)[1][:, 0, :, 0]
 
     def _generate(self, batch_size, no):
         b, c = self.coding.encode(batch_size)
@@ -400,8 +423,9 @@ class SoundingLink(_LinkBase):
         h_occ = tf.gather(h, self._times, axis=5)
         return h_occ, h[:, :, :, 0, 0, -1], comp
 
-    def sample_channels(self, n: int, component: int | None = None) -> np.ndarray:
-        return _draw(lambda bs: self.channels(bs, component)[0], n)
+    def _draw_batch(self, batch_size, component):
+        """Channels at the SRS occasions [B, Nr, 1, J, F]."""
+        return self.channels(batch_size, component)[0][:, 0, :, 0]
 
     def _generate(self, batch_size, no):
         x = self._rg_mapper(tf.zeros([batch_size, 1, 1, self.rg.num_data_symbols], self.cdtype))  # SRS only
@@ -436,11 +460,10 @@ class SoundingLink(_LinkBase):
         self._step = step
 
 
-def _draw(fn, n: int, batch_size: int = 64) -> np.ndarray:
-    """Concatenate ``fn(bs)[:, 0, :, 0]`` over batches until ``n`` samples."""
-    graph = tf.function(fn)
-    bs = min(batch_size, n)
-    out = [graph(bs).numpy()[:, 0, :, 0] for _ in range(-(-n // bs))]
+def _draw(fn, n: int, batch_size: int = 128) -> np.ndarray:
+    """Concatenate ``fn(batch_size)`` over batches until ``n`` samples (one batch size:
+    one trace)."""
+    out = [fn(batch_size).numpy() for _ in range(-(-n // batch_size))]
     return np.concatenate(out)[:n]
 
 

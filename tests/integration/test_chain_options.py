@@ -56,3 +56,18 @@ def test_chain_option_runs(key, value):
         assert out["perfect"]["block_errors"] <= 1
     nmse_ls = out["ls"]["nmse_err"] / out["ls"]["nmse_ref"]
     assert math.isfinite(nmse_ls) and nmse_ls < 0.5
+
+
+def test_mixture_batches_hold_every_component():
+    """A batch the number of components does not divide still draws every component
+    equally often (it used to keep the first components' draws only)."""
+    import numpy as np
+
+    data = _set(BASE, "channel.mixture", {"correlation_bs": [0.0, 0.5, 0.9]})
+    data["sweep"]["batch_size"] = 3  # the sweep's batches must split evenly; draws for statistics need not
+    link = build_link(validate_scenario(data))
+    counts = np.zeros(3)
+    for _ in range(60):
+        _, labels = link.channel.generate(4, 1, 1.0)
+        counts += np.bincount(labels.numpy(), minlength=3)
+    assert counts.sum() == 240 and np.all(np.abs(counts - 80) < 25), counts  # 3 sigma ~ 22
