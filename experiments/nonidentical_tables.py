@@ -18,7 +18,9 @@
 
 Intervals: 95 %, ratio estimator over the test channels (each channel is one "batch"
 of :func:`linksim.metrics.ratio_interval`). Writes ``OUT/table2.csv``, ``table3.csv``,
-``fig7.csv``, ``fig7_identical.csv``, ``fig7.png``, ``spread.csv`` and ``meta.json``.
+``fig7.csv``, ``fig7_identical.csv``, ``fig7.png``, ``spread.csv`` and ``meta.json`` (per
+part: the models, settings and git revision of the run that wrote it; ``--parts``
+recomputes some parts and keeps the others).
 
 Usage::
 
@@ -48,6 +50,7 @@ from linksim.results import atomic_write, git_revision, package_versions
 STEPPERS = ("uniform", "waterfill", "hybrid:0.5", "alpha-uniform", "alpha-waterfill")
 RULES = ("snr-mean", "tau-mean", "alpha-mean")
 FILLS = ("zero", "noise")
+PARTS = ("table2", "table3", "fig7", "spread")
 
 
 def nmse_ci(h_hat, h):
@@ -228,6 +231,8 @@ def main():
     ap.add_argument("--spread-steps", type=int, nargs="*", default=[5, 10, 20, 50, 100])
     ap.add_argument("--spread-samples", type=int, default=16)
     ap.add_argument("--out", default="results/reference/nonidentical")
+    ap.add_argument("--parts", nargs="*", default=list(PARTS), choices=PARTS,
+                    help="what to (re)compute; the other parts' files are kept")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -239,22 +244,34 @@ def main():
     h = test.h[: args.num_test]
     problems = {init: Problem(h, init, seed=3) for init in EVAL_PATTERNS}
 
-    atomic_write(out / "table2.csv", "\n".join(table2(den, backbone, problems, args)) + "\n")
+    parts = {}
+    if "table2" in args.parts:
+        atomic_write(out / "table2.csv", "\n".join(table2(den, backbone, problems, args)) + "\n")
+        parts["table2"] = {"model": args.model}
     models = [(p.split("=", 1)[0], p.split("=", 1)[1]) for p in args.table3]
-    if models:
+    if models and "table3" in args.parts:
         atomic_write(out / "table3.csv", "\n".join(table3(models, problems, shape, args)) + "\n")
-    den_id, _ = load_denoiser(args.identical, shape)
-    lines, alternatives, curves = fig7(den, den_id, problems, args)
-    atomic_write(out / "fig7.csv", "\n".join(lines) + "\n")
-    atomic_write(out / "fig7_identical.csv", "\n".join(alternatives) + "\n")
-    plot_fig7(curves, out / "fig7.png")
-    atomic_write(out / "spread.csv", "\n".join(spread(den, problems["pilot"], args.spread_steps, args)) + "\n")
-    meta = {"model": args.model, "identical": args.identical, "table3": args.table3, "data": args.data,
-            "num_test": args.num_test, "steps": args.steps, "samples": args.samples,
-            "spread": {"steps": args.spread_steps, "samples": args.spread_samples, "init": "pilot"},
-            "interval": "95 %, ratio estimator over the test channels",
-            "wall_s": round(time.time() - t0, 1), "git_revision": git_revision(), "versions": package_versions()}
-    atomic_write(out / "meta.json", json.dumps(meta, indent=2) + "\n")
+        parts["table3"] = {"models": args.table3}
+    if "fig7" in args.parts:
+        den_id, _ = load_denoiser(args.identical, shape)
+        lines, alternatives, curves = fig7(den, den_id, problems, args)
+        atomic_write(out / "fig7.csv", "\n".join(lines) + "\n")
+        atomic_write(out / "fig7_identical.csv", "\n".join(alternatives) + "\n")
+        plot_fig7(curves, out / "fig7.png")
+        parts["fig7"] = {"model": args.model, "identical": args.identical}
+    if "spread" in args.parts:
+        atomic_write(out / "spread.csv", "\n".join(spread(den, problems["pilot"], args.spread_steps, args)) + "\n")
+        parts["spread"] = {"model": args.model, "steps": args.spread_steps, "samples": args.spread_samples,
+                           "init": "pilot"}
+    run_info = {"data": args.data, "num_test": args.num_test, "steps": args.steps, "samples": args.samples,
+                "interval": "95 %, ratio estimator over the test channels", "wall_s": round(time.time() - t0, 1),
+                "git_revision": git_revision(), "versions": package_versions()}
+    meta_path = out / "meta.json"
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    meta = meta if "parts" in meta else {"parts": {}}
+    for name, info in parts.items():  # each part records the run that wrote its files
+        meta["parts"][name] = {**info, **run_info}
+    atomic_write(meta_path, json.dumps(meta, indent=2) + "\n")
 
 
 if __name__ == "__main__":
