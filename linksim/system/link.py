@@ -302,6 +302,22 @@ class OFDMLink(_LinkBase):
         in time), and a one-symbol draw costs a slot's 1/S."""
         return self.channels(batch_size, component, num_symbols=1)[1][:, 0, :, 0]
 
+    def transmit(self, batch_size: int, no: float) -> dict:
+        """One batch through the transmitter and the channel, outside a sweep (to call a
+        receiver, draw its posterior samples, look at the channel).
+
+        Output
+        ------
+        dict with ``bits`` [B, 1, Ns, k] the information bits, ``y`` [B, 1, Nr, S, F] the
+        received grid, ``h`` [B, 1, Nr, 1, Ns, S, F] the effective channel (after
+        precoding), ``component`` [B] the mixture component of each slot, and ``no``
+        the noise variance as the receivers know it (per subcarrier with a known
+        interferer): call a receiver as ``rx(out["y"], out["no"])``.
+        """
+        no = tf.constant(no, self.rdtype)
+        b, y, h_eff, comp, _ = self._generate(batch_size, no)
+        return {"bits": b, "y": y, "h": h_eff, "component": comp, "no": self._receiver_noise(no)}
+
     def _generate(self, batch_size, no):
         b, c = self.coding.encode(batch_size)
         x = self._rg_mapper(self._mapper(c))  # [B,1,Ns,S,F]
