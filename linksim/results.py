@@ -41,13 +41,18 @@ def atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def git_revision() -> str:
-    here = Path(__file__).resolve().parent
+def git_revision(path=None) -> str:
+    """Commit of the repository holding ``path`` (default: this package), ``-dirty`` when
+    tracked files outside ``results/`` differ from it, or ``unknown``."""
+    here = Path(path) if path is not None else Path(__file__).resolve().parent
     try:
         rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
         if rev.returncode != 0:
             return "unknown"
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+        # dirty: the code, scenarios or docs differ from the commit; results/ (where runs
+        # write, reference runs included) does not count
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                ":(top)", ":(top,exclude)results"], cwd=here,
                                capture_output=True, text=True, timeout=5).stdout.strip()
         return rev.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):

@@ -125,6 +125,7 @@ def run(scenario: Scenario, resume: bool = False, overwrite: bool = False, quick
 
     s = quick_version(scenario) if quick else scenario
     device = select_device(s.runtime.device)
+    revision = git_revision()  # before --overwrite clears a committed results folder
     run_dir = RunDir.prepare(s.output_dir, s.resolved(), resume=resume, overwrite=overwrite)
     sionna_config.precision = s.precision
     key = s.sweep.key
@@ -133,7 +134,7 @@ def run(scenario: Scenario, resume: bool = False, overwrite: bool = False, quick
     done = _done_values(run_dir.rows(), key, labels) if resume else set()
     meta = run_dir.read_meta() if resume else {}
     meta.update({"name": s.name, "seed": s.seed, "quick": quick, "device": device,
-                 "xla": s.runtime.xla, "git_revision": git_revision(), "versions": package_versions()})
+                 "xla": s.runtime.xla, "git_revision": revision, "versions": package_versions()})
     meta.setdefault("started", now())
     meta.setdefault("points", [])
     meta["finished"] = False

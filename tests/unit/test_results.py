@@ -18,3 +18,25 @@ def test_atomic_write_follows_the_umask(tmp_path):
     assert stat.S_IMODE((tmp_path / "b.csv").stat().st_mode) == 0o600
     assert (tmp_path / "a.csv").read_text() == "x\n"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
+
+
+def test_git_revision_is_dirty_for_code_not_for_results(tmp_path):
+    import subprocess
+
+    from linksim.results import git_revision
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "results").mkdir()
+    (tmp_path / "code.py").write_text("a = 1\n")
+    (tmp_path / "results" / "metrics.csv").write_text("x\n1\n")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "init")
+    clean = git_revision(tmp_path)
+    assert len(clean) == 40
+    (tmp_path / "results" / "metrics.csv").unlink()      # a run overwriting a committed result
+    assert git_revision(tmp_path) == clean
+    (tmp_path / "code.py").write_text("a = 2\n")
+    assert git_revision(tmp_path) == clean + "-dirty"
