@@ -124,15 +124,22 @@ def run(den, prob: Problem, *, mode, steps=10, samples=4, stepper="waterfill", i
     return est, [prob.to_channel(t) for t in traj]
 
 
+def nmse_rows(prefix, den, problems, args, **kw):
+    """One CSV line ``prefix,init,nmse_db,lo,hi`` per initialisation pattern."""
+    lines = []
+    for init, prob in problems.items():
+        est, _ = run(den, prob, steps=args.steps, samples=args.samples, **kw)
+        lines.append(f"{prefix},{init},{cell(nmse_ci(est, prob.h))}")
+        print(lines[-1], flush=True)
+    return lines
+
+
 def table2(den, backbone, problems, args):
     lines = ["estimator,init,nmse_db,nmse_db_lo,nmse_db_hi"]
     rows = [(f"mean of {args.samples} ({st})", den, dict(mode="mean", stepper=st)) for st in STEPPERS]
     rows += [("jump", den, dict(mode="jump")), ("backbone alone (jump)", backbone, dict(mode="jump"))]
     for label, d, kw in rows:
-        for init, prob in problems.items():
-            est, _ = run(d, prob, steps=args.steps, samples=args.samples, **kw)
-            lines.append(f"{label},{init},{cell(nmse_ci(est, prob.h))}")
-            print(lines[-1], flush=True)
+        lines += nmse_rows(label, d, problems, args, **kw)
     return lines
 
 
@@ -141,10 +148,7 @@ def table3(models, problems, shape, args):
     for pattern, name in models:
         d, _ = load_denoiser(name, shape)
         for label, kw in (("jump", dict(mode="jump")), (f"mean of {args.samples}", dict(mode="mean"))):
-            for init, prob in problems.items():
-                est, _ = run(d, prob, steps=args.steps, samples=args.samples, **kw)
-                lines.append(f"{pattern},{label},{init},{cell(nmse_ci(est, prob.h))}")
-                print(lines[-1], flush=True)
+            lines += nmse_rows(f"{pattern},{label}", d, problems, args, **kw)
     return lines
 
 
