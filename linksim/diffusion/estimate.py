@@ -18,8 +18,10 @@ Point estimates (``mode``), all started at the observation's own times ``tau0``:
   denoiser its error is (1 + 1/K) times the MMSE.
 
 Error variance (``err_var``): ``posterior``, the backbone prior's exact posterior
-variance at ``tau0`` (models with a backbone), or ``samples``, the mean squared distance
-of ``samples`` posterior samples from the point estimate.
+variance given the pilot observation (models with a backbone; for identical diffusion
+plus the squared distance of its estimate from that posterior's mean, since one time per
+estimate is not the observation's own noise model), or ``samples``, the mean squared
+distance of ``samples`` posterior samples from the point estimate.
 
 Identical diffusion uses one time per estimate, from the pilot observation (``A, B``) by
 ``tau_rule``: ``snr-mean`` (the scalar SNR that equals the mean per-element SNR
@@ -32,6 +34,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from .forward import observation_rewrite
+from .gmm import DATA_SCALE
 from .samplers import sample
 
 MODES = ("jump", "ddim", "mean")
@@ -148,16 +151,21 @@ def point_estimate(denoiser, x_init, tau0, *, mode: str = "jump", steps: int = 1
     raise ValueError(f'mode must be one of {MODES}, got "{mode}"')
 
 
-def backbone_variance(denoiser, x_init, tau0):
+def backbone_variance(denoiser, x_init, tau0, with_mean: bool = False):
     """Posterior variance and its noise-induced part [B, Na, Nc] (complex-entry
-    variance, units of ``h`` for ``c = sqrt(2)``) from the denoiser's backbone prior."""
+    variance, units of ``h`` for ``c = sqrt(2)``) from the denoiser's backbone prior;
+    ``with_mean`` also returns the posterior mean [B, Na, Nc, 2] (units of ``x``)."""
     if getattr(denoiser, "backbone", None) is None:
         raise ValueError('err_var "posterior" needs a model with a prior backbone; use "samples"')
     shared = tau0.shape[0] == 1
     x = x_init[None] if shared else x_init[:, None]
     post = denoiser.backbone.denoise_groups(x, tau0, variance=True, noise_variance=True)
     shape = tf.shape(x_init)[:3]
-    return tf.reshape(post["var"], shape), tf.reshape(post["var_noise"], shape)
+    out = (tf.reshape(post["var"], shape), tf.reshape(post["var_noise"], shape))
+    if with_mean:
+        mean = tf.reshape(post["mean"], shape) * DATA_SCALE
+        out += (tf.stack([tf.math.real(mean), tf.math.imag(mean)], -1),)
+    return out
 
 
 def _batch_shared(t) -> bool:
@@ -210,9 +218,19 @@ def estimate_channel(denoiser, h_bar, mask, p_std, *, mode: str = "jump", err_va
     mean = point_estimate(denoiser, x_init, tau0, mode=mode, samples=samples, **kw)
     h_hat = to_complex(mean) / tf.cast(c, h_bar.dtype)
     if err_var == "posterior":
-        var, var_noise = backbone_variance(denoiser, x_init, tau0)
-        scale = tf.cast(c * c, var.dtype) / 2.0
-        return h_hat, var / scale, var_noise / scale
+        scale = tf.cast(c * c, h_hat.dtype.real_dtype) / 2.0
+        if not identical:
+            var, var_noise = backbone_variance(denoiser, x_init, tau0)
+            return h_hat, var / scale, var_noise / scale
+        # One time for all elements is not the pilot observation's own noise model when
+        # its error powers differ (a narrowband interferer): the identical estimate's
+        # error is then the posterior variance given the element-wise observation plus
+        # its squared distance from that posterior's mean (exact for the prior). The
+        # distance is counted as noise-driven: independent between pilot symbols.
+        x_obs, tau_obs, _ = prepare(denoiser, h_bar, mask, p_std, power=power, rng=rng)
+        var, var_noise, cme = backbone_variance(denoiser, x_obs, tau_obs, with_mean=True)
+        bias = tf.reduce_sum(tf.square(mean - cme), axis=-1) / 2.0   # complex-entry, units of h at c = sqrt(2)
+        return h_hat, (var + bias) / scale, (var_noise + bias) / scale
     if err_var != "samples":
         raise ValueError(f'err_var must be one of {ERR_VARS}, got "{err_var}"')
     draws = posterior_samples(denoiser, x_init, tau0, samples, **kw)

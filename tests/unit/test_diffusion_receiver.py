@@ -96,6 +96,21 @@ def test_exact_denoiser_reproduces_lmmse(exact_model, snr_db):
     assert _nmse_db(h_l, h) - 0.1 < _nmse_db(h_i, h) < _nmse_db(h_l, h) + 1.0
 
 
+def test_identical_err_var_covers_its_error_under_an_interferer(exact_model):
+    """One diffusion time for all elements treats the pilots an interferer hits like the
+    others; the identical receiver's err_var must still cover its real error (with the
+    posterior variance at its own scalar time it reported ~1/8 of it)."""
+    from linksim.metrics import run_batches
+
+    data = _scenario([{"name": "identical_dm", "model": exact_model}])
+    data["interference"] = {"subcarriers": [8, 9, 10, 11], "inr_db": 20.0}
+    config.seed = SEED
+    link = OFDMLink(validate_scenario(data))
+    acc = run_batches(link, 0.1, batches=4, batch_size=16)
+    ratio, lo, hi = acc["identical_dm"].ratio("err_var_ratio")
+    assert 0.8 < ratio < 1.25 and hi - lo < 0.3, (ratio, lo, hi)
+
+
 def test_posterior_err_var_is_calibrated_on_a_gaussian_mixture():
     rng = np.random.default_rng(0)
     d, r = 24, 6
