@@ -171,7 +171,7 @@ def fig7(den, den_id, problems, args):
                 alternatives.append(f"{init},{rule},{fill},{cell(final)}")
                 if best is None or final[0] < best[0][0]:
                     best = (final, rule, fill, traj)
-        curves[f"identical ({best[1]}, {best[2]})/{init}"] = [nmse_ci(t, prob.h) for t in best[3]]
+        curves[f"identical ({best[1]}; {best[2]} fill)/{init}"] = [nmse_ci(t, prob.h) for t in best[3]]  # no comma: a CSV header
     names = list(curves)
     lines = ["step," + ",".join(f"{n},{n} lo,{n} hi" for n in names)]
     for k in range(args.steps):
