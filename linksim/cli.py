@@ -38,14 +38,15 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true", help="continue from the last checkpoint in the work folder")
     t.add_argument("--no-progress", action="store_true")
 
-    pl = sub.add_parser("plot", help="plot one or more run folders (overlaid)")
-    pl.add_argument("runs", nargs="+", help="results folders")
+    pl = sub.add_parser("plot", help="plot one or more run folders (overlaid: receivers by colour, runs by line style)")
+    pl.add_argument("runs", nargs="+", help="results folders (same swept key)")
     pl.add_argument("--out", help="folder for the figures (default: first run's figures/)")
 
     c = sub.add_parser("compare", help="NMSE gaps and Eb/N0 (or SNR) at a BLER target, relative to one receiver")
-    c.add_argument("run", help="results folder")
-    c.add_argument("--reference", default="lmmse", help="receiver label to compare against (default lmmse)")
-    c.add_argument("--bler", type=float, default=0.1, help="BLER target (default 0.1)")
+    c.add_argument("runs", nargs="+", help="results folders (same swept key)")
+    c.add_argument("--reference", default="lmmse",
+                   help="receiver label to compare against (default lmmse); RUN/LABEL where the label is in several runs")
+    c.add_argument("--bler", type=float, default=0.1, help="BLER target, in (0, 1) (default 0.1)")
     return p
 
 
@@ -127,7 +128,7 @@ def _cmd_plot(args) -> int:
 def _cmd_compare(args) -> int:
     from .compare import compare
 
-    print(compare(args.run, args.reference, args.bler))
+    print(compare([Path(p) for p in args.runs], args.reference, args.bler))
     return 0
 
 

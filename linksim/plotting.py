@@ -8,13 +8,20 @@ lower bound of ``-inf`` (NMSE in dB) is drawn down to the bottom of the axes.
 
 Each receiver label keeps one colour and one marker in every figure, assigned in the
 order receivers first appear in metrics.csv (first run first); overlaid runs are told
-apart by line style.
+apart by line style, and their legend entries start with the run's name (the folder name
+where two runs share a name, :func:`run_names`).
+
+A BER or BLER point without errors has no place on a log axis: it is drawn as an upper
+bound instead, a hollow downward triangle in the receiver's colour at the upper end of its
+95 % interval (``<column>_hi``; for older files without bounds, the rule of three,
+``3 / trials``), with one legend entry "0 errors: upper 95 % bound".
 """
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import NamedTuple
 
 import matplotlib
 
@@ -31,6 +38,8 @@ COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple",
           "tab:brown", "tab:pink", "tab:gray", "tab:olive", "tab:cyan")
 MARKERS = ("o", "s", "^", "v", "D", "P", "X")  # 7 and 10 are coprime: 70 distinct pairs
 LINESTYLES = ("-", "--", ":", "-.")
+ZERO_LABEL = "0 errors: upper 95 % bound"
+RULE_OF_THREE = 3.0  # 95 % one-sided upper bound on a rate with zero events: 3 / trials
 
 
 def load_run(run_path: Path):
@@ -41,6 +50,43 @@ def load_run(run_path: Path):
     with open(run.scenario_path, encoding="utf-8") as f:
         scenario = yaml.safe_load(f)
     return scenario, run.rows()
+
+
+class Run(NamedTuple):
+    """A loaded run folder: display name, folder, swept key and metrics rows."""
+
+    name: str
+    path: Path
+    key: str | None
+    rows: list[dict]
+
+
+def run_names(paths, names) -> list[str]:
+    """One display name per run: its scenario ``name``; where two runs share it, their
+    folder name (the path as given where the folder names clash too)."""
+    paths = [Path(p) for p in paths]
+    names = [n or p.name for n, p in zip(names, paths)]
+    folders = [p.name for p in paths]
+    out = []
+    for n, p, folder in zip(names, paths, folders):
+        if names.count(n) == 1:
+            out.append(n)
+        else:
+            out.append(folder if folders.count(folder) == 1 else str(p))
+    return out
+
+
+def load_runs(run_paths, command: str) -> tuple[list[Run], str]:
+    """``(runs, swept key)`` of run folders that must all sweep the same key; a
+    :class:`UserError` (from ``command``) naming each run's key otherwise."""
+    loaded = [(Path(p), *load_run(Path(p))) for p in run_paths]
+    names = run_names([p for p, _, _ in loaded], [sc.get("name") for _, sc, _ in loaded])
+    runs = [Run(n, p, (sc.get("sweep") or {}).get("key"), rows) for n, (p, sc, rows) in zip(names, loaded)]
+    keys = {r.key for r in runs}
+    if len(keys) > 1:
+        which = ", ".join(f"{r.name} sweeps {r.key}" for r in runs)
+        raise UserError(f"runs sweep different keys ({which}); {command} them separately", source=command)
+    return runs, keys.pop()
 
 
 def receiver_styles(labels) -> dict[str, dict]:
@@ -75,10 +121,40 @@ def _points(rows, key: str, metric: Metric) -> dict[str, list[tuple]]:
     return {rx: sorted(pts) for rx, pts in out.items()}
 
 
+def _zero_points(rows, key: str, metric: Metric) -> dict[str, list[tuple]]:
+    """``{receiver: sorted [(x, upper bound)]}`` of the points of an error rate
+    (``wilson`` metric) without errors; the bound is ``<column>_hi``, or ``3 / trials``
+    where that column is missing."""
+    if metric.interval != "wilson":
+        return {}
+    hi_col, trials_col = metric.bounds[1], metric.sums[1]
+    out: dict[str, list] = {}
+    for r in rows:
+        if _float(r.get(metric.column)) != 0:
+            continue
+        hi = _float(r.get(hi_col))
+        if not hi > 0:
+            trials = _float(r.get(trials_col))
+            hi = RULE_OF_THREE / trials if trials > 0 else math.nan
+        if hi > 0:
+            out.setdefault(r["receiver"], []).append((_float(r[key]), hi))
+    return {rx: sorted(pts) for rx, pts in out.items()}
+
+
+def _draw_zeros(ax, pts, style: dict) -> None:
+    """Upper bounds of zero-error points: hollow downward triangles, unlabelled."""
+    xs, his = zip(*pts)
+    ax.plot(xs, his, ls="none", marker="v", mfc="none", mec=style["color"], ms=6, label="_nolegend_")
+
+
 def _draw(ax, pts, label: str, style: dict, linestyle: str) -> list[tuple]:
-    """One curve with its error bars; returns the points whose lower bound is -inf."""
+    """One curve with its error bars; returns the points whose lower bound is -inf.
+
+    With no points the curve is still added, empty, for its legend entry."""
+    ax.plot([p[0] for p in pts], [p[1] for p in pts], ls=linestyle, ms=4, label=label, **style)
+    if not pts:
+        return []
     xs, ys, lo, hi = (list(v) for v in zip(*pts))
-    ax.plot(xs, ys, ls=linestyle, ms=4, label=label, **style)
     below = [max(y - v, 0.0) if math.isfinite(v) else math.nan for y, v in zip(ys, lo)]
     above = [max(v - y, 0.0) if math.isfinite(v) else math.nan for y, v in zip(ys, hi)]
     if any(math.isfinite(v) for v in below + above):
@@ -91,26 +167,29 @@ def figures(run_paths: list[Path]) -> list[tuple[str, plt.Figure]]:
 
     The caller saves and closes the figures (:func:`plot_runs`).
     """
-    runs = [(Path(p), *load_run(Path(p))) for p in run_paths]
-    keys = {sc["sweep"]["key"] for _, sc, _ in runs}
-    if len(keys) > 1:
-        raise UserError(f"runs sweep different keys ({', '.join(sorted(keys))}); plot them separately", source="plot")
-    key = keys.pop()
-    styles = receiver_styles(r["receiver"] for _, _, rows in runs for r in rows)
+    runs, key = load_runs(run_paths, "plot")
+    styles = receiver_styles(r["receiver"] for run in runs for r in run.rows)
     out = []
     for metric in METRICS.values():
         fig = ax = None
         open_low = []
-        for i, (path, sc, rows) in enumerate(runs):
-            if not rows or metric.column not in rows[0]:
+        zeros = False
+        for i, run in enumerate(runs):
+            if not run.rows or metric.column not in run.rows[0]:
                 continue
-            prefix = f"{sc.get('name', path.name)}: " if len(runs) > 1 else ""
-            for rx, pts in _points(rows, key, metric).items():
+            prefix = f"{run.name}: " if len(runs) > 1 else ""
+            curves, bounded = _points(run.rows, key, metric), _zero_points(run.rows, key, metric)
+            for rx in dict.fromkeys([*curves, *bounded]):
                 if fig is None:
                     fig, ax = plt.subplots(figsize=(6, 4.2))
-                open_low += _draw(ax, pts, prefix + rx, styles[rx], LINESTYLES[i % len(LINESTYLES)])
+                open_low += _draw(ax, curves.get(rx, []), prefix + rx, styles[rx], LINESTYLES[i % len(LINESTYLES)])
+                if rx in bounded:
+                    _draw_zeros(ax, bounded[rx], styles[rx])
+                    zeros = True
         if fig is None:
             continue
+        if zeros:
+            ax.plot([], [], ls="none", marker="v", mfc="none", mec="0.3", label=ZERO_LABEL)
         if metric.log:
             ax.set_yscale("log")
         if open_low:
@@ -124,7 +203,7 @@ def figures(run_paths: list[Path]) -> list[tuple[str, plt.Figure]]:
         ax.set_ylabel(metric.label)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
-        ax.set_title(runs[0][1].get("name", "") if len(runs) == 1 else "comparison")
+        ax.set_title(runs[0].name if len(runs) == 1 else "comparison")
         fig.tight_layout()
         out.append((metric.column, fig))
     return out
