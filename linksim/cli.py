@@ -94,10 +94,16 @@ def _cmd_list(args) -> int:
     from . import registry
 
     if args.what == "receivers":
-        for name in registry.receiver_names():
-            cls = registry.receiver_class(name)
-            doc = " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())
-            print(f"{name:18s} {doc}")
+        entries = registry.receiver_entries()
+        width = max(len(n) for n in entries)
+        for name, entry in entries.items():
+            try:
+                cls = registry.receiver_class(name)
+                doc = " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())
+            except (UserError, ImportError, AttributeError) as err:  # a broken plug-in must not hide the others
+                doc = f"(cannot load {entry.target}: {err})"
+            print(f"{name:{width}s}  [{entry.origin}]  {doc}")
+        print("Any receiver class can also be named in a scenario as module.path:ClassName.")
     elif args.what == "channels":
         print("\n".join(registry.channel_names()))
     else:

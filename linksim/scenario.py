@@ -2,15 +2,16 @@
 
 A scenario is plain YAML data. :func:`load_scenario` reads it, applies ``--set``
 overrides, validates it with pydantic (unknown keys are rejected with a did-you-mean
-hint) and checks cross-field consistency. Every problem is raised as one
-:class:`~linksim.errors.UserError` naming the file, the dotted field and what is allowed.
+hint) and checks cross-field consistency. The problems are raised as one
+:class:`~linksim.errors.UserError`, one line per problem naming the file (or the ``--set``
+override that set the field), the dotted field and what is allowed.
 """
 
 from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Optional, Sequence
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -182,7 +183,7 @@ class ReceiverSpec(BaseModel):
     """One receiver: a registered name, an optional label and its own parameters."""
 
     model_config = ConfigDict(extra="allow")
-    name: str = Field(description="Registered receiver (see `linksim list receivers`).")
+    name: str = Field(description="Registered receiver (see `linksim list receivers`) or module.path:ClassName.")
     label: Optional[str] = Field(None, description="Name in results and plots (default: name).")
 
     @property
@@ -327,14 +328,8 @@ def _check_consistency(s: Scenario) -> None:
             raise UserError("the spectral efficiency assumes white noise; allowed metrics with an interferer: ber, bler, goodput, nmse, calibration", field="metrics")
     if link.mode == "uncoded" and "bler" in s.metrics:
         raise UserError("an uncoded link has no blocks; allowed metrics: ber, nmse, se, calibration", field="metrics")
-    # sweep
+    # sweep (the swept key and the noise level: _check_sweep)
     sw = s.sweep
-    if sw.key in NOISE_KEYS:
-        if sw.ebno_db is not None or sw.snr_db is not None:
-            raise UserError(f"the sweep sets {sw.key} itself: remove sweep.ebno_db / sweep.snr_db", field="sweep")
-    else:
-        if (sw.ebno_db is None) == (sw.snr_db is None):
-            raise UserError(f"sweeping {sw.key} needs the noise level: give exactly one of sweep.ebno_db, sweep.snr_db", field="sweep")
     if link.mode in ("uncoded", "sounding") and (sw.key == "ebno_db" or sw.ebno_db is not None):
         raise UserError("Eb/N0 needs coded information bits: use snr_db for uncoded and sounding links", field="sweep.key")
     k = len(ch.components())
@@ -441,11 +436,11 @@ def _model_at(loc, root: type[BaseModel] | None = None) -> type[BaseModel] | Non
     return model
 
 
-def _format_validation(err: ValidationError, source: str, root: type[BaseModel] | None = None) -> UserError:
-    first = err.errors()[0]
-    loc = first["loc"]
-    path = _loc_to_path(loc)
-    kind = first["type"]
+def _pydantic_problem(error: dict, root: type[BaseModel] | None = None) -> UserError:
+    """One pydantic error as a UserError: unknown key (did-you-mean, allowed keys),
+    missing key, or the validator's message with the offending value."""
+    loc = error["loc"]
+    kind = error["type"]
     if kind == "extra_forbidden":
         owner = _model_at(loc, root)
         names = list(owner.model_fields) if owner else []
@@ -453,63 +448,125 @@ def _format_validation(err: ValidationError, source: str, root: type[BaseModel] 
     elif kind == "missing":
         msg = "required key is missing"
     else:
-        msg = first["msg"].replace("Value error, ", "")
-        if "input" in first and not isinstance(first["input"], (dict, list)):
-            msg += f" (got {first['input']!r})"
-    extra = len(err.errors()) - 1
-    if extra:
-        msg += f" [and {extra} more problem{'s' if extra > 1 else ''}]"
-    return UserError(msg, source=source, field=path or None)
+        msg = error["msg"].replace("Value error, ", "")
+        if "input" in error and not isinstance(error["input"], (dict, list)):
+            msg += f" (got {error['input']!r})"
+    return UserError(msg, field=_loc_to_path(loc) or None)
 
 
-def validate_model(model: type[BaseModel], data: Any, source: str):
-    """Validate plain data into ``model``; errors become one UserError (file, field, allowed)."""
+def _pydantic_problems(err: ValidationError, root: type[BaseModel] | None = None) -> list[UserError]:
+    """Every error pydantic found, one UserError each."""
+    return [_pydantic_problem(e, root) for e in err.errors()]
+
+
+def _field_parts(field: str) -> list:
+    """``receivers[1].name`` or ``receivers.1.name`` -> ["receivers", 1, "name"]."""
+    return _split_path(field.replace("[", ".").replace("]", ""))
+
+
+def override_source(field: str | None, source: str, overrides: Sequence[str] = ()) -> str:
+    """Where the value at ``field`` came from: the last ``--set`` override of that field
+    or of a section above it (as ``--set key=value``), else ``source`` (the file), joined
+    by the overrides of fields inside ``field`` (a section the file and overrides both set)."""
+    if not field:
+        return source
+    parts = _field_parts(field)
+    inside = []
+    for text in reversed(overrides):
+        key = _split_path(parse_override(text)[0])
+        if parts[: len(key)] == key:
+            return f"--set {text}"
+        if key[: len(parts)] == parts:
+            inside.insert(0, f"--set {text}")
+    return ", ".join([source, *inside])
+
+
+def _problems_error(problems: list[UserError], source: str, overrides: Sequence[str]) -> UserError:
+    """One UserError listing ``problems``, each named by the file or the override that
+    set its field."""
+    located = [p.at(source=override_source(p.field, source, overrides)) for p in problems]
+    return UserError.collect(located, source)
+
+
+def validate_model(model: type[BaseModel], data: Any, source: str, overrides: Sequence[str] = ()):
+    """Validate plain data into ``model``; errors become one UserError listing every
+    problem (file or ``--set`` override, field, allowed). ``overrides``: the ``--set``
+    strings already applied to ``data``."""
     if not isinstance(data, dict):
         raise UserError("expected a YAML mapping of sections", source=source)
     try:
         return model.model_validate(data)
     except ValidationError as err:
-        raise _format_validation(err, source, model) from None
+        raise _problems_error(_pydantic_problems(err, model), source, overrides) from None
 
 
-def validate_scenario(data: Any, source: str = "<scenario>", base_dir: Path | None = None) -> Scenario:
-    """Validate plain data into a :class:`Scenario` (raises UserError)."""
+def validate_scenario(data: Any, source: str = "<scenario>", base_dir: Path | None = None,
+                      overrides: Sequence[str] = ()) -> Scenario:
+    """Validate plain data into a :class:`Scenario` (raises UserError).
+
+    Lists every schema problem; once the schema holds, the first problem of each group of
+    cross-field checks (consistency, sweep, receivers, files). ``overrides``: the ``--set``
+    strings already applied to ``data``, named as the source of the fields they set.
+    """
     if not isinstance(data, dict):
         raise UserError("a scenario is a YAML mapping of sections (carrier, channel, ...)", source=source)
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as err:
-        raise _format_validation(err, source) from None
-    try:
-        _check_consistency(scenario)
-        _check_sweep_key(scenario)
-        _check_receivers(scenario)
-        _check_files(scenario, base_dir)
-    except UserError as err:
-        raise err.at(source=source) from None
+        raise _problems_error(_pydantic_problems(err), source, overrides) from None
+    checks = (_check_consistency, _check_sweep, lambda s: _check_receivers(s, base_dir), lambda s: _check_files(s, base_dir))
+    problems = []
+    for check in checks:
+        try:
+            check(scenario)
+        except UserError as err:
+            problems.append(err)
+    if problems:
+        raise _problems_error(problems, source, overrides)
     return scenario
 
 
-def _check_sweep_key(s: Scenario) -> None:
-    key = s.sweep.key
-    if key in NOISE_KEYS:
+def _check_sweep(s: Scenario) -> None:
+    """The swept key is a noise key or a numeric scenario key, the noise level is given
+    exactly once, and every swept value validates."""
+    sw = s.sweep
+    if sw.key in NOISE_KEYS:
+        if sw.ebno_db is not None or sw.snr_db is not None:
+            raise UserError(f"the sweep sets {sw.key} itself: remove sweep.ebno_db / sweep.snr_db", field="sweep")
         return
-    try:
-        value = get_dotted(s, key)
-    except (KeyError, IndexError, ValueError):
-        numeric = numeric_keys(s.resolved())
-        raise UserError(f"{key!r} is not a scenario key{did_you_mean(key, list(NOISE_KEYS) + numeric)}; allowed: ebno_db, snr_db or a dotted numeric key", field="sweep.key") from None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise UserError(f"{key!r} is not a numeric scalar key (it holds {type(value).__name__})", field="sweep.key")
-    # every swept value must itself validate
-    for i, v in enumerate(s.sweep.values):
+    value = _sweep_key_value(s)
+    if (sw.ebno_db is None) == (sw.snr_db is None):
+        raise UserError(f"sweeping {sw.key} needs the noise level: give exactly one of sweep.ebno_db, sweep.snr_db", field="sweep")
+    for i, v in enumerate(sw.values):
         data = s.resolved()
-        set_dotted(data, key, int(v) if isinstance(value, int) else v)
+        set_dotted(data, sw.key, int(v) if isinstance(value, int) else v)
         try:
             Scenario.model_validate(data)
         except ValidationError as err:
-            msg = _format_validation(err, "").message
-            raise UserError(f"value {v} for {key}: {msg}", field=f"sweep.values[{i}]") from None
+            msg = _pydantic_problem(err.errors()[0]).message
+            raise UserError(f"value {v} for {sw.key}: {msg}", field=f"sweep.values[{i}]") from None
+
+
+def _sweep_key_value(s: Scenario) -> int | float:
+    """The scenario's value of the (non-noise) swept key."""
+    key = s.sweep.key
+    try:
+        value = get_dotted(s, key)
+    except (KeyError, IndexError, ValueError):
+        hint = _sweep_key_hint(s, key)
+        raise UserError(f"{key!r} is not a scenario key{hint}; allowed: ebno_db, snr_db or a dotted numeric key", field="sweep.key") from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        hint = did_you_mean(key.rsplit(".", 1)[-1], NOISE_KEYS)
+        raise UserError(f"{key!r} is not a numeric scalar key (it holds {type(value).__name__}){hint}", field="sweep.key")
+    return value
+
+
+def _sweep_key_hint(s: Scenario, key: str) -> str:
+    """Did-you-mean for an unknown swept key: a close noise key wins, then a numeric key
+    outside the sweep section, then a noise key close to the key's last part (sweep.snr)."""
+    numeric = [k for k in numeric_keys(s.resolved()) if not k.startswith("sweep.")]
+    return (did_you_mean(key, NOISE_KEYS) or did_you_mean(key, numeric)
+            or did_you_mean(key.rsplit(".", 1)[-1], NOISE_KEYS))
 
 
 def numeric_keys(data, prefix: str = "") -> list[str]:
@@ -525,13 +582,14 @@ def numeric_keys(data, prefix: str = "") -> list[str]:
     return out
 
 
-def _check_receivers(s: Scenario) -> None:
-    from .registry import receiver_class, receiver_names
+def _check_receivers(s: Scenario, base_dir: Path | None = None) -> None:
+    from .registry import receiver_class
 
     for i, spec in enumerate(s.receivers):
-        if spec.name not in receiver_names():
-            raise UserError(f"unknown receiver {spec.name!r}{did_you_mean(spec.name, receiver_names())}; allowed: {allowed(receiver_names())}", field=f"receivers[{i}].name")
-        cls = receiver_class(spec.name)
+        try:
+            cls = receiver_class(spec.name, search=[base_dir] if base_dir else None)
+        except UserError as err:
+            raise err.at(field_prefix=f"receivers[{i}].name") from None
         try:
             cls.Params.model_validate(spec.params)
         except ValidationError as err:
@@ -609,8 +667,9 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scena
     if data == {}:
         raise UserError("the scenario file is empty; a scenario needs at least its receivers (see scenarios/quickstart.yaml)",
                         source=str(path))
-    data = apply_overrides(data, overrides or [], source=str(path))
-    return validate_scenario(data, source=str(path), base_dir=Path(path).parent)
+    overrides = list(overrides or [])
+    data = apply_overrides(data, overrides, source=str(path))
+    return validate_scenario(data, source=str(path), base_dir=Path(path).parent, overrides=overrides)
 
 
 def apply_overrides(data: dict, overrides: list[str], source: str) -> dict:

@@ -13,7 +13,7 @@ from pydantic_core import PydanticUndefined
 
 from . import scenario as sc
 from .metrics import METRICS
-from .registry import receiver_class, receiver_names
+from .registry import builtin_receivers, receiver_class
 
 SECTIONS = [
     ("carrier", sc.Carrier), ("antennas.bs / antennas.ue", sc.Array), ("channel", sc.Channel),
@@ -90,11 +90,14 @@ def render() -> str:
             out += [" ".join(doc.split()), ""]
         out += model_table(model)
     out += ["", "## `receivers[]`", "",
-            "A list; each entry names a registered receiver and may set its parameters next",
-            "to `name` and `label`. All receivers of a scenario see the same channel",
-            "realisations.", ""]
+            "A list; each entry names a receiver and may set its parameters next to `name`",
+            "and `label`. All receivers of a scenario see the same channel realisations.",
+            "`name` is one of linksim's receivers below, one that an installed package",
+            "registers (entry-point group `linksim.receivers`; `linksim list receivers` shows",
+            "them), or `module.path:ClassName` of any importable receiver class (a module next",
+            "to the scenario file is found too); see docs/add-a-receiver.md.", ""]
     out += model_table(sc.ReceiverSpec)
-    for name in receiver_names():
+    for name in sorted(builtin_receivers()):
         cls = receiver_class(name)
         out += ["", f"### receiver `{name}`", "", " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split()), ""]
         if cls.Params.model_fields:

@@ -36,7 +36,7 @@ from .diffusion.schedules import make_schedule
 from .diffusion.steppers import get_stepper
 from .errors import UserError
 from .results import atomic_write, git_revision, package_versions
-from .scenario import apply_overrides, read_yaml, validate_model
+from .scenario import apply_overrides, override_source, read_yaml, validate_model
 
 
 class _Strict(BaseModel):
@@ -149,11 +149,13 @@ def load_train_spec(path, overrides=None) -> TrainSpec:
     data = read_yaml(path)
     if not data:
         raise UserError("the training spec is empty; it needs at least a name", source=str(path))
-    data = apply_overrides(data, overrides or [], str(path))
-    spec = validate_model(TrainSpec, data, str(path))
+    overrides = list(overrides or [])
+    data = apply_overrides(data, overrides, str(path))
+    spec = validate_model(TrainSpec, data, str(path), overrides)
     profile = spec.network.get("profile", "cpu")
     if profile not in PROFILES:
-        raise UserError(f"unknown profile {profile!r}; allowed: {', '.join(PROFILES)}", source=str(path), field="network.profile")
+        raise UserError(f"unknown profile {profile!r}; allowed: {', '.join(PROFILES)}",
+                        source=override_source("network.profile", str(path), overrides), field="network.profile")
     if isinstance(spec.data.spec, str) and spec.data.spec.endswith(".yaml"):
         spec.data.spec = str((Path(path).parent / spec.data.spec).resolve())
     return spec

@@ -359,13 +359,14 @@ def zoo_names() -> list[str]:
 
 
 def resolve_model(name) -> Path:
-    """Checkpoint folder of a model given as a folder path or a name in linksim/zoo/."""
+    """Checkpoint folder of a model given as a folder path or a name in linksim/zoo/
+    (an unknown one is matched by its last path part against the zoo names)."""
     p = Path(name)
     if not p.exists() and (ZOO / str(name)).exists():
         p = ZOO / str(name)
     if not p.exists():
         names = zoo_names()
-        raise UserError(f"no model {str(name)!r}{did_you_mean(str(name), names)}; allowed: a checkpoint folder "
+        raise UserError(f"no model {str(name)!r}{did_you_mean(p.name, names)}; allowed: a checkpoint folder "
                         f"or one of {', '.join(names) or '(empty zoo)'}", field="model")
     return p
 

@@ -19,7 +19,10 @@ import pytest
 import yaml
 
 from linksim.cli import main
+from linksim.diffusion.checkpoints import zoo_names
+from linksim.errors import MAX_PROBLEMS
 from linksim.registry import receiver_names
+from linksim.scenario import validate_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "scenarios"
@@ -62,6 +65,19 @@ def assert_one_error(code: int, err: str, *needles: str) -> str:
     for n in needles:
         assert n in line, f"{n!r} not in {line!r}"
     return line
+
+
+def assert_problems(code: int, err: str, source: str, count: int) -> list[str]:
+    """Exit code 2, a header ``<source>: <count> problems:`` and one indented line per
+    problem (at most MAX_PROBLEMS, then a count of the rest); returns those lines."""
+    assert code == 2, f"exit code {code}, stderr: {err!r}"
+    assert "Traceback" not in err
+    head, *lines = err.rstrip("\n").split("\n")
+    assert head == f"{PREFIX}{source}: {count} problems:", head
+    shown = min(count, MAX_PROBLEMS)
+    assert len(lines) == shown + (count > shown), lines
+    assert all(line.startswith("  ") and not line.startswith("   ") for line in lines), lines
+    return [line[2:] for line in lines]
 
 
 # --------------------------------------------------------------------------- mutations
@@ -292,13 +308,15 @@ def test_set_without_equals(tmp_path, capsys):
 def test_set_unknown_key(tmp_path, capsys):
     path = write(tmp_path, base())
     code, err = run_cli(["validate", str(path), "--set", "channel.modle=tdl"], capsys)
-    assert_one_error(code, err, str(path), "channel.modle", 'did you mean "model"')
+    line = assert_one_error(code, err, "channel.modle", 'did you mean "model"')
+    assert line.startswith(f"{PREFIX}--set channel.modle=tdl: channel.modle: unknown key")
 
 
 def test_set_out_of_range(tmp_path, capsys):
     path = write(tmp_path, base())
     code, err = run_cli(["validate", str(path), "--set", "link.coderate=2"], capsys)
-    assert_one_error(code, err, str(path), "link.coderate", "0.95")
+    line = assert_one_error(code, err, "--set link.coderate=2: link.coderate", "0.95")
+    assert str(path) not in line
 
 
 def test_set_invalid_yaml_value(tmp_path, capsys):
@@ -311,6 +329,115 @@ def test_set_into_scalar(tmp_path, capsys):
     path = write(tmp_path, base())
     code, err = run_cli(["validate", str(path), "--set", "seed.value=3"], capsys)
     assert_one_error(code, err, "--set", "seed", "not a section")
+
+
+# --------------------------------------------------------------------------- several problems
+def test_all_schema_problems_listed(tmp_path, capsys):
+    data = base()
+    data["carrier"]["num_prbs"] = 0
+    data["channel"]["modle"] = "tdl"
+    data["sweep"]["batch_size"] = "lots"
+    path = write(tmp_path, data)
+    code, err = run_cli(["validate", str(path)], capsys)
+    lines = assert_problems(code, err, str(path), 3)
+    assert lines[0] == "carrier.num_prbs: Input should be greater than or equal to 1 (got 0)"
+    assert lines[1].startswith('channel.modle: unknown key (did you mean "model"?); allowed keys: model, ')
+    assert lines[2].startswith("sweep.batch_size: Input should be a valid integer") and "(got 'lots')" in lines[2]
+
+
+def test_problem_list_is_capped(tmp_path, capsys):
+    data = base()
+    data["metrics"] = [f"bad{i}" for i in range(MAX_PROBLEMS + 2)]
+    path = write(tmp_path, data)
+    code, err = run_cli(["validate", str(path)], capsys)
+    lines = assert_problems(code, err, str(path), MAX_PROBLEMS + 2)
+    assert lines[0].startswith("metrics[0]: ") and "'bad0'" in lines[0]
+    assert lines[-1] == "[and 2 more]"
+
+
+def test_first_problem_of_each_check_group(tmp_path, capsys):
+    data = base()
+    data["mimo"]["num_streams"] = 2  # consistency
+    data["mimo"]["precoder"] = "zf"  # consistency again: only the first is shown
+    data["sweep"]["key"] = "snr"  # sweep
+    data["receivers"][2]["name"] = "lmse"  # receivers
+    data["pilots"].update(type="mask", mask_file="nothere.npy")  # files
+    path = write(tmp_path, data)
+    code, err = run_cli(["validate", str(path)], capsys)
+    lines = assert_problems(code, err, str(path), 4)
+    assert lines[0].startswith("mimo.num_streams: 2 streams need")
+    assert lines[1].startswith("sweep.key: 'snr' is not a scenario key")
+    assert lines[2].startswith("receivers[2].name: ") and "lmse" in lines[2]
+    assert lines[3].startswith("pilots.mask_file: file not found")
+
+
+# --------------------------------------------------------------------------- did-you-mean
+@pytest.mark.parametrize("key", ["snr", "SNR", "sweep.snr", "seed_db"])
+def test_sweep_key_suggests_noise_key(tmp_path, capsys, key):
+    data = base()
+    data["sweep"]["key"] = key
+    path = write(tmp_path, data)
+    code, err = run_cli(["validate", str(path)], capsys)
+    line = assert_one_error(code, err, f"{path}: sweep.key: {key!r} is not a scenario key",
+                            '(did you mean "snr_db"?)', "allowed: ebno_db, snr_db")
+    assert "noise level" not in line
+
+
+def test_sweep_key_section_path_of_noise_key(tmp_path, capsys):
+    data = base()
+    data["sweep"]["key"] = "sweep.snr_db"
+    path = write(tmp_path, data)
+    code, err = run_cli(["validate", str(path)], capsys)
+    assert_one_error(code, err, f"{path}: sweep.key: 'sweep.snr_db' is not a numeric", '(did you mean "snr_db"?)')
+
+
+@pytest.mark.parametrize("index,model,meant", [(4, "nonid-quickstart", "nonid-quickstart-cpu"),
+                                               (5, "Identical-Quickstart-CPU", "identical-quickstart-cpu"),
+                                               (4, "{tmp}/models/nonid-quickstart-cpuu", "nonid-quickstart-cpu")])
+def test_unknown_diffusion_model(tmp_path, capsys, index, model, meant):
+    data = base()
+    model = model.replace("{tmp}", str(tmp_path))  # a long path: matched by its last part
+    data["receivers"][index]["model"] = model
+    path = write(tmp_path, data)
+    code, err = run_cli(["validate", str(path)], capsys)
+    assert_one_error(code, err, f"{path}: receivers[{index}].model: no model {model!r}",
+                     f'(did you mean "{meant}"?)', "allowed: a checkpoint folder or one of " + ", ".join(zoo_names()))
+
+
+# --------------------------------------------------------------------------- --set names itself
+@pytest.mark.parametrize("override,field", [("sweep.batch_size=abc", "sweep.batch_size"),
+                                            ("carrier.num_prbs=0", "carrier.num_prbs"),
+                                            ("sweep.bogus=1", "sweep.bogus"),
+                                            ("receivers.4.model=nonid-quickstart", "receivers[4].model"),
+                                            ("receivers=[{label: a}]", "receivers[0].name")])
+def test_set_problem_names_the_override(tmp_path, capsys, override, field):
+    path = write(tmp_path, base())
+    code, err = run_cli(["validate", str(path), "--set", override], capsys)
+    line = assert_one_error(code, err, f"{PREFIX}--set {override}: {field}: ")
+    assert str(path) not in line
+
+
+def test_set_and_file_problems_each_named(tmp_path, capsys):
+    data = base()
+    data["carrier"]["num_prbs"] = 0
+    path = write(tmp_path, data)
+    code, err = run_cli(["validate", str(path), "--set", "sweep.batch_size=7", "--set", "sweep.batch_size=abc"], capsys)
+    lines = assert_problems(code, err, str(path), 2)
+    assert lines[0].startswith("carrier.num_prbs: ")  # set by the file
+    assert lines[1].startswith("--set sweep.batch_size=abc: sweep.batch_size: ")  # the last override wins
+
+
+def test_set_inside_a_section_problem(tmp_path, capsys):
+    path = write(tmp_path, base())
+    code, err = run_cli(["validate", str(path), "--set", "carrier.fft_size=128"], capsys)
+    assert_one_error(code, err, f"{PREFIX}{path}, --set carrier.fft_size=128: carrier: give either num_prbs or fft_size")
+
+
+@pytest.mark.parametrize("override,field", [("bogus=1", "bogus"), ("network.profile=huge", "network.profile")])
+def test_train_set_problem_names_the_override(capsys, override, field):
+    spec = SCENARIOS / "train" / "nonid_quickstart_cpu.yaml"
+    code, err = run_cli(["train", str(spec), "--set", override], capsys)
+    assert_one_error(code, err, f"{PREFIX}--set {override}: {field}: ")
 
 
 # --------------------------------------------------------------------------- run: existing results
@@ -336,11 +463,11 @@ def test_resume_with_changed_scenario(tmp_path, capsys):
     path, out = _run_scenario(tmp_path)
     out.mkdir(parents=True)
     (out / "metrics.csv").write_text("receiver,ebno_db,ber\nperfect,2,0.1\n")
-    previous = base()
-    previous["seed"] = 1  # anything different from the resolved scenario
+    previous = validate_scenario(base()).resolved()
+    previous["seed"] = 1  # one field differs from the resolved scenario
     (out / "scenario.yaml").write_text(yaml.safe_dump(previous))
     code, err = run_cli(["run", str(path), "--resume", "--no-progress", "--no-plot"], capsys)
-    assert_one_error(code, err, str(out), "--resume needs the same scenario", "changed:")
+    assert_one_error(code, err, str(out), "--resume continues the same scenario or adds statistics", "changed: seed (was 1, now 42)")
 
 
 # --------------------------------------------------------------------------- real subprocess
@@ -375,3 +502,33 @@ def test_subprocess_error_after_receivers_imported(tmp_path):
     path, proc = _subprocess_case(tmp_path, data)
     assert proc.returncode == 2
     assert_one_error(proc.returncode, proc.stderr, str(path), "receivers[1].interpolation")
+
+
+# --------------------------------------------------------------------------- receivers by module path
+@pytest.mark.parametrize("name,needles", [
+    ("no_such_module_xyz:Rx", ["receivers[0].name", "cannot import module 'no_such_module_xyz'"]),
+    ("my_rx:SmoothLS", ["receivers[0].name", "module 'my_rx' has no 'SmoothLS'", 'did you mean "SmoothedLS"']),
+    ("my_rx:NotAReceiver", ["receivers[0].name", "'my_rx:NotAReceiver' is not a linksim receiver"]),
+    ("my_rx:", ["receivers[0].name", "is not module.path:ClassName"]),
+])
+def test_module_path_receiver_errors(tmp_path, capsys, name, needles):
+    (tmp_path / "my_rx.py").write_text("from linksim.receivers.ls import LSEstimator\n\n"
+                                       "class SmoothedLS(LSEstimator):\n    pass\n\n"
+                                       "class NotAReceiver:\n    pass\n")
+    data = base()
+    data["receivers"] = [{"name": name}]
+    path = write(tmp_path, data)
+    code, err = run_cli(["validate", str(path)], capsys)
+    assert_one_error(code, err, str(path), *needles)
+    sys.modules.pop("my_rx", None)
+
+
+def test_module_next_to_the_scenario_is_found(tmp_path, capsys):
+    (tmp_path / "next_rx.py").write_text("from linksim.receivers.ls import LSEstimator\n\n"
+                                         "class Mine(LSEstimator):\n    pass\n")
+    data = base()
+    data["receivers"] = [{"name": "next_rx:Mine", "interpolation": "nn"}, {"name": "next_rx:Mine", "label": "b", "bogus": 1}]
+    path = write(tmp_path, data)
+    code, err = run_cli(["validate", str(path)], capsys)
+    assert_one_error(code, err, "receivers[1].bogus", "unknown parameter for next_rx:Mine")  # its Params checked
+    sys.modules.pop("next_rx", None)
