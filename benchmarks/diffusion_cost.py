@@ -37,7 +37,7 @@ import numpy as np
 import tensorflow as tf
 from sionna.phy import config as sionna_config
 
-from environment import device_line, versions_line
+from environment import device_line, interleave, versions_line
 from linksim.diffusion.checkpoints import load_denoiser
 from linksim.diffusion.estimate import estimate_channel
 from linksim.diffusion.networks import count_macs, count_parameters
@@ -48,20 +48,6 @@ from linksim.train import TrainSpec, build_denoiser, comb_observation
 
 NATURAL_SHAPE = {"cpu": (8, 72), "paper": (32, 64)}
 BASELINES = ("perfect", "ls", "lmmse")
-
-
-def interleave(benches: dict, repeats: int) -> dict:
-    """``{name: fn}`` -> ``{name: [seconds per call]}``: one call each per repeat, the
-    order rotating between repeats (background load hits all alike)."""
-    names = list(benches)
-    times = {n: [] for n in names}
-    for r in range(repeats):
-        k = r % len(names)
-        for n in names[k:] + names[:k]:
-            t0 = time.perf_counter()
-            benches[n]()
-            times[n].append(time.perf_counter() - t0)
-    return times
 
 
 def estimator_part(args, gpus) -> None:

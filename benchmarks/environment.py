@@ -1,9 +1,10 @@
-"""What a benchmark ran on: device, host CPU, load and package versions."""
+"""What a benchmark ran on (device, host CPU, load, package versions), and interleaved timing."""
 
 from __future__ import annotations
 
 import os
 import platform
+import time
 
 from linksim.results import package_versions
 
@@ -25,3 +26,17 @@ def versions_line() -> str:
     v = package_versions()
     return (f"versions   : python {v['python']}, tensorflow {v['tensorflow']}, sionna-no-rt {v['sionna-no-rt']}, "
             f"numpy {v['numpy']}, linksim {v['linksim']}")
+
+
+def interleave(benches: dict, repeats: int) -> dict:
+    """``{name: fn}`` -> ``{name: [seconds per call]}``: one call each per repeat, the
+    order rotating between repeats (background load hits all alike)."""
+    names = list(benches)
+    times = {n: [] for n in names}
+    for r in range(repeats):
+        k = r % len(names)
+        for n in names[k:] + names[:k]:
+            t0 = time.perf_counter()
+            benches[n]()
+            times[n].append(time.perf_counter() - t0)
+    return times

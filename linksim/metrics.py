@@ -192,6 +192,22 @@ class Accumulator:
             self.squares[(a, b)] += float(stats.get(a, 0.0)) * float(stats.get(b, 0.0))
         self.batches += 1
 
+    def state(self) -> dict:
+        """Plain-data copy of the sums (JSON round-trips floats exactly), so that a run
+        given more batches later continues from here (:meth:`from_state`)."""
+        return {"batches": self.batches, "sums": dict(self.sums),
+                "squares": {f"{a}*{b}": v for (a, b), v in self.squares.items()}}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "Accumulator":
+        acc = cls()
+        acc.batches = int(state["batches"])
+        acc.sums.update({k: float(v) for k, v in state["sums"].items()})
+        for key, v in state["squares"].items():
+            a, _, b = key.partition("*")
+            acc.squares[(a, b)] = float(v)
+        return acc
+
     def ratio(self, column: str) -> tuple[float, float, float]:
         """``(value, lo, hi)`` of a ratio column (``nmse_db`` in linear scale)."""
         a, f = RATIOS[column]
@@ -267,6 +283,20 @@ def zero_stats() -> dict:
     import tensorflow as tf
 
     return {k: tf.zeros([], tf.float64) for k in STAT_KEYS}
+
+
+def all_finite(*tensors):
+    """True (a tf.bool scalar) when no entry of the tensors is NaN or inf (complex: in
+    either part)."""
+    import tensorflow as tf
+
+    ok = tf.constant(True)
+    for t in tensors:
+        t = tf.convert_to_tensor(t)
+        parts = (tf.math.real(t), tf.math.imag(t)) if t.dtype.is_complex else (t,)
+        for p in parts:
+            ok = tf.logical_and(ok, tf.reduce_all(tf.math.is_finite(p)))
+    return ok
 
 
 def _sq_err(h_hat, h):

@@ -20,6 +20,7 @@ import yaml
 
 from . import __version__
 from .errors import UserError
+from .growth import check_growth
 
 
 def _umask() -> int:
@@ -97,19 +98,32 @@ class RunDir:
 
     @classmethod
     def prepare(cls, path: Path, resolved: dict, resume: bool, overwrite: bool) -> "RunDir":
+        """Create (or reopen with ``resume``) the folder and write scenario.yaml.
+
+        ``resume`` needs an earlier run here, made with the same scenario or one that only
+        asks for more statistics (:mod:`linksim.growth`); ``resume`` and ``overwrite``
+        exclude each other. The accepted changes are in :attr:`grown`.
+        """
         run = cls(path)
+        if resume and overwrite:
+            raise UserError("--resume continues the run in this folder and --overwrite deletes it: give one of them",
+                            source=str(run.path))
         exists = run.metrics_path.exists() or run.meta_path.exists()
         if exists and not (resume or overwrite):
             raise UserError("results already exist here; use --resume to continue or --overwrite to start again",
                             source=str(run.path))
+        if resume and not exists:
+            raise UserError("nothing to resume: no earlier run in this folder (leave out --resume to start one)",
+                            source=str(run.path))
+        run.grown = []
         if resume and run.scenario_path.exists():
             with open(run.scenario_path, encoding="utf-8") as f:
                 previous = yaml.safe_load(f)
-            if previous != resolved:
-                changed = sorted(k for k in set(previous) | set(resolved) if previous.get(k) != resolved.get(k))
-                raise UserError(f"--resume needs the same scenario as the interrupted run (changed: {', '.join(changed)})",
-                                source=str(run.path))
-        if overwrite and not resume:
+            try:
+                run.grown = check_growth(previous, resolved)
+            except ValueError as err:
+                raise UserError(str(err), source=str(run.path)) from None
+        if overwrite:
             for p in (run.metrics_path, run.meta_path):
                 if p.exists():
                     p.unlink()
@@ -121,12 +135,15 @@ class RunDir:
     def rows(self) -> list[dict]:
         return read_metrics(self.metrics_path)
 
-    def append_rows(self, columns: list[str], rows: list[dict]) -> None:
-        """Append ``rows`` (one point) atomically."""
-        old = self.rows()
-        lines = [",".join(columns)]
-        for r in old + [{k: _fmt(v) for k, v in r.items()} for r in rows]:
-            lines.append(",".join(_csv_escape(r.get(c, "")) for c in columns))
+    def write_point(self, columns: list[str], key: str, order: list[float], rows: list[dict]) -> None:
+        """Write the rows of one point (replacing earlier rows at its ``key`` value),
+        atomically, keeping the points in ``order`` (the sweep's values)."""
+        value = float(rows[0][key])
+        kept = [r for r in self.rows() if float(r[key]) != value]
+        fresh = [{k: _fmt(v) for k, v in r.items()} for r in rows]
+        rank = {float(v): i for i, v in enumerate(order)}
+        merged = sorted(kept + fresh, key=lambda r: rank.get(float(r[key]), len(rank)))  # stable: receiver order kept
+        lines = [",".join(columns)] + [",".join(_csv_escape(r.get(c, "")) for c in columns) for r in merged]
         atomic_write(self.metrics_path, "\n".join(lines) + "\n")
 
     # meta -------------------------------------------------------------------

@@ -3,6 +3,7 @@ incremental and resumable results."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from tqdm.auto import tqdm
 from .metrics import Accumulator, columns
 from .results import RunDir, git_revision, now, package_versions
 from .scenario import NOISE_KEYS, Scenario, with_value
-from .errors import UserError
+from .errors import NonFiniteOutput, UserError
 
 QUICK_MAX_BATCHES = 2
 QUICK_BATCH_SIZE = 16
@@ -49,9 +50,15 @@ def select_device(choice: str) -> str:
     return "CPU"
 
 
-def point_seed(seed: int, index: int) -> int:
-    """Seed of point ``index``: every point is reproducible on its own (for --resume)."""
-    return (seed * 1_000_003 + 7919 * (index + 1)) % (2**31 - 1)
+SEEDING = "per-batch"  # recorded in meta.json: how batch seeds derive from the scenario seed
+
+
+def batch_seed(seed: int, value: float, batch: int) -> int:
+    """Seed of one Monte-Carlo batch, from the scenario seed, the swept value and the
+    batch index only: a point can be continued (``--resume`` with more batches), values
+    added, and the batches spread over workers, with the numbers of a single run."""
+    digest = hashlib.sha256(f"{int(seed)}|{float(value)!r}|{int(batch)}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % (2**31 - 1)
 
 
 @dataclass
@@ -60,6 +67,7 @@ class PointResult:
     rows: list
     wall_s: float
     batches: int
+    batches_run: int  # in this call (fewer than ``batches`` for a point continued on --resume)
 
 
 @dataclass
@@ -77,50 +85,83 @@ def _noise(s: Scenario, value: float) -> tuple[str, float]:
     return "snr_db", s.sweep.snr_db
 
 
-def _done_values(rows: list[dict], key: str, labels: list[str]) -> set[float]:
-    seen: dict[float, set] = {}
-    for r in rows:
-        seen.setdefault(float(r[key]), set()).add(r["receiver"])
-    return {v for v, recs in seen.items() if set(labels) <= recs}
-
-
 def _point_done(accs: dict, s: Scenario) -> bool:
+    """Whether a point has all the statistics the scenario asks for."""
+    if any(a.batches >= s.sweep.max_batches for a in accs.values()):
+        return True
     target = s.sweep.target_block_errors
-    if target is None:
-        return False
-    if s.link.mode == "sounding":
+    if target is None or s.link.mode == "sounding":
         return False
     key = "block_errors" if s.is_coded else "bit_errors"
     return all(a.sums[key] >= target for a in accs.values())
 
 
-def run_point(link, s: Scenario, value: float, progress: bool = True) -> tuple[dict, int]:
-    """Monte-Carlo at one point. Returns ({label: Accumulator}, batches)."""
+def run_point(link, s: Scenario, value: float, accs: dict | None = None, progress: bool = True) -> dict:
+    """Monte-Carlo at one point, continuing ``accs`` (``{label: Accumulator}`` of the
+    batches already done, or None) until :func:`_point_done`. Batch ``b`` runs with
+    :func:`batch_seed` ``(s.seed, value, b)``. Returns the accumulators."""
     key, nval = _noise(s, value)
     no = link.noise_variance(key, nval)
-    accs = {label: Accumulator() for label, _ in link.receivers}
-    bar = tqdm(total=s.sweep.max_batches, desc=f"{s.sweep.key}={value:g}", unit="batch",
+    accs = accs or {label: Accumulator() for label, _ in link.receivers}
+    start = next(iter(accs.values())).batches
+    bar = tqdm(total=s.sweep.max_batches, initial=start, desc=f"{s.sweep.key}={value:g}", unit="batch",
                disable=not progress, leave=False, dynamic_ncols=True)
-    batches = 0
     try:
-        for _ in range(s.sweep.max_batches):
-            out = link.run_batch(s.sweep.batch_size, no)
+        batch = start
+        while not _point_done(accs, s):
+            seed = batch_seed(s.seed, value, batch)
+            sionna_config.seed = seed
+            try:
+                out = link.run_batch(s.sweep.batch_size, no)
+            except NonFiniteOutput as err:
+                raise UserError(f"receiver {err.receiver!r} returned non-finite {err.what} at {s.sweep.key}={value:g}, "
+                                f"batch {batch} (batch seed {seed}); this point is not written, finished points are "
+                                "kept (fix the receiver, then --resume)") from None
             for label, stats in out.items():
                 accs[label].add(stats)
-            batches += 1
+            batch += 1
             bar.update(1)
             if s.is_coded:
                 bar.set_postfix({lbl: f"{a.bler:.2g}" for lbl, a in accs.items()}, refresh=False)
-            if _point_done(accs, s):
-                break
     finally:
         bar.close()
-    return accs, batches
+    return accs
+
+
+def _rows(accs: dict, s: Scenario, value: float, slot) -> list[dict]:
+    rows = []
+    for label, acc in accs.items():
+        row = {"receiver": label, s.sweep.key: value}
+        row.update(acc.row(s.metrics, slot))
+        rows.append(row)
+    return rows
+
+
+def _stops(rows: list[dict], s: Scenario) -> bool:
+    """``sweep.stop_bler``: every receiver of this point is below it."""
+    if s.sweep.stop_bler is None or not s.is_coded or "bler" not in rows[0]:
+        return False
+    return all(float(r["bler"]) < s.sweep.stop_bler for r in rows)
+
+
+def _saved_points(meta: dict, key: str, labels: list[str]) -> dict:
+    """``{value: point record}`` of the finished points of an earlier run that kept their
+    sums (every receiver present)."""
+    out = {}
+    for p in meta.get("points", []):
+        state = p.get("state") or {}
+        if set(labels) <= set(state):
+            out[float(p[key])] = p
+    return out
 
 
 def run(scenario: Scenario, resume: bool = False, overwrite: bool = False, quick: bool = False,
         progress: bool = True) -> RunResult:
-    """Run a scenario's sweep, writing each finished point to its results folder."""
+    """Run a scenario's sweep, writing each finished point to its results folder.
+
+    With ``resume``, finished points are kept and points that now need more batches
+    (:mod:`linksim.growth`) continue from their saved sums.
+    """
     from .system.link import build_link
 
     s = quick_version(scenario) if quick else scenario
@@ -131,65 +172,56 @@ def run(scenario: Scenario, resume: bool = False, overwrite: bool = False, quick
     key = s.sweep.key
     labels = [r.display for r in s.receivers]
     cols = columns(key, s.metrics)
-    done = _done_values(run_dir.rows(), key, labels) if resume else set()
     meta = run_dir.read_meta() if resume else {}
-    meta.update({"name": s.name, "seed": s.seed, "quick": quick, "device": device,
+    if resume and meta.get("points") and meta.get("seeding") != SEEDING:
+        raise UserError("this run was made by an older linksim that seeded whole points, not batches: it cannot be "
+                        "continued; start it again with --overwrite", source=str(run_dir.path))
+    saved = _saved_points(meta, key, labels)
+    meta.update({"name": s.name, "seed": s.seed, "seeding": SEEDING, "quick": quick, "device": device,
                  "xla": s.runtime.xla, "git_revision": revision, "versions": package_versions()})
     meta.setdefault("started", now())
-    meta.setdefault("points", [])
+    if run_dir.grown:
+        meta.setdefault("resumed_with", []).append({"at": now(), "changed": run_dir.grown})
+    meta["points"] = [saved[float(v)] for v in s.sweep.values if float(v) in saved]
     meta["finished"] = False
     run_dir.write_meta(meta)
     result = RunResult(run_dir)
     structural = key not in NOISE_KEYS
     link = None
-    if not structural:
-        sionna_config.seed = s.seed
-        link = build_link(s)
-    stop = _already_stopped(run_dir.rows(), s) if resume else False
-    for i, value in enumerate(s.sweep.values):
-        if value in done:
+    for value in s.sweep.values:
+        record = saved.get(float(value))
+        accs = {lab: Accumulator.from_state(record["state"][lab]) for lab in labels} if record else None
+        point_scenario = with_value(s, key, value) if structural else s
+        if accs is not None and _point_done(accs, point_scenario):
             result.skipped.append(value)
-            continue
-        if stop:
-            break
-        t0 = time.time()
-        if structural:
-            sionna_config.seed = s.seed
-            point_scenario = with_value(s, key, value)
-            link = build_link(point_scenario)
+            rows = _rows(accs, s, value, record.get("slot_s"))
         else:
-            point_scenario = s
-        sionna_config.seed = point_seed(s.seed, i)
-        accs, batches = run_point(link, point_scenario, value, progress)
-        slot = getattr(link, "slot_duration", None)
-        rows = []
-        for label, acc in accs.items():
-            row = {"receiver": label, key: value}
-            row.update(acc.row(s.metrics, slot))
-            rows.append(row)
-        run_dir.append_rows(cols, rows)
-        wall = time.time() - t0
-        meta["points"].append({key: value, "wall_s": round(wall, 3), "batches": batches})
-        if getattr(link, "receiver_info", None):
-            meta["receivers"] = link.receiver_info
-        if getattr(link, "xla_fallback", None):
-            meta["xla_fallback"] = link.xla_fallback
-        run_dir.write_meta(meta)
-        result.points.append(PointResult(value, rows, wall, batches))
-        if s.sweep.stop_bler is not None and s.is_coded and all(r["bler"] < s.sweep.stop_bler for r in rows if "bler" in r):
-            stop = True
+            t0 = time.time()
+            if link is None or structural:
+                sionna_config.seed = s.seed  # receiver statistics and fits: the same in every run
+                link = build_link(point_scenario)
+            done_before = record["batches"] if record else 0
+            accs = run_point(link, point_scenario, value, accs, progress)
+            slot = getattr(link, "slot_duration", None)
+            rows = _rows(accs, s, value, slot)
+            run_dir.write_point(cols, key, s.sweep.values, rows)
+            wall = time.time() - t0 + (record or {}).get("wall_s", 0.0)
+            record = {key: value, "wall_s": round(wall, 3), "batches": next(iter(accs.values())).batches,
+                      "slot_s": slot, "state": {lab: acc.state() for lab, acc in accs.items()}}
+            meta["points"] = [p for p in meta["points"] if float(p[key]) != float(value)] + [record]
+            meta["points"].sort(key=lambda p: s.sweep.values.index(p[key]) if p[key] in s.sweep.values else 0)
+            if getattr(link, "receiver_info", None):
+                meta["receivers"] = link.receiver_info
+            if getattr(link, "xla_fallback", None):
+                meta["xla_fallback"] = link.xla_fallback
+            run_dir.write_meta(meta)
+            result.points.append(PointResult(value, rows, wall, record["batches"], record["batches"] - done_before))
+        if _stops(rows, s):
+            break
     meta["finished"] = True
     meta["ended"] = now()
     run_dir.write_meta(meta)
     return result
-
-
-def _already_stopped(rows: list[dict], s: Scenario) -> bool:
-    if s.sweep.stop_bler is None or not rows or "bler" not in rows[0]:
-        return False
-    last = float(rows[-1][s.sweep.key])
-    last_rows = [r for r in rows if float(r[s.sweep.key]) == last]
-    return all(float(r["bler"]) < s.sweep.stop_bler for r in last_rows)
 
 
 def summary_table(run_dir: RunDir, key: str, metrics) -> str:

@@ -28,7 +28,8 @@ from sionna.phy.utils import complex_normal, ebnodb2no
 
 from .. import precoding
 from ..metrics import STAT_KEYS  # noqa: F401 (re-exported: it used to live here)
-from ..metrics import coding_stats, estimation_stats, nmse_stats, se_stats, zero_stats
+from ..errors import NonFiniteOutput
+from ..metrics import all_finite, coding_stats, estimation_stats, nmse_stats, se_stats, zero_stats
 from ..receivers.base import LinkContext
 from ..registry import receiver_class
 from ..scenario import Scenario
@@ -112,6 +113,7 @@ class _LinkBase(Block):
         self.xla_fallback = None
         self._pools = {}  # mixture component (or None) -> channel draws shared by the receivers
         self._draw_fns = {}
+        self.check_finite = True  # every batch: each receiver's h_hat and err_var are finite
 
     def sample_channels(self, n: int, component: int | None = None) -> np.ndarray:
         """``n`` fresh channel draws for receiver statistics (of one mixture component if
@@ -156,7 +158,11 @@ class _LinkBase(Block):
             self._xla_enabled = False
             self._build_step()
             out = self._step(batch_size, no_t)
-        return {label: {k: float(v) for k, v in stats.items()} for label, stats in out.items()}
+        out = {label: {k: float(v) for k, v in stats.items()} for label, stats in out.items()}
+        for label, stats in out.items():
+            if stats.pop("finite", 1.0) != 1.0:
+                raise NonFiniteOutput(label)
+        return out
 
     def call(self, batch_size, no):
         return self._step(batch_size, no)
@@ -174,6 +180,16 @@ class _LinkBase(Block):
                                                 **getattr(rx, "build_info", {})}
             receivers.append((spec.display, rx))
         return receivers
+
+    def _estimate(self, rx, y, no, h, component):
+        """``(h_hat, err_var, stats)``: one receiver's estimate, and the stats dict of its
+        batch with ``finite`` (1.0 / 0.0) when ``check_finite`` is on."""
+        h_hat, err_var = rx(y, no, self._genie(rx, h, component))
+        stats = zero_stats()
+        stats["slots"] = _f64(tf.shape(y)[0])
+        if self.check_finite:
+            stats["finite"] = tf.cast(all_finite(h_hat, err_var), tf.float64)
+        return h_hat, err_var, stats
 
     @staticmethod
     def _genie(rx, h, component):
@@ -308,15 +324,16 @@ class OFDMLink(_LinkBase):
 
         Output
         ------
-        dict with ``bits`` [B, 1, Ns, k] the information bits, ``y`` [B, 1, Nr, S, F] the
+        dict with ``bits`` [B, 1, Ns, k] the information bits, ``x`` [B, 1, Ns, S, F] the
+        transmitted resource grid per stream (before precoding), ``y`` [B, 1, Nr, S, F] the
         received grid, ``h`` [B, 1, Nr, 1, Ns, S, F] the effective channel (after
         precoding), ``component`` [B] the mixture component of each slot, and ``no``
         the noise variance as the receivers know it (per subcarrier with a known
         interferer): call a receiver as ``rx(out["y"], out["no"])``.
         """
         no = tf.constant(no, self.rdtype)
-        b, y, h_eff, comp, _ = self._generate(batch_size, no)
-        return {"bits": b, "y": y, "h": h_eff, "component": comp, "no": self._receiver_noise(no)}
+        b, x, y, h_eff, comp, _ = self._generate(batch_size, no)
+        return {"bits": b, "x": x, "y": y, "h": h_eff, "component": comp, "no": self._receiver_noise(no)}
 
     def _generate(self, batch_size, no):
         b, c = self.coding.encode(batch_size)
@@ -328,9 +345,9 @@ class OFDMLink(_LinkBase):
         if "se" in self.metrics:
             he = tf.transpose(h_eff[:, 0, :, 0], [0, 3, 4, 1, 2])  # [B,S,F,Nr,Ns]
             se = precoding.spectral_efficiency(he, tf.cast(self.num_streams, no.dtype) / no)
-        return b, y, h_eff, comp, se
+        return b, x, y, h_eff, comp, se
 
-    def _receive(self, b, y, h_eff, comp, se, no):
+    def _receive(self, b, x, y, h_eff, comp, se, no):
         out = {}
         rx_no = self._receiver_noise(no)
         w2 = self._whitening()
@@ -340,9 +357,7 @@ class OFDMLink(_LinkBase):
         else:
             y_det, det_no = y, rx_no
         for label, rx in self.receivers:
-            h_hat, err_var = rx(y, rx_no, self._genie(rx, h_eff, comp))
-            stats = zero_stats()
-            stats["slots"] = _f64(tf.shape(y)[0])
+            h_hat, err_var, stats = self._estimate(rx, y, rx_no, h_eff, comp)
             if self.metrics & {"nmse", "calibration"}:
                 stats.update(estimation_stats(h_hat, err_var, h_eff, self._data_mask))
             if se is not None:
@@ -447,7 +462,22 @@ class SoundingLink(_LinkBase):
         x = self._rg_mapper(tf.zeros([batch_size, 1, 1, self.rg.num_data_symbols], self.cdtype))  # SRS only
         h_occ, h_eval, comp = self.channels(batch_size)
         y = self._apply(x, h_occ, no)
-        return y, h_occ, h_eval, comp
+        return x, y, h_occ, h_eval, comp
+
+    def transmit(self, batch_size: int, no: float) -> dict:
+        """One batch of SRS occasions, outside a sweep (see :meth:`OFDMLink.transmit`).
+
+        Output
+        ------
+        dict with ``x`` [B, 1, 1, J, F] the sent grid (SRS only), ``y`` [B, 1, Nr, J, F]
+        the received occasions, ``h`` [B, 1, Nr, 1, 1, J, F] the channel at the occasions
+        (what receivers estimate), ``h_eval`` [B, 1, Nr, F] the channel at evaluation time
+        (what the NMSE compares the wideband estimate with, :meth:`wideband`),
+        ``component`` [B] and ``no``.
+        """
+        no = tf.constant(no, self.rdtype)
+        x, y, h_occ, h_eval, comp = self._generate(batch_size, no)
+        return {"x": x, "y": y, "h": h_occ, "h_eval": h_eval, "component": comp, "no": no}
 
     def wideband(self, h_hat):
         """[B,1,Nr,1,1,J,F] per-occasion estimates -> [B,1,Nr,F], each subcarrier from the
@@ -455,13 +485,11 @@ class SoundingLink(_LinkBase):
         pick = tf.cast(self._pick, h_hat.dtype)  # [F, J] one-hot
         return tf.einsum("bnrjf,fj->bnrf", h_hat[:, :, :, 0, 0], pick)
 
-    def _receive(self, y, h_occ, h_eval, comp, no):
+    def _receive(self, x, y, h_occ, h_eval, comp, no):
         out = {}
         for label, rx in self.receivers:
-            h_hat, _ = rx(y, no, self._genie(rx, h_occ, comp))
+            h_hat, _, stats = self._estimate(rx, y, no, h_occ, comp)
             wb = self.wideband(h_hat)
-            stats = zero_stats()
-            stats["slots"] = _f64(tf.shape(y)[0])
             stats.update(nmse_stats(wb, h_eval))
             out[label] = stats
         return out

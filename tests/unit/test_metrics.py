@@ -145,7 +145,7 @@ def test_row_round_trip_through_metrics_csv(tmp_path):
     row = {"receiver": "ls", "snr_db": 5.0, **acc.row(ALL, 1e-3)}
     cols = columns("snr_db", ALL)
     run = RunDir(tmp_path)
-    run.append_rows(cols, [row])
+    run.write_point(cols, "snr_db", [5.0], [row])
     back = read_metrics(tmp_path / "metrics.csv")
     assert list(back[0]) == cols
     assert back[0]["receiver"] == "ls" and back[0]["batches"] == "3" and back[0]["bit_errors"] == "9"

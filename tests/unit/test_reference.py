@@ -79,7 +79,7 @@ def test_ls_nmse_at_pilots_is_inverse_snr():
         no = tf.constant(10 ** (-snr_db / 10), tf.float32)
         num = den = 0.0
         for _ in range(10):
-            b, y, h_eff, comp, _ = link._generate(32, no)
+            b, _, y, h_eff, comp, _ = link._generate(32, no)
             h_hat, _ = rx(y, no)
             err = (np.abs(h_hat.numpy() - h_eff.numpy()) ** 2)[..., vals]
             num += err.sum()
