@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from .errors import UserError, allowed, did_you_mean
-from .plotting import RULE_OF_THREE, Run, load_runs
+from .plotting import RULE_OF_THREE, Run, as_float, load_runs
 
 
 def crossing(xs, ys, target: float) -> float | None:
@@ -54,17 +54,10 @@ def crossing_interval(xs, bler, bler_lo, bler_hi, target: float):
     return crossing(xs, bler, target), crossing(xs, bler_lo, target), crossing(xs, bler_hi, target)
 
 
-def _float(v) -> float:
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return math.nan
-
-
 def _bler(rows, column: str = "bler") -> list[float]:
     """BLER (or a bound) per point; a zero counts as half an error in the point's blocks
     (so that the log-linear interpolation towards it stays finite)."""
-    return [_float(r.get(column)) or 0.5 / max(_float(r.get("blocks")), 1.0) for r in rows]
+    return [as_float(r.get(column)) or 0.5 / max(as_float(r.get("blocks")), 1.0) for r in rows]
 
 
 def _table(rows: list[list[str]]) -> list[str]:
@@ -124,7 +117,7 @@ def check_target(target: float) -> None:
 
 def min_blocks(rows) -> int | None:
     """The smallest positive ``blocks`` count among ``rows``; None without block counts."""
-    blocks = [b for b in (_float(r.get("blocks")) for r in rows) if b > 0]
+    blocks = [b for b in (as_float(r.get("blocks")) for r in rows) if b > 0]
     return int(min(blocks)) if blocks else None
 
 
@@ -196,7 +189,7 @@ def _bler_table(by: dict[str, Curve], key: str, reference: str, target: float, b
 def _nmse_table(by: dict[str, Curve], key: str, reference: str) -> list[str]:
     """NMSE minus the reference's per swept value (every value of any run); receivers
     without an estimate (genie) are left out."""
-    nmse = {lab: {float(r[key]): _float(r.get("nmse_db")) for r in c.rows} for lab, c in by.items()}
+    nmse = {lab: {float(r[key]): as_float(r.get("nmse_db")) for r in c.rows} for lab, c in by.items()}
     nmse = {lab: v for lab, v in nmse.items() if not all(math.isnan(y) for y in v.values())}
     xs = sorted({x for v in nmse.values() for x in v})
     ref = nmse.get(reference, {})
@@ -216,7 +209,7 @@ def compare(run_paths, reference: str, bler_target: float = 0.1) -> str:
     by = curves(runs, key)
     reference = resolve_reference(reference, by, str(run_paths[0]) if len(runs) == 1 else "compare")
     lines = []
-    if any(not math.isnan(_float(r.get("nmse_db"))) for run in runs for r in run.rows):
+    if any(not math.isnan(as_float(r.get("nmse_db"))) for run in runs for r in run.rows):
         lines += _nmse_table(by, key, reference)
     coded = {lab: c for lab, c in by.items() if c.rows and "bler" in c.rows[0]}
     if coded:

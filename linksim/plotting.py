@@ -100,7 +100,8 @@ def receiver_styles(labels) -> dict[str, dict]:
     return styles
 
 
-def _float(v) -> float:
+def as_float(v) -> float:
+    """A metrics.csv field as a float (NaN when empty or not a number)."""
     try:
         return float(v)
     except (TypeError, ValueError):
@@ -113,10 +114,10 @@ def _points(rows, key: str, metric: Metric) -> dict[str, list[tuple]]:
     lo_col, hi_col = metric.bounds or (None, None)
     out: dict[str, list] = {}
     for r in rows:
-        y = _float(r.get(col))
+        y = as_float(r.get(col))
         if math.isnan(y) or (metric.log and y <= 0):
             continue
-        pt = (_float(r[key]), y, _float(r.get(lo_col)), _float(r.get(hi_col)))
+        pt = (as_float(r[key]), y, as_float(r.get(lo_col)), as_float(r.get(hi_col)))
         out.setdefault(r["receiver"], []).append(pt)
     return {rx: sorted(pts) for rx, pts in out.items()}
 
@@ -130,14 +131,14 @@ def _zero_points(rows, key: str, metric: Metric) -> dict[str, list[tuple]]:
     hi_col, trials_col = metric.bounds[1], metric.sums[1]
     out: dict[str, list] = {}
     for r in rows:
-        if _float(r.get(metric.column)) != 0:
+        if as_float(r.get(metric.column)) != 0:
             continue
-        hi = _float(r.get(hi_col))
+        hi = as_float(r.get(hi_col))
         if not hi > 0:
-            trials = _float(r.get(trials_col))
+            trials = as_float(r.get(trials_col))
             hi = RULE_OF_THREE / trials if trials > 0 else math.nan
         if hi > 0:
-            out.setdefault(r["receiver"], []).append((_float(r[key]), hi))
+            out.setdefault(r["receiver"], []).append((as_float(r[key]), hi))
     return {rx: sorted(pts) for rx, pts in out.items()}
 
 
