@@ -207,7 +207,7 @@ class Sweep(_Strict):
 
 
 class Runtime(_Strict):
-    xla: bool = Field(True, description="Compile transmitter and channel with XLA.")
+    xla: bool = Field(True, description="Compile with XLA where it is faster: transmitter + channel, QAM demapper, LDPC decoder (equaliser and estimators stay in graph mode; diffusion receivers have their own xla key).")
     device: Literal["auto", "cpu", "gpu"] = Field("auto", description="auto uses a GPU when TensorFlow sees one.")
 
 

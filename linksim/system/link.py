@@ -23,7 +23,7 @@ from sionna.phy.mapping import BinarySource, Demapper, Mapper
 from sionna.phy.mimo import StreamManagement
 from sionna.phy.nr import TBDecoder, TBEncoder
 from sionna.phy.nr.utils import calculate_tb_size, decode_mcs_index
-from sionna.phy.ofdm import KBestDetector, LinearDetector, ResourceGridMapper
+from sionna.phy.ofdm import KBestDetector, ResourceGridMapper
 from sionna.phy.utils import complex_normal, ebnodb2no
 
 from .. import precoding
@@ -34,6 +34,7 @@ from ..receivers.base import LinkContext
 from ..registry import receiver_class
 from ..scenario import Scenario
 from .channels import ChannelGenerator
+from .detection import linear_detector
 from .grid import build_resource_grid, build_srs
 
 
@@ -81,6 +82,7 @@ class Coding(Object):
             self.k = self.n
             self.info_bits_per_block = 0
             self.blocks_per_slot = 0
+        self.compile(False)
 
     @property
     def rate(self) -> float:
@@ -95,7 +97,15 @@ class Coding(Object):
         c = self._enc(b) if self.mode == "codeword" else b
         return b, c
 
+    def compile(self, xla: bool) -> None:
+        """Run :meth:`decode` in its own function, under XLA if ``xla`` (belief
+        propagation gains ~2.8x there on a CPU; benchmarks/chain_overhead.py)."""
+        self._decode_fn = tf.function(self._decode, jit_compile=xla, reduce_retracing=True) if xla else self._decode
+
     def decode(self, llr):
+        return self._decode_fn(llr)
+
+    def _decode(self, llr):
         if self.mode == "tb":
             llr = tf.reshape(llr, [tf.shape(llr)[0], 1, self.num_streams * self.n])
             return self._dec(llr)[0]
@@ -239,13 +249,6 @@ class OFDMLink(_LinkBase):
         self.coderate = self.coding.rate
         self._mapper = Mapper("qam", self.bits_per_symbol, precision=self.precision)
         self._rg_mapper = ResourceGridMapper(self.rg, precision=self.precision)
-        det = s.mimo.detector
-        if det == "kbest":
-            self._detector = KBestDetector("bit", self.num_streams, s.mimo.kbest_k, self.rg, self.sm,
-                                           "qam", self.bits_per_symbol, precision=self.precision)
-        else:
-            self._detector = LinearDetector(det, "bit", "maxlog", self.rg, self.sm, "qam",
-                                            self.bits_per_symbol, precision=self.precision)
         self._sampling_frequency = 1.0 / self.rg.ofdm_symbol_duration
         self.slot_duration = self.rg.num_ofdm_symbols * self.rg.ofdm_symbol_duration
         self.metrics = set(s.metrics)
@@ -370,8 +373,20 @@ class OFDMLink(_LinkBase):
             out[label] = stats
         return out
 
+    def _make_detector(self, xla: bool):
+        s = self.scenario
+        if s.mimo.detector == "kbest":
+            return KBestDetector("bit", self.num_streams, s.mimo.kbest_k, self.rg, self.sm,
+                                 "qam", self.bits_per_symbol, precision=self.precision)
+        return linear_detector(s.mimo.detector, self.rg, self.sm, self.bits_per_symbol, xla, self.precision)
+
     def _build_step(self):
-        gen = self._compile(self._generate, self._xla_enabled)
+        """Transmitter + channel under XLA; receivers in graph mode, with the demapper and
+        the LDPC decoder each in their own XLA function (``runtime.xla``)."""
+        xla = self._xla_enabled
+        self._detector = self._make_detector(xla)
+        self.coding.compile(xla)
+        gen = self._compile(self._generate, xla)
         rec = tf.function(self._receive, reduce_retracing=True)
 
         def step(batch_size, no):
