@@ -14,10 +14,13 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="linksim", description="Link-level 5G NR simulation with diffusion receivers.")
     sub = p.add_subparsers(dest="command", required=True)
 
-    r = sub.add_parser("run", help="run a scenario sweep and write results/<name>/")
-    r.add_argument("scenario", help="scenario YAML file")
+    r = sub.add_parser("run", help="run scenario sweeps and write results/<name>/ (several runs share one pool of workers)")
+    r.add_argument("scenarios", nargs="+", help="scenario YAML file(s)")
     r.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario key, e.g. --set sweep.batch_size=32 (repeatable)")
+    r.add_argument("--grid", dest="grids", action="append", default=[], metavar="KEY=V1,V2,...",
+                   help="one run per value (repeatable: every combination), e.g. --grid receivers.3.steps=5,10,20; "
+                        "results go to <output>-KEY=V")
     r.add_argument("--resume", action="store_true", help="continue an interrupted run in the same folder")
     r.add_argument("--overwrite", action="store_true", help="replace existing results in the folder")
     r.add_argument("--quick", action="store_true", help="tiny version: first and last point, 2 small batches")
@@ -51,29 +54,35 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_run(args) -> int:
-    from .scenario import load_scenario
-
-    scenario = load_scenario(args.scenario, args.overrides)
+    from .jobs import load_jobs, shared_executor
     from .plotting import plot_runs
     from .runner import run, summary_table
 
+    jobs = load_jobs(args.scenarios, args.overrides, args.grids)  # every run validated before the first starts
+    executor = shared_executor(jobs)
     try:
-        result = run(scenario, resume=args.resume, overwrite=args.overwrite, quick=args.quick,
-                     progress=not args.no_progress)
-    except UserError as err:
-        raise (err if err.source else err.at(source=args.scenario)) from None
-    print(summary_table(result.run_dir, scenario.sweep.key, scenario.metrics))
-    built = result.run_dir.read_meta().get("receivers", {})
-    slow = [f"{label} {info['build_s']:g} s" for label, info in built.items() if info.get("build_s", 0) >= 1]
-    if slow:
-        print("receiver set-up (statistics, fits, models; in meta.json): " + ", ".join(slow))
-    if result.skipped:
-        print(f"resumed: {len(result.skipped)} finished point(s) kept")
-    if not args.no_plot:
-        files = plot_runs([result.run_dir.path])
-        pngs = [str(f) for f in files if f.suffix == ".png"]
-        print("figures: " + ", ".join(pngs))
-    print(f"results: {result.run_dir.path}")
+        for job in jobs:
+            if len(jobs) > 1:
+                print(f"=== {job.title}")
+            try:
+                result = run(job.scenario, resume=args.resume, overwrite=args.overwrite, quick=args.quick,
+                             progress=not args.no_progress, executor=executor, scenario_file=job.path)
+            except UserError as err:
+                raise (err if err.source else err.at(source=job.path)) from None
+            print(summary_table(result.run_dir, job.scenario.sweep.key, job.scenario.metrics))
+            built = result.run_dir.read_meta().get("receivers", {})
+            slow = [f"{label} {info['build_s']:g} s" for label, info in built.items() if info.get("build_s", 0) >= 1]
+            if slow:
+                print("receiver set-up (statistics, fits, models; in meta.json): " + ", ".join(slow))
+            if result.skipped:
+                print(f"resumed: {len(result.skipped)} finished point(s) kept")
+            if not args.no_plot:
+                files = plot_runs([result.run_dir.path])
+                pngs = [str(f) for f in files if f.suffix == ".png"]
+                print("figures: " + ", ".join(pngs))
+            print(f"results: {result.run_dir.path}")
+    finally:
+        executor.close()
     return 0
 
 

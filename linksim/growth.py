@@ -19,7 +19,9 @@ GROWTH_RULES = {
     "sweep.stop_bler": "may only decrease (or become null: no stop)",
     "sweep.values": "may only gain values",
 }
-IGNORED = ("output",)  # the folder itself
+# the folder itself, and where batches run (not what they compute: per-batch seeds)
+IGNORED = ("output", "runtime.executor", "runtime.address", "runtime.workers", "runtime.cpus_per_worker",
+           "runtime.gpus_per_worker")
 MAX_SHOWN = 5  # refused fields named in the message
 
 

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import tensorflow as tf
-from sionna.phy import config as sionna_config
 from tqdm.auto import tqdm
 
 from .metrics import Accumulator, columns
 from .results import RunDir, git_revision, now, package_versions
 from .scenario import NOISE_KEYS, Scenario, with_value
-from .errors import NonFiniteOutput, UserError
+from .errors import UserError
 
 QUICK_MAX_BATCHES = 2
 QUICK_BATCH_SIZE = 16
@@ -96,36 +97,39 @@ def _point_done(accs: dict, s: Scenario) -> bool:
     return all(a.sums[key] >= target for a in accs.values())
 
 
-def run_point(link, s: Scenario, value: float, accs: dict | None = None, progress: bool = True) -> dict:
+def run_point(executor, work, s: Scenario, value: float, accs: dict, progress: bool = True) -> tuple[dict, dict]:
     """Monte-Carlo at one point, continuing ``accs`` (``{label: Accumulator}`` of the
-    batches already done, or None) until :func:`_point_done`. Batch ``b`` runs with
-    :func:`batch_seed` ``(s.seed, value, b)``. Returns the accumulators."""
-    key, nval = _noise(s, value)
-    no = link.noise_variance(key, nval)
-    accs = accs or {label: Accumulator() for label, _ in link.receivers}
+    batches already done) until :func:`_point_done`. Batch ``b`` runs with
+    :func:`batch_seed` ``(s.seed, value, b)`` on ``executor``, and the batches are merged
+    in index order. Returns the accumulators and the link's ``info`` (see
+    :mod:`linksim.executors`)."""
     start = next(iter(accs.values())).batches
+    info = {}
+    if _point_done(accs, s):
+        return accs, info
     bar = tqdm(total=s.sweep.max_batches, initial=start, desc=f"{s.sweep.key}={value:g}", unit="batch",
                disable=not progress, leave=False, dynamic_ncols=True)
+    stream = executor.batches(work, start, s.sweep.max_batches)
     try:
-        batch = start
-        while not _point_done(accs, s):
-            seed = batch_seed(s.seed, value, batch)
-            sionna_config.seed = seed
-            try:
-                out = link.run_batch(s.sweep.batch_size, no)
-            except NonFiniteOutput as err:
-                raise UserError(f"receiver {err.receiver!r} returned non-finite {err.what} at {s.sweep.key}={value:g}, "
+        for batch, outcome in stream:
+            if "nonfinite" in outcome:
+                receiver, what = outcome["nonfinite"]
+                seed = batch_seed(s.seed, value, batch)
+                raise UserError(f"receiver {receiver!r} returned non-finite {what} at {s.sweep.key}={value:g}, "
                                 f"batch {batch} (batch seed {seed}); this point is not written, finished points are "
-                                "kept (fix the receiver, then --resume)") from None
-            for label, stats in out.items():
+                                "kept (fix the receiver, then --resume)")
+            info = outcome["info"]
+            for label, stats in outcome["stats"].items():
                 accs[label].add(stats)
-            batch += 1
             bar.update(1)
             if s.is_coded:
                 bar.set_postfix({lbl: f"{a.bler:.2g}" for lbl, a in accs.items()}, refresh=False)
+            if _point_done(accs, s):
+                break
     finally:
+        stream.close()  # batches run beyond this point are discarded
         bar.close()
-    return accs
+    return accs, info
 
 
 def _rows(accs: dict, s: Scenario, value: float, slot) -> list[dict]:
@@ -155,20 +159,29 @@ def _saved_points(meta: dict, key: str, labels: list[str]) -> dict:
     return out
 
 
+def _work(s: Scenario, value: float, scenario_file: str | None) -> "Work":
+    from .executors import Work
+
+    paths = [str(Path(scenario_file).resolve().parent)] if scenario_file else []
+    return Work(scenario=s.resolved(), noise=_noise(s, value), seed_of=(s.seed, value),
+                paths=tuple(paths + [os.getcwd()]))
+
+
 def run(scenario: Scenario, resume: bool = False, overwrite: bool = False, quick: bool = False,
-        progress: bool = True) -> RunResult:
+        progress: bool = True, executor=None, scenario_file: str | None = None) -> RunResult:
     """Run a scenario's sweep, writing each finished point to its results folder.
 
     With ``resume``, finished points are kept and points that now need more batches
-    (:mod:`linksim.growth`) continue from their saved sums.
+    (:mod:`linksim.growth`) continue from their saved sums. Batches run on ``executor``
+    (:mod:`linksim.executors`; default: the one ``runtime.executor`` names, closed at the
+    end); ``scenario_file`` is where ``module:Class`` receivers are looked for.
     """
-    from .system.link import build_link
+    from .executors import make_executor
 
     s = quick_version(scenario) if quick else scenario
     device = select_device(s.runtime.device)
     revision = git_revision()  # before --overwrite clears a committed results folder
     run_dir = RunDir.prepare(s.output_dir, s.resolved(), resume=resume, overwrite=overwrite)
-    sionna_config.precision = s.precision
     key = s.sweep.key
     labels = [r.display for r in s.receivers]
     cols = columns(key, s.metrics)
@@ -177,8 +190,11 @@ def run(scenario: Scenario, resume: bool = False, overwrite: bool = False, quick
         raise UserError("this run was made by an older linksim that seeded whole points, not batches: it cannot be "
                         "continued; start it again with --overwrite", source=str(run_dir.path))
     saved = _saved_points(meta, key, labels)
+    own = executor is None
+    executor = make_executor(s.runtime) if own else executor
     meta.update({"name": s.name, "seed": s.seed, "seeding": SEEDING, "quick": quick, "device": device,
-                 "xla": s.runtime.xla, "git_revision": revision, "versions": package_versions()})
+                 "xla": s.runtime.xla, "runtime": executor.describe(), "git_revision": revision,
+                 "versions": package_versions()})
     meta.setdefault("started", now())
     if run_dir.grown:
         meta.setdefault("resumed_with", []).append({"at": now(), "changed": run_dir.grown})
@@ -187,37 +203,40 @@ def run(scenario: Scenario, resume: bool = False, overwrite: bool = False, quick
     run_dir.write_meta(meta)
     result = RunResult(run_dir)
     structural = key not in NOISE_KEYS
-    link = None
-    for value in s.sweep.values:
-        record = saved.get(float(value))
-        accs = {lab: Accumulator.from_state(record["state"][lab]) for lab in labels} if record else None
-        point_scenario = with_value(s, key, value) if structural else s
-        if accs is not None and _point_done(accs, point_scenario):
-            result.skipped.append(value)
-            rows = _rows(accs, s, value, record.get("slot_s"))
-        else:
-            t0 = time.time()
-            if link is None or structural:
-                sionna_config.seed = s.seed  # receiver statistics and fits: the same in every run
-                link = build_link(point_scenario)
-            done_before = record["batches"] if record else 0
-            accs = run_point(link, point_scenario, value, accs, progress)
-            slot = getattr(link, "slot_duration", None)
-            rows = _rows(accs, s, value, slot)
-            run_dir.write_point(cols, key, s.sweep.values, rows)
-            wall = time.time() - t0 + (record or {}).get("wall_s", 0.0)
-            record = {key: value, "wall_s": round(wall, 3), "batches": next(iter(accs.values())).batches,
-                      "slot_s": slot, "state": {lab: acc.state() for lab, acc in accs.items()}}
-            meta["points"] = [p for p in meta["points"] if float(p[key]) != float(value)] + [record]
-            meta["points"].sort(key=lambda p: s.sweep.values.index(p[key]) if p[key] in s.sweep.values else 0)
-            if getattr(link, "receiver_info", None):
-                meta["receivers"] = link.receiver_info
-            if getattr(link, "xla_fallback", None):
-                meta["xla_fallback"] = link.xla_fallback
-            run_dir.write_meta(meta)
-            result.points.append(PointResult(value, rows, wall, record["batches"], record["batches"] - done_before))
-        if _stops(rows, s):
-            break
+    try:
+        for value in s.sweep.values:
+            record = saved.get(float(value))
+            accs = {lab: Accumulator.from_state(record["state"][lab]) for lab in labels} if record else None
+            point_scenario = with_value(s, key, value) if structural else s
+            if accs is not None and _point_done(accs, point_scenario):
+                result.skipped.append(value)
+                rows = _rows(accs, s, value, record.get("slot_s"))
+            else:
+                t0 = time.time()
+                done_before = record["batches"] if record else 0
+                accs = accs or {label: Accumulator() for label in labels}
+                work = _work(point_scenario, value, scenario_file)
+                accs, info = run_point(executor, work, point_scenario, value, accs, progress)
+                slot = info.get("slot_s", (record or {}).get("slot_s"))
+                rows = _rows(accs, s, value, slot)
+                run_dir.write_point(cols, key, s.sweep.values, rows)
+                wall = time.time() - t0 + (record or {}).get("wall_s", 0.0)
+                record = {key: value, "wall_s": round(wall, 3), "batches": next(iter(accs.values())).batches,
+                          "slot_s": slot, "state": {lab: acc.state() for lab, acc in accs.items()}}
+                meta["points"] = [p for p in meta["points"] if float(p[key]) != float(value)] + [record]
+                meta["points"].sort(key=lambda p: s.sweep.values.index(p[key]) if p[key] in s.sweep.values else 0)
+                if info.get("receivers"):
+                    meta["receivers"] = info["receivers"]
+                if info.get("xla_fallback"):
+                    meta["xla_fallback"] = info["xla_fallback"]
+                meta["runtime"] = executor.describe()
+                run_dir.write_meta(meta)
+                result.points.append(PointResult(value, rows, wall, record["batches"], record["batches"] - done_before))
+            if _stops(rows, s):
+                break
+    finally:
+        if own:
+            executor.close()
     meta["finished"] = True
     meta["ended"] = now()
     run_dir.write_meta(meta)

@@ -209,6 +209,11 @@ class Sweep(_Strict):
 class Runtime(_Strict):
     xla: bool = Field(True, description="Compile with XLA where it is faster: transmitter + channel, QAM demapper, LDPC decoder (equaliser and estimators stay in graph mode; diffusion receivers have their own xla key).")
     device: Literal["auto", "cpu", "gpu"] = Field("auto", description="auto uses a GPU when TensorFlow sees one.")
+    executor: Literal["local", "ray"] = Field("local", description="Where batches run: local (this process) or ray (Ray actors; pip install -e \".[cluster]\"). The numbers do not depend on it.")
+    address: Optional[str] = Field(None, pattern=r"^(auto|ray://[^\s:/]+:\d+|[^\s:/]+:\d+)$", description="ray: the cluster to join: auto (the running one, or RAY_ADDRESS), ray://host:port (Ray client) or host:port (from a node of the cluster); null starts a Ray instance on this machine.")
+    workers: Optional[int] = Field(None, ge=1, le=10000, description="ray: number of worker actors (null: the cluster's CPUs / cpus_per_worker).")
+    cpus_per_worker: int = Field(1, ge=1, le=1024, description="ray: CPU cores (TensorFlow threads) per worker.")
+    gpus_per_worker: float = Field(0, ge=0, le=64, description="ray: GPUs per worker (fractions share a GPU); 0 keeps workers on the CPU.")
 
 
 MetricName = Literal[tuple(METRICS)]  # the names of the registry in linksim.metrics
@@ -275,6 +280,10 @@ def _check_consistency(s: Scenario) -> None:
         bad = [m for m in s.metrics if m in ("nmse", "se", "calibration")]
         if bad:
             raise UserError(f"nmse, se and calibration need an OFDM link; allowed here: ber, bler, goodput (got {bad[0]})", field="metrics")
+    rt = s.runtime
+    if rt.executor == "ray" and rt.device == "gpu" and not rt.gpus_per_worker:
+        raise UserError("ray workers see GPUs only when they ask for them: set runtime.gpus_per_worker > 0, "
+                        "or runtime.device: auto or cpu", field="runtime.device")
     if mimo.num_streams > min(n_tx, n_rx):
         raise UserError(f"{mimo.num_streams} streams need at least as many antennas at both ends (tx {n_tx}, rx {n_rx})", field="mimo.num_streams")
     if mimo.precoder in ("zf", "rzf") and mimo.num_streams != n_rx:
