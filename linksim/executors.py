@@ -34,26 +34,33 @@ from .errors import NonFiniteOutput, UserError
 INSTALL_HINT = 'runtime.executor: ray needs Ray: pip install -e ".[cluster]" (or pip install "ray>=2.9"), or use runtime.executor: local'
 IN_FLIGHT_PER_WORKER = 2  # one running, one queued: a worker never waits for the driver
 LINKS_KEPT = 2  # links a worker keeps built (one per work unit; oldest dropped)
+NOT_IN_LINK = ("name", "output", "sweep")  # scenario sections a link's build does not read
+POOL_KEYS = ("executor", "address", "workers", "cpus_per_worker", "gpus_per_worker")  # runtime: where, not what
 
 
 @dataclass(frozen=True)
 class Work:
     """What a worker needs to build one link and run its batches: the resolved scenario
     (with the point's value set for a structural sweep), the noise setting of the point,
-    and the folders a ``module:Class`` receiver is imported from.
+    the batch size, and the folders a ``module:Class`` receiver is imported from.
 
-    ``key`` identifies the link (same key: a worker reuses the link it built)."""
+    ``key`` identifies the link: the scenario without the parts a link does not depend on
+    (:data:`NOT_IN_LINK`), so that a worker reuses a link across the points of a noise
+    sweep, across runs that differ only in their sweep (a grid over ``sweep.*``, a grown
+    run) and on ``--resume``."""
 
     scenario: dict
     noise: tuple  # (key, value): ("ebno_db" | "snr_db", float)
     seed_of: tuple  # (scenario seed, swept value): batch b runs with batch_seed(*seed_of, b)
+    batch_size: int
     paths: tuple = ()
     cwd: str = field(default_factory=os.getcwd)
 
     @property
     def key(self) -> str:
-        text = json.dumps(self.scenario, sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        data = {k: v for k, v in self.scenario.items() if k not in NOT_IN_LINK}
+        data["runtime"] = {k: v for k, v in data.get("runtime", {}).items() if k not in POOL_KEYS}
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
 class LinkWorker:
@@ -94,7 +101,6 @@ class LinkWorker:
             sionna_config.precision = s.precision
             sionna_config.seed = s.seed  # receiver statistics and fits: the same on every worker
             link = build_link(s)
-            link.batch_size = s.sweep.batch_size
             while len(self._links) >= LINKS_KEPT:
                 self._links.pop(next(iter(self._links)))
             self._links[work.key] = link
@@ -110,7 +116,7 @@ class LinkWorker:
         no = link.noise_variance(*work.noise)
         sionna_config.seed = batch_seed(*work.seed_of, batch)
         try:
-            stats = link.run_batch(link.batch_size, no)
+            stats = link.run_batch(work.batch_size, no)
         except NonFiniteOutput as err:
             return {"nonfinite": [err.receiver, err.what]}
         info = {"slot_s": getattr(link, "slot_duration", None), "receivers": getattr(link, "receiver_info", None),
@@ -190,8 +196,22 @@ class RayExecutor:
                 need = (runtime.workers or 0) * runtime.cpus_per_worker
                 ray.init(num_cpus=max(need, os.cpu_count() or 1), **kwargs)
                 self._started = True
-        cpus = int(ray.cluster_resources().get("CPU", 1))
+        have = ray.cluster_resources()
+        cpus, gpus = int(have.get("CPU", 0)), float(have.get("GPU", 0))
         self.workers = runtime.workers or max(1, cpus // runtime.cpus_per_worker)
+        problems = []
+        if self.workers * runtime.cpus_per_worker > cpus:
+            problems.append(UserError(f"{self.workers} workers x {runtime.cpus_per_worker} CPUs do not fit the "
+                                      f"cluster's {cpus} CPUs; allowed: workers x cpus_per_worker <= {cpus}",
+                                      field="runtime.workers"))
+        if self.workers * runtime.gpus_per_worker > gpus:
+            problems.append(UserError(f"{self.workers} workers x {runtime.gpus_per_worker:g} GPUs do not fit the "
+                                      f"cluster's {gpus:g} GPUs; allowed: workers x gpus_per_worker <= {gpus:g}",
+                                      field="runtime.gpus_per_worker"))
+        if problems:
+            if self._started:
+                ray.shutdown()
+            raise UserError.collect(problems)
         self._actor_cls = ray.remote(num_cpus=runtime.cpus_per_worker, num_gpus=runtime.gpus_per_worker,
                                      max_restarts=0)(RayWorker)
         self._args = (runtime.cpus_per_worker, not runtime.gpus_per_worker)

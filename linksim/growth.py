@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .executors import POOL_KEYS
+
 GROWTH_RULES = {
     "sweep.max_batches": "may only increase",
     "sweep.target_block_errors": "may only increase (or become null: no target)",
@@ -20,8 +22,7 @@ GROWTH_RULES = {
     "sweep.values": "may only gain values",
 }
 # the folder itself, and where batches run (not what they compute: per-batch seeds)
-IGNORED = ("output", "runtime.executor", "runtime.address", "runtime.workers", "runtime.cpus_per_worker",
-           "runtime.gpus_per_worker")
+IGNORED = ("output",) + tuple(f"runtime.{k}" for k in POOL_KEYS)
 MAX_SHOWN = 5  # refused fields named in the message
 
 

@@ -6,9 +6,8 @@ import itertools
 from dataclasses import dataclass
 
 from .errors import UserError
+from .executors import POOL_KEYS
 from .scenario import Scenario, load_scenario, parse_override
-
-RUNTIME_POOL_KEYS = ("executor", "address", "workers", "cpus_per_worker", "gpus_per_worker")
 
 
 @dataclass
@@ -59,7 +58,7 @@ def shared_executor(jobs: list[Job]):
 
     first = jobs[0].scenario.runtime
     for job in jobs[1:]:
-        for key in RUNTIME_POOL_KEYS:
+        for key in POOL_KEYS:
             mine, theirs = getattr(job.scenario.runtime, key), getattr(first, key)
             if mine != theirs:
                 raise UserError(f"runs of one job share their workers: {theirs!r} in {jobs[0].title}, {mine!r} here",

@@ -164,7 +164,7 @@ def _work(s: Scenario, value: float, scenario_file: str | None) -> "Work":
 
     paths = [str(Path(scenario_file).resolve().parent)] if scenario_file else []
     return Work(scenario=s.resolved(), noise=_noise(s, value), seed_of=(s.seed, value),
-                paths=tuple(paths + [os.getcwd()]))
+                batch_size=s.sweep.batch_size, paths=tuple(paths + [os.getcwd()]))
 
 
 def run(scenario: Scenario, resume: bool = False, overwrite: bool = False, quick: bool = False,
@@ -179,7 +179,11 @@ def run(scenario: Scenario, resume: bool = False, overwrite: bool = False, quick
     from .executors import make_executor
 
     s = quick_version(scenario) if quick else scenario
-    device = select_device(s.runtime.device)
+    where = executor.name if executor is not None else s.runtime.executor
+    if where == "local":
+        device = select_device(s.runtime.device)
+    else:  # the workers' devices: Ray gives each worker its GPUs (or none)
+        device = f"{where} workers, {s.runtime.gpus_per_worker:g} GPU(s) each"
     revision = git_revision()  # before --overwrite clears a committed results folder
     run_dir = RunDir.prepare(s.output_dir, s.resolved(), resume=resume, overwrite=overwrite)
     key = s.sweep.key
@@ -191,7 +195,7 @@ def run(scenario: Scenario, resume: bool = False, overwrite: bool = False, quick
                         "continued; start it again with --overwrite", source=str(run_dir.path))
     saved = _saved_points(meta, key, labels)
     own = executor is None
-    executor = make_executor(s.runtime) if own else executor
+    executor = make_executor(s.runtime) if own else executor  # closed below when made here
     meta.update({"name": s.name, "seed": s.seed, "seeding": SEEDING, "quick": quick, "device": device,
                  "xla": s.runtime.xla, "runtime": executor.describe(), "git_revision": revision,
                  "versions": package_versions()})

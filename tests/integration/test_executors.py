@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from linksim.cli import main
+from linksim.errors import UserError
 from linksim.executors import INSTALL_HINT, LocalExecutor, RayExecutor
 from linksim.runner import run
 from linksim.scenario import load_scenario
@@ -47,10 +48,16 @@ def tiny(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def local_csv(tiny, tmp_path_factory):
+def local():
+    """One local executor for the module's local runs (its link is built once)."""
+    return LocalExecutor()
+
+
+@pytest.fixture(scope="module")
+def local_csv(tiny, local, tmp_path_factory):
     """metrics.csv of the local run: what every executor must reproduce byte for byte."""
     out = tmp_path_factory.mktemp("local") / "run"
-    result = run(load_scenario(tiny, [f"output={out}"]), progress=False, executor=LocalExecutor())
+    result = run(load_scenario(tiny, [f"output={out}"]), progress=False, executor=local)
     batches = [p.batches for p in result.points]
     assert min(batches) < 8 and max(batches) == 8  # early stopping happens at some points, not at all
     return (out / "metrics.csv").read_text()
@@ -114,7 +121,7 @@ def test_worker_killed_mid_sweep(tiny, local_csv, pools, tmp_path):
     assert (tmp_path / "ray" / "metrics.csv").read_text() == local_csv
 
 
-def test_driver_killed_then_resume(tiny, local_csv, cluster, pools, tmp_path):
+def test_driver_killed_then_resume(tiny, local, cluster, pools, tmp_path):
     """``linksim run`` on Ray killed (SIGKILL) after its first point; ``--resume`` finishes
     the sweep with the numbers of an uninterrupted run."""
     out = tmp_path / "ray"
@@ -137,7 +144,7 @@ def test_driver_killed_then_resume(tiny, local_csv, cluster, pools, tmp_path):
     run(s, resume=True, progress=False, executor=pools[2])
     fresh = tmp_path / "local"
     run(load_scenario(tiny, [f"output={fresh}", "sweep.max_batches=16", "sweep.target_block_errors=null"]),
-        progress=False, executor=LocalExecutor())
+        progress=False, executor=local)
     assert metrics.read_text() == (fresh / "metrics.csv").read_text()
 
 
@@ -162,6 +169,16 @@ def test_job_shares_one_pool(tiny, local_csv, tmp_path, capsys, monkeypatch):
     for name in ("a", "b"):
         assert (tmp_path / f"{name}-sweep.batch_size=4" / "metrics.csv").read_text() == first_two
         assert (tmp_path / f"{name}-sweep.batch_size=3" / "metrics.csv").read_text() != first_two
+
+
+def test_more_workers_than_the_cluster_holds_is_refused(cluster, tiny):
+    rt = load_scenario(tiny, ["runtime.executor=ray", "runtime.workers=5", "runtime.cpus_per_worker=2",
+                              "runtime.gpus_per_worker=0.5"]).runtime
+    with pytest.raises(UserError) as err:
+        RayExecutor(rt)
+    text = str(err.value)
+    assert "runtime.workers: 5 workers x 2 CPUs" in text and "<= 8" in text
+    assert "runtime.gpus_per_worker" in text
 
 
 def test_missing_ray_exits_2_with_hint(tiny, tmp_path, capsys, monkeypatch):

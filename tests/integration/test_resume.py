@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from linksim.cli import main
 from linksim.errors import UserError
+from linksim.executors import LocalExecutor
 from linksim.runner import run
 from linksim.scenario import load_scenario
 
@@ -36,8 +36,8 @@ def _data_rows(path: Path) -> int:
 def test_killed_run_resumes_to_identical_metrics(tmp_path, scenario_path):
     scenario = scenario_path("quickstart")
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    full = tmp_path / "full"
-    assert main(_cmd(scenario, full)[3:]) == 0  # in this process: only the killed run needs its own
+    local = LocalExecutor()  # the full run and the resume in this process, sharing one link
+    full = run(load_scenario(scenario, SMALL + [f"output={tmp_path / 'full'}"]), progress=False, executor=local)
 
     cut = tmp_path / "cut"
     proc = subprocess.Popen(_cmd(scenario, cut), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -49,10 +49,9 @@ def test_killed_run_resumes_to_identical_metrics(tmp_path, scenario_path):
     written = _data_rows(cut / "metrics.csv")
     assert 2 <= written < 12, f"kill landed after {written} rows"
 
-    done = subprocess.run(_cmd(scenario, cut, "--resume"), env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
-    assert "finished point(s) kept" in done.stdout
-    assert (cut / "metrics.csv").read_text() == (full / "metrics.csv").read_text()
+    done = run(load_scenario(scenario, SMALL + [f"output={cut}"]), resume=True, progress=False, executor=local)
+    assert 1 <= len(done.skipped) < 6 and len(done.skipped) + len(done.points) == 6
+    assert (cut / "metrics.csv").read_text() == full.run_dir.metrics_path.read_text()
 
 
 def test_same_seed_twice_gives_identical_metrics(tmp_path, scenario_path):
@@ -69,20 +68,22 @@ def test_same_seed_twice_gives_identical_metrics(tmp_path, scenario_path):
 GROW = ["receivers=[{name: perfect}, {name: ls}]", "sweep.batch_size=8", "sweep.target_block_errors=null"]
 
 
-def _run(scenario, out, *overrides, resume=False):
+def _run(scenario, out, *overrides, resume=False, executor=None):
     s = load_scenario(scenario, GROW + [f"output={out}", *overrides])
-    return run(s, resume=resume, progress=False)
+    return run(s, resume=resume, progress=False, executor=executor)
 
 
 def test_grown_run_equals_a_run_made_with_the_larger_setting(tmp_path, scenario_path):
     """--resume with more batches, a larger target and new values in the middle and at the
     end: metrics.csv equals a fresh run's, bit for bit; kept points are not rerun."""
     scenario = scenario_path("quickstart")
-    _run(scenario, tmp_path / "grown", "sweep.values=[-2,2]", "sweep.max_batches=2")
-    grown = _run(scenario, tmp_path / "grown", "sweep.values=[-2,0,2,4]", "sweep.max_batches=3", resume=True)
+    local = LocalExecutor()  # one link for the three runs (a link does not depend on the sweep)
+    _run(scenario, tmp_path / "grown", "sweep.values=[-2,2]", "sweep.max_batches=2", executor=local)
+    grown = _run(scenario, tmp_path / "grown", "sweep.values=[-2,0,2,4]", "sweep.max_batches=3", resume=True,
+                 executor=local)
     assert [(p.value, p.batches_run) for p in grown.points] == [(-2, 1), (0, 3), (2, 1), (4, 3)]  # continued
     assert grown.skipped == []
-    fresh = _run(scenario, tmp_path / "fresh", "sweep.values=[-2,0,2,4]", "sweep.max_batches=3")
+    fresh = _run(scenario, tmp_path / "fresh", "sweep.values=[-2,0,2,4]", "sweep.max_batches=3", executor=local)
     assert grown.run_dir.metrics_path.read_text() == fresh.run_dir.metrics_path.read_text()
     assert [r["batches"] for r in grown.run_dir.rows()] == ["3"] * 8
     meta = grown.run_dir.read_meta()
