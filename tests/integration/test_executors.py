@@ -141,7 +141,8 @@ def test_driver_killed_then_resume(tiny, local, cluster, pools, tmp_path):
     assert not meta["finished"] and len(meta["points"]) < 4  # killed mid-sweep
     s = load_scenario(tiny, [f"output={out}", "runtime.executor=ray", "sweep.max_batches=16",
                              "sweep.target_block_errors=null"])
-    run(s, resume=True, progress=False, executor=pools[2])
+    resumed = run(s, resume=True, progress=False, executor=pools[2])
+    assert len(resumed.skipped) == len(meta["points"]) >= 1  # the finished points are kept, not rerun
     fresh = tmp_path / "local"
     run(load_scenario(tiny, [f"output={fresh}", "sweep.max_batches=16", "sweep.target_block_errors=null"]),
         progress=False, executor=local)

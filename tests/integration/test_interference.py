@@ -21,6 +21,7 @@ BASE = {
     "receivers": [{"name": "perfect"}, {"name": "ls"}, {"name": "lmmse", "cov_samples": 256}],
     "sweep": {"key": "snr_db", "values": [10]},
     "metrics": ["ber", "bler", "nmse"],
+    "runtime": {"xla": False},  # graph mode: no XLA compilation for these statistical checks
 }
 
 

@@ -8,6 +8,9 @@ from linksim.scenario import load_scenario
 from linksim.system.link import build_link
 
 
+GRAPH = ["runtime.xla=false"]  # graph mode: no XLA compilation for these statistical checks
+
+
 def _counts(link, label_stats, batches, batch_size, no):
     for _ in range(batches):
         for label, st in link.run_batch(batch_size, no).items():
@@ -24,7 +27,8 @@ def _not_worse(a, b):
 
 
 def test_quickstart_perfect_le_lmmse_le_ls(scenario_path):
-    s = load_scenario(scenario_path("quickstart"), ["receivers.2.cov_samples=500"])
+    s = load_scenario(scenario_path("quickstart"), [
+        "receivers=[{name: perfect}, {name: ls}, {name: lmmse, cov_samples: 500}]", *GRAPH])
     link = build_link(s)
     no = link.noise_variance("ebno_db", -2.0)
     stats = _counts(link, {}, batches=4, batch_size=32, no=no)
@@ -38,7 +42,7 @@ def test_svd_precoding_beats_no_precoding_in_se(scenario_path):
     se = {}
     for precoder in ("svd", "none"):
         s = load_scenario(scenario_path("uma_downlink_svd"), [
-            f"mimo.precoder={precoder}", "receivers=[{name: perfect}]", "metrics=[se]"])
+            f"mimo.precoder={precoder}", "receivers=[{name: perfect}]", "metrics=[se]", *GRAPH])
         link = build_link(s)
         from sionna.phy import config
 
@@ -59,7 +63,7 @@ def test_lmmse_and_gmm_err_var_is_calibrated(scenario_path):
 
     s = load_scenario(scenario_path("quickstart"), [
         "receivers=[{name: lmmse, cov_samples: 500}, {name: gmm, components: 4, fit_samples: 1000}]",
-        "metrics=[nmse, calibration]"])
+        "metrics=[nmse, calibration]", *GRAPH])
     link = build_link(s)
     for ebno in (-4.0, 4.0):
         acc = run_batches(link, link.noise_variance("ebno_db", ebno), batches=4, batch_size=16)

@@ -39,6 +39,7 @@ SCENARIO = textwrap.dedent('''
         label: failing
     sweep: {key: ebno_db, values: [0, 5], batch_size: 4, max_batches: 2, target_block_errors: null}
     metrics: [bler, nmse]
+    runtime: {xla: false}
 ''')
 
 
