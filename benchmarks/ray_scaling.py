@@ -119,6 +119,12 @@ def main(argv=None) -> int:
     print()
     same = local.counts == one.counts == split.counts
     print(f"identical counts in every configuration : {'yes' if same else 'NO'}")
+    for c in (one, split):
+        for lab, st in c.counts.items():
+            for part in ("sums", "squares"):
+                diff = {k: (v, local.counts[lab][part][k]) for k, v in st[part].items() if v != local.counts[lab][part][k]}
+                if diff:
+                    print(f"  {c.name} / {lab} {part} differ from local: {diff}")
     r1 = rate[one.name] / rate[local.name]
     r2 = rate[split.name] / rate[local.name]
     print(f"ray 1 worker / local                    : {r1:.3f}  (goal >= {GOAL_OVERHEAD})  "

@@ -17,6 +17,7 @@ import time
 import numpy as np
 import tensorflow as tf
 from sionna.phy import Block, Object
+from threadpoolctl import threadpool_limits
 from sionna.phy.channel import AWGN, ApplyOFDMChannel
 from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
 from sionna.phy.mapping import BinarySource, Demapper, Mapper
@@ -185,7 +186,10 @@ class _LinkBase(Block):
         for spec in self.scenario.receivers:
             cls = receiver_class(spec.name)
             t0 = time.time()
-            rx = cls(context, cls.Params.model_validate(spec.params), precision=self.precision)
+            # NumPy's BLAS on one thread: covariances and fits (summation order) come out
+            # the same whatever the machine's cores or a Ray worker's CPUs
+            with threadpool_limits(limits=1, user_api="blas"):
+                rx = cls(context, cls.Params.model_validate(spec.params), precision=self.precision)
             self.receiver_info[spec.display] = {"build_s": round(time.time() - t0, 2),
                                                 **getattr(rx, "build_info", {})}
             receivers.append((spec.display, rx))

@@ -96,6 +96,26 @@ def test_ray_equals_local(tiny, local_csv, pools, tmp_path, workers):
     assert [p.batches for p in result.points] == [p["batches"] for p in meta["points"]]
 
 
+def test_receiver_fits_do_not_depend_on_blas_threads(scenario_path):
+    """Ray gives a worker with one CPU one BLAS thread; a local run has all cores. The
+    quickstart LMMSE covariance (576 x 576 from 1000 draws) is large enough for NumPy's
+    BLAS to split it over threads, which changes its last digits unless the set-up is
+    pinned to one thread."""
+    import numpy as np
+    from sionna.phy import config
+    from threadpoolctl import threadpool_limits
+
+    from linksim.system.link import build_link
+
+    s = load_scenario(scenario_path("quickstart"), ["receivers=[{name: lmmse}]", "runtime.xla=false"])
+    covs = []
+    for threads in (2, 1):
+        with threadpool_limits(limits=threads, user_api="blas"):
+            config.seed = s.seed
+            covs.append(build_link(s).receivers[0][1].covariances[0])
+    np.testing.assert_array_equal(covs[0], covs[1])
+
+
 def test_worker_killed_mid_sweep(tiny, local_csv, pools, tmp_path):
     """SIGKILL one of two workers after the first merged batch: its batches run again on
     the others and on its replacement; the numbers do not change."""
