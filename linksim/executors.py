@@ -55,12 +55,12 @@ class Work:
     batch_size: int
     paths: tuple = ()
     cwd: str = field(default_factory=os.getcwd)
+    key: str = field(init=False)  # computed once here, travels with the work to the workers
 
-    @property
-    def key(self) -> str:
+    def __post_init__(self):
         data = {k: v for k, v in self.scenario.items() if k not in NOT_IN_LINK}
         data["runtime"] = {k: v for k, v in data.get("runtime", {}).items() if k not in POOL_KEYS}
-        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+        object.__setattr__(self, "key", hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16])
 
 
 class LinkWorker:
@@ -106,6 +106,10 @@ class LinkWorker:
             self._links[work.key] = link
         return link
 
+    def forget(self) -> None:
+        """Drop the links built so far."""
+        self._links.clear()
+
     def run(self, work: Work, batch: int) -> dict:
         """One batch of ``work``: its outcome (see the module docstring)."""
         from sionna.phy import config as sionna_config
@@ -141,7 +145,7 @@ class LocalExecutor:
             yield b, self._worker.run(work, b)
 
     def close(self) -> None:
-        self._worker = LinkWorker()
+        self._worker.forget()
 
 
 class RayWorker:

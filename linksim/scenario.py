@@ -10,6 +10,7 @@ override that set the field), the dotted field and what is allowed.
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any, Literal, Optional, Sequence
 
@@ -210,10 +211,17 @@ class Runtime(_Strict):
     xla: bool = Field(True, description="Compile with XLA where it is faster: transmitter + channel, QAM demapper, LDPC decoder (equaliser and estimators stay in graph mode; diffusion receivers have their own xla key).")
     device: Literal["auto", "cpu", "gpu"] = Field("auto", description="auto uses a GPU when TensorFlow sees one.")
     executor: Literal["local", "ray"] = Field("local", description="Where batches run: local (this process) or ray (Ray actors; pip install -e \".[cluster]\"). The numbers do not depend on it.")
-    address: Optional[str] = Field(None, pattern=r"^(auto|ray://[^\s:/]+:\d+|[^\s:/]+:\d+)$", description="ray: the cluster to join: auto (the running one, or RAY_ADDRESS), ray://host:port (Ray client) or host:port (from a node of the cluster); null starts a Ray instance on this machine.")
+    address: Optional[str] = Field(None, description="ray: the cluster to join: auto (the running one, or RAY_ADDRESS), ray://host:port (Ray client) or host:port (from a node of the cluster); null starts a Ray instance on this machine.")
     workers: Optional[int] = Field(None, ge=1, le=10000, description="ray: number of worker actors (null: the cluster's CPUs / cpus_per_worker).")
     cpus_per_worker: int = Field(1, ge=1, le=1024, description="ray: CPU cores (TensorFlow threads) per worker.")
     gpus_per_worker: float = Field(0, ge=0, le=64, description="ray: GPUs per worker (fractions share a GPU); 0 keeps workers on the CPU.")
+
+    @field_validator("address")
+    @classmethod
+    def _address_form(cls, v):
+        if v is not None and not re.fullmatch(r"auto|ray://[^\s:/]+:\d+|[^\s:/]+:\d+", v):
+            raise ValueError("allowed: auto, host:port, ray://host:port, or null (start Ray here)")
+        return v
 
 
 MetricName = Literal[tuple(METRICS)]  # the names of the registry in linksim.metrics

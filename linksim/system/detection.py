@@ -3,7 +3,8 @@
 Sionna's ``LinearDetector`` runs an equaliser and a demapper in one block, so one
 compilation mode covers both. On a CPU the LMMSE equaliser (batched small matrix
 inverses) is ~4x slower under XLA than in graph mode, while the max-log demapper is
-~2x faster under XLA (benchmarks/chain_overhead.py measures the whole chain).
+~2x faster under XLA (benchmarks/xla_blocks.py; benchmarks/chain_overhead.py measures
+the whole chain).
 :func:`linear_detector` builds the same detector from Sionna's parts with the demapper
 in its own function, compiled with XLA when asked.
 """

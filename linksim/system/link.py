@@ -17,7 +17,6 @@ import time
 import numpy as np
 import tensorflow as tf
 from sionna.phy import Block, Object
-from threadpoolctl import threadpool_limits
 from sionna.phy.channel import AWGN, ApplyOFDMChannel
 from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
 from sionna.phy.mapping import BinarySource, Demapper, Mapper
@@ -26,6 +25,7 @@ from sionna.phy.nr import TBDecoder, TBEncoder
 from sionna.phy.nr.utils import calculate_tb_size, decode_mcs_index
 from sionna.phy.ofdm import KBestDetector, ResourceGridMapper
 from sionna.phy.utils import complex_normal, ebnodb2no
+from threadpoolctl import threadpool_limits
 
 from .. import precoding
 from ..metrics import STAT_KEYS  # noqa: F401 (re-exported: it used to live here)
@@ -100,7 +100,7 @@ class Coding(Object):
 
     def compile(self, xla: bool) -> None:
         """Run :meth:`decode` in its own function, under XLA if ``xla`` (belief
-        propagation gains ~2.8x there on a CPU; benchmarks/chain_overhead.py)."""
+        propagation gains ~3x there on a CPU; benchmarks/xla_blocks.py)."""
         self._decode_fn = tf.function(self._decode, jit_compile=xla, reduce_retracing=True) if xla else self._decode
 
     def decode(self, llr):

@@ -82,8 +82,8 @@ def pools(cluster, tiny):
         ex.close()
 
 
-def _ray_run(tiny, out, executor, extra=()):
-    s = load_scenario(tiny, [f"output={out}", "runtime.executor=ray", *extra])
+def _ray_run(tiny, out, executor):
+    s = load_scenario(tiny, [f"output={out}", "runtime.executor=ray"])
     return run(s, progress=False, executor=executor)
 
 

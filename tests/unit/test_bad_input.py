@@ -218,6 +218,13 @@ CASES = [
      ["sweep.values[1]", "valid number", "'four'"]),
     ("sweep-empty-values", base, [("set", "sweep.values", [])],
      ["sweep.values", "at least 1"]),
+    # --- runtime ----------------------------------------------------------------------
+    ("runtime-executor", base, [("set", "runtime", {"executor": "slurm"})],
+     ["runtime.executor", "'local' or 'ray'", "'slurm'"]),
+    ("runtime-address", base, [("set", "runtime", {"executor": "ray", "address": "head-node"})],
+     ["runtime.address", "allowed: auto, host:port, ray://host:port", "'head-node'"]),
+    ("runtime-gpu-without-gpus", base, [("set", "runtime", {"executor": "ray", "device": "gpu"})],
+     ["runtime.device", "gpus_per_worker > 0"]),
 ]
 
 
