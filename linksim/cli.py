@@ -120,12 +120,33 @@ def _cmd_list(args) -> int:
     return 0
 
 
-def _cmd_train(args) -> int:
-    from .train import load_train_spec, train
+TRAINERS = {  # a spec's top-level kind -> its training program
+    "channel": "linksim.train",
+    "reconstruction": "linksim.train_reconstruction",
+}
 
-    specs = [(path, load_train_spec(path, args.overrides)) for path in args.specs]  # validate all first
-    for path, spec in specs:
-        out = train(spec, resume=args.resume, progress=not args.no_progress, source=str(path))
+
+def _trainer(path):
+    """The training module for a spec file, from its ``kind`` (default: channel)."""
+    import importlib
+
+    from .errors import allowed
+    from .scenario import read_yaml
+
+    data = read_yaml(path)
+    kind = data.pop("kind", "channel") if isinstance(data, dict) else "channel"
+    if kind not in TRAINERS:
+        raise UserError(f"unknown kind {kind!r}; allowed: {allowed(list(TRAINERS))}", source=str(path), field="kind")
+    return importlib.import_module(TRAINERS[kind])
+
+
+def _cmd_train(args) -> int:
+    specs = []
+    for path in args.specs:  # validate all first
+        module = _trainer(path)
+        specs.append((path, module, module.load_spec(path, args.overrides)))
+    for path, module, spec in specs:
+        out = module.train(spec, resume=args.resume, progress=not args.no_progress, source=str(path))
         print((out / "card.md").read_text())
         print(f"model: {out}")
     return 0

@@ -124,7 +124,8 @@ class LinkWorker:
         except NonFiniteOutput as err:
             return {"nonfinite": [err.receiver, err.what]}
         info = {"slot_s": getattr(link, "slot_duration", None), "receivers": getattr(link, "receiver_info", None),
-                "xla_fallback": getattr(link, "xla_fallback", None)}
+                "xla_fallback": getattr(link, "xla_fallback", None),
+                "reconstruction": link.image_outputs.info if link.image_outputs is not None else None}
         return {"stats": stats, "info": info}
 
 

@@ -98,16 +98,24 @@ METRICS: dict[str, Metric] = {
                           "Reported / measured error variance", False,
                           "err_var_ratio: the receiver's reported error variance summed over data REs, over the measured sum /H_hat - H/^2 there (1 = calibrated); 95 % interval from the batch spread",
                           reference=1.0),
+    "image_mse": Metric(_with_bounds("image_mse"), ("img_err", "img_pixels"), "ratio", "Image MSE", True,
+                        "mean squared pixel error of the received (reconstructed) images, pixels in [0, 1] (image sources); 95 % interval from the batch spread"),
+    "psnr": Metric(_with_bounds("psnr_db"), ("img_err", "img_pixels"), "ratio", "PSNR [dB]", False,
+                   "10 log10(1 / image_mse): PSNR of the mean squared error over all images of the point (image sources); 95 % interval from image_mse's"),
+    "ssim": Metric(_with_bounds("ssim"), ("ssim_sum", "images"), "ratio", "SSIM", False,
+                   "mean SSIM per image (tf.image.ssim, 7x7 Gaussian window, sigma 1.5, pixels in [0, 1]) (image sources); 95 % interval from the batch spread"),
 }
 
 STAT_KEYS = ("bits", "bit_errors", "blocks", "block_errors", "info_bits_ok",
-             "nmse_err", "nmse_ref", "se_sum", "se_count", "slots", "ev_reported", "ev_measured")
+             "nmse_err", "nmse_ref", "se_sum", "se_count", "slots", "ev_reported", "ev_measured",
+             "img_err", "img_pixels", "ssim_sum", "images")
 
 COUNT_COLUMNS = ["bits", "bit_errors", "blocks", "block_errors"]
 
 # ratio metrics: value column -> (numerator sum, denominator sum)
 RATIOS = {m.column: m.sums for m in METRICS.values() if m.interval == "ratio"}
 DB_COLUMNS = ("nmse_db",)  # ratios written in dB
+INVERSE_DB_COLUMNS = ("psnr_db",)  # ratios written as -dB (10 log10 of the inverse; the bounds swap)
 
 
 def metric_names() -> tuple[str, ...]:
@@ -253,6 +261,10 @@ class Accumulator:
             ok = out[col] > 0
             for c in (col, f"{col}_lo", f"{col}_hi"):
                 out[c] = _db(out[c]) if ok else math.nan
+        for col in INVERSE_DB_COLUMNS:
+            # error-free images: PSNR +inf (the upper bound too)
+            value, lo, hi = out[col], out[f"{col}_lo"], out[f"{col}_hi"]
+            out[col], out[f"{col}_lo"], out[f"{col}_hi"] = -_db(value), -_db(hi), -_db(lo)
         out["goodput_mbps"] = self.goodput_mbps(slot_duration)
         return out
 
@@ -369,3 +381,25 @@ def se_stats(se) -> dict:
     import tensorflow as tf
 
     return {"se_sum": tf.reduce_sum(tf.cast(se, tf.float64)), "se_count": tf.cast(tf.size(se), tf.float64)}
+
+
+SSIM_WINDOW = {"filter_size": 7, "filter_sigma": 1.5}  # 8x8 images: TF's default 11x11 window does not fit
+
+
+def image_stats(x_hat, x) -> dict:
+    """Image-quality sums of a batch of images.
+
+    Input: ``x_hat``, ``x`` [M, H, W], float in [0, 1] — received (reconstructed) and sent
+    images. Output: float64 scalars ``img_err = sum (x_hat - x)^2``, ``img_pixels``,
+    ``ssim_sum`` (sum over images of ``tf.image.ssim`` with :data:`SSIM_WINDOW`) and
+    ``images``.
+    """
+    import tensorflow as tf
+
+    x_hat = tf.cast(x_hat, tf.float32)
+    x = tf.cast(x, tf.float32)
+    ssim = tf.image.ssim(x_hat[..., None], x[..., None], max_val=1.0, **SSIM_WINDOW)
+    return {"img_err": tf.reduce_sum(tf.cast(tf.square(x_hat - x), tf.float64)),
+            "img_pixels": tf.cast(tf.size(x), tf.float64),
+            "ssim_sum": tf.reduce_sum(tf.cast(ssim, tf.float64)),
+            "images": tf.cast(tf.shape(x)[0], tf.float64)}

@@ -125,3 +125,18 @@ def metric_names() -> list[str]:
     from .metrics import metric_names
 
     return list(metric_names())
+
+
+def reconstruction_entries() -> dict[str, str]:
+    """linksim's reconstruction stages: name -> "module:Class"."""
+    from .reconstruction import RECONSTRUCTIONS
+
+    return dict(RECONSTRUCTIONS)
+
+
+def reconstruction_class(name: str):
+    """The reconstruction-stage class registered as ``name``."""
+    entries = reconstruction_entries()
+    if name not in entries:
+        raise UserError(f"unknown reconstruction {name!r}{did_you_mean(name, entries)}; allowed: {allowed(list(entries))}")
+    return load_target(entries[name])

@@ -187,7 +187,7 @@ def run(scenario: Scenario, resume: bool = False, overwrite: bool = False, quick
     revision = git_revision()  # before --overwrite clears a committed results folder
     run_dir = RunDir.prepare(s.output_dir, s.resolved(), resume=resume, overwrite=overwrite)
     key = s.sweep.key
-    labels = [r.display for r in s.receivers]
+    labels = s.row_labels
     cols = columns(key, s.metrics)
     meta = run_dir.read_meta() if resume else {}
     if resume and meta.get("points") and meta.get("seeding") != SEEDING:
@@ -229,8 +229,9 @@ def run(scenario: Scenario, resume: bool = False, overwrite: bool = False, quick
                           "slot_s": slot, "state": {lab: acc.state() for lab, acc in accs.items()}}
                 meta["points"] = [p for p in meta["points"] if float(p[key]) != float(value)] + [record]
                 meta["points"].sort(key=lambda p: s.sweep.values.index(p[key]) if p[key] in s.sweep.values else 0)
-                if info.get("receivers"):
-                    meta["receivers"] = info["receivers"]
+                for part in ("receivers", "reconstruction"):
+                    if info.get(part):
+                        meta[part] = info[part]
                 if info.get("xla_fallback"):
                     meta["xla_fallback"] = info["xla_fallback"]
                 meta["runtime"] = executor.describe()
@@ -252,7 +253,7 @@ def summary_table(run_dir: RunDir, key: str, metrics) -> str:
     rows = run_dir.rows()
     if not rows:
         return "(no finished points)"
-    shown = ("ber", "bler", "nmse_db", "err_var_ratio", "se", "goodput_mbps")  # no bounds: keep it short
+    shown = ("ber", "bler", "nmse_db", "err_var_ratio", "se", "goodput_mbps", "psnr_db", "ssim")  # no bounds: keep it short
     cols = ["receiver", key] + [c for c in shown if c in rows[0]] + ["batches"]
     table = [cols] + [[_short(r[c]) for c in cols] for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(cols))]

@@ -21,6 +21,7 @@ from .errors import UserError, allowed, did_you_mean
 from .metrics import METRICS
 
 NOISE_KEYS = ("ebno_db", "snr_db")
+IMAGE_METRICS = ("image_mse", "psnr", "ssim")
 
 
 class _Strict(BaseModel):
@@ -180,11 +181,17 @@ class Mimo(_Strict):
     kbest_k: int = Field(16, ge=1, le=256, description="Candidate list size of the kbest detector.")
 
 
-class ReceiverSpec(BaseModel):
-    """One receiver: a registered name, an optional label and its own parameters."""
+class Source(_Strict):
+    """What the link sends in its information bits."""
+
+    type: Literal["bits", "digits"] = Field("bits", description="bits: uniform random bits; digits: scikit-learn's bundled 8x8 hand-written digits, 8 bits per pixel (MSB first), packed back to back into the information bits of a batch (the rest random); needs pip install -e \".[images]\".")
+    split: Literal["test", "train"] = Field("test", description="digits: the fixed split that is sent (train: the images the reconstruction models learn from).")
+
+
+class _NamedSpec(BaseModel):
+    """A registered name, an optional label and the item's own parameters."""
 
     model_config = ConfigDict(extra="allow")
-    name: str = Field(description="Registered receiver (see `linksim list receivers`) or module.path:ClassName.")
     label: Optional[str] = Field(None, description="Name in results and plots (default: name).")
 
     @property
@@ -195,6 +202,17 @@ class ReceiverSpec(BaseModel):
     def display(self) -> str:
         return self.label or self.name
 
+
+class ReconstructionSpec(_NamedSpec):
+    """One reconstruction stage after the decoder (image sources)."""
+
+    name: str = Field(description="Registered stage (see `linksim list reconstructions`).")
+
+
+class ReceiverSpec(_NamedSpec):
+    """One receiver: a registered name, an optional label and its own parameters."""
+
+    name: str = Field(description="Registered receiver (see `linksim list receivers`) or module.path:ClassName.")
 
 class Sweep(_Strict):
     key: str = Field("ebno_db", description="Swept quantity: ebno_db, snr_db or the dotted path of any numeric scenario key (e.g. channel.delay_spread_ns).")
@@ -241,7 +259,9 @@ class Scenario(_Strict):
     interference: Interference = Field(default_factory=Interference, description="Narrowband interferer (OFDM links).")
     link: Link = Field(default_factory=Link, description="Coding and modulation.")
     mimo: Mimo = Field(default_factory=Mimo, description="Streams, precoder, detector.")
+    source: Source = Field(default_factory=Source, description="What the link sends (random bits or images).")
     receivers: list[ReceiverSpec] = Field(default_factory=lambda: [ReceiverSpec(name="perfect")], min_length=1, description="Receivers compared on the same realisations.")
+    reconstruction: list[ReconstructionSpec] = Field(default_factory=list, description="Stages after the decoder (image sources), each applied to every receiver's received images; results rows are then labelled receiver/stage. Empty: the received images as decoded.")
     sweep: Sweep = Field(default_factory=Sweep, description="Swept key, its values and Monte-Carlo limits.")
     metrics: list[MetricName] = Field(default_factory=lambda: ["ber", "bler"], min_length=1, description="Metrics to compute (see below).")
     runtime: Runtime = Field(default_factory=Runtime, description="Compilation and device.")
@@ -263,10 +283,19 @@ class Scenario(_Strict):
     def is_coded(self) -> bool:
         return self.link.mode in ("codeword", "tb")
 
+    @property
+    def row_labels(self) -> list[str]:
+        """The ``receiver`` column of metrics.csv: the receivers' labels, or
+        ``receiver/stage`` for every receiver and reconstruction stage."""
+        if not self.reconstruction:
+            return [r.display for r in self.receivers]
+        return [f"{r.display}/{c.display}" for r in self.receivers for c in self.reconstruction]
+
     def resolved(self) -> dict:
         """Plain-data copy with every default filled in (written as scenario.yaml)."""
         data = self.model_dump(mode="json")
-        data["receivers"] = [r.model_dump(mode="json", exclude_none=True) for r in self.receivers]
+        for key in ("receivers", "reconstruction"):
+            data[key] = [r.model_dump(mode="json", exclude_none=True) for r in getattr(self, key)]
         return data
 
 
@@ -282,6 +311,11 @@ def _check_consistency(s: Scenario) -> None:
             raise UserError("a link without OFDM is single-antenna: set antennas.bs and antennas.ue to 1 element", field="antennas")
         if link.mode in ("tb", "sounding"):
             raise UserError("a link without OFDM supports mode codeword or uncoded", field="link.mode")
+        n = link.codeword_length - link.codeword_length % link.bits_per_symbol
+        if link.mode == "codeword" and round(link.coderate * n) < n / 5:
+            raise UserError(f"5G LDPC needs k >= n/5: {round(link.coderate * n)} information bits of n = {n} "
+                            f"(raise the code rate to at least 0.2, or codeword_length to a multiple of 5 x "
+                            f"{link.bits_per_symbol})", field="link.coderate")
         bad = [r.name for r in s.receivers if r.name != "perfect"]
         if bad:
             raise UserError(f"a link without OFDM has no pilots; allowed receivers: perfect (got {bad[0]})", field="receivers")
@@ -352,10 +386,22 @@ def _check_consistency(s: Scenario) -> None:
     k = len(ch.components())
     if k > 1 and sw.batch_size % k:
         raise UserError(f"every batch holds all {k} mixture components equally: batch_size must be a multiple of {k} (got {sw.batch_size})", field="sweep.batch_size")
-    labels = [r.display for r in s.receivers]
-    dup = {x for x in labels if labels.count(x) > 1}
-    if dup:
-        raise UserError(f"receiver labels must be unique (repeated: {sorted(dup)[0]}); set label:", field="receivers")
+    for section in ("receivers", "reconstruction"):
+        labels = [r.display for r in getattr(s, section)]
+        dup = {x for x in labels if labels.count(x) > 1}
+        if dup:
+            raise UserError(f"labels must be unique (repeated: {sorted(dup)[0]}); set label:", field=section)
+    image_metrics = [m for m in s.metrics if m in IMAGE_METRICS]
+    if s.source.type == "bits":
+        if image_metrics:
+            raise UserError(f"{image_metrics[0]} measures images: set source.type: digits, or allowed metrics here: "
+                            f"{allowed([m for m in METRICS if m not in IMAGE_METRICS])}", field="metrics")
+        if s.reconstruction:
+            raise UserError("reconstruction stages work on images: set source.type: digits, or remove reconstruction",
+                            field="reconstruction")
+    elif link.mode == "sounding":
+        raise UserError("a sounding link sends no data; allowed link.mode with an image source: codeword, tb, uncoded",
+                        field="source.type")
 
 
 # --------------------------------------------------------------------------- dotted paths
@@ -531,7 +577,8 @@ def validate_scenario(data: Any, source: str = "<scenario>", base_dir: Path | No
         scenario = Scenario.model_validate(data)
     except ValidationError as err:
         raise _problems_error(_pydantic_problems(err), source, overrides) from None
-    checks = (_check_consistency, _check_sweep, lambda s: _check_receivers(s, base_dir), lambda s: _check_files(s, base_dir))
+    checks = (_check_consistency, _check_sweep, lambda s: _check_receivers(s, base_dir), _check_reconstruction,
+              lambda s: _check_files(s, base_dir))
     problems = []
     for check in checks:
         try:
@@ -607,21 +654,42 @@ def _check_receivers(s: Scenario, base_dir: Path | None = None) -> None:
             cls = receiver_class(spec.name, search=[base_dir] if base_dir else None)
         except UserError as err:
             raise err.at(field_prefix=f"receivers[{i}].name") from None
-        try:
-            cls.Params.model_validate(spec.params)
-        except ValidationError as err:
-            first = err.errors()[0]
-            loc = first["loc"]
-            names = list(cls.Params.model_fields)
-            if first["type"] == "extra_forbidden":
-                msg = f"unknown parameter for {spec.name}{did_you_mean(loc[-1], names)}; allowed: {allowed(['name', 'label'] + names)}"
-            else:
-                msg = first["msg"] + (f" (got {first.get('input')!r})" if "input" in first else "")
-            raise UserError(msg, field=f"receivers[{i}].{_loc_to_path(loc)}") from None
+        _check_params(cls, spec, f"receivers[{i}]")
         try:
             cls.check_scenario(s, cls.Params.model_validate(spec.params))
         except UserError as err:
             raise err.at(field_prefix=f"receivers[{i}]") from None
+
+
+def _check_params(cls, spec, where: str) -> None:
+    """``spec``'s own parameters validate against ``cls.Params`` (UserError naming
+    ``where.<param>``)."""
+    try:
+        cls.Params.model_validate(spec.params)
+    except ValidationError as err:
+        first = err.errors()[0]
+        loc = first["loc"]
+        names = list(cls.Params.model_fields)
+        if first["type"] == "extra_forbidden":
+            msg = f"unknown parameter for {spec.name}{did_you_mean(loc[-1], names)}; allowed: {allowed(['name', 'label'] + names)}"
+        else:
+            msg = first["msg"] + (f" (got {first.get('input')!r})" if "input" in first else "")
+        raise UserError(msg, field=f"{where}.{_loc_to_path(loc)}") from None
+
+
+def _check_reconstruction(s: Scenario) -> None:
+    from .registry import reconstruction_class
+
+    for i, spec in enumerate(s.reconstruction):
+        try:
+            cls = reconstruction_class(spec.name)
+        except UserError as err:
+            raise err.at(field_prefix=f"reconstruction[{i}].name") from None
+        _check_params(cls, spec, f"reconstruction[{i}]")
+        try:
+            cls.check_scenario(s, cls.Params.model_validate(spec.params))
+        except UserError as err:
+            raise err.at(field_prefix=f"reconstruction[{i}]") from None
 
 
 def _check_files(s: Scenario, base_dir: Path | None) -> None:

@@ -461,7 +461,9 @@ class MixerDenoiserNet(keras.Model):
         return self.proj(self.norm_out(h))
 
 
-NETWORKS = {"MixerDenoiserNet": MixerDenoiserNet}
+from .image_networks import ImageDenoiserNet  # noqa: E402
+
+NETWORKS = {"MixerDenoiserNet": MixerDenoiserNet, "ImageDenoiserNet": ImageDenoiserNet}
 """Registry of network classes a checkpoint may name (``linksim.diffusion.networks:<key>``)."""
 
 

@@ -37,6 +37,7 @@ from ..scenario import Scenario
 from .channels import ChannelGenerator
 from .detection import linear_detector
 from .grid import build_resource_grid, build_srs
+from .images import ImageOutputs, ImageSource
 
 
 def _f64(x):
@@ -49,16 +50,19 @@ class Coding(Object):
 
     Input (encode)  : batch_size -> (b [B, 1, Ns, k] or [B, 1, tb], c [B, 1, Ns, n])
     Input (decode)  : llr [B, 1, Ns, n] -> b_hat like b
+
+    ``source`` (``shape -> bits``) makes the information bits: random bits by default,
+    or an :class:`~linksim.system.images.ImageSource`.
     """
 
     def __init__(self, scenario: Scenario, bits_per_stream: int, num_bits_per_symbol: int,
-                 num_streams: int, precision=None):
+                 num_streams: int, precision=None, source=None):
         super().__init__(precision=precision)
         link = scenario.link
         self.mode = link.mode
         self.num_streams = num_streams
         self.n = bits_per_stream
-        self._source = BinarySource(precision=precision)
+        self._source = source or BinarySource(precision=precision)
         if self.mode == "codeword":
             self.k = int(round(link.coderate * self.n))
             self._enc = LDPC5GEncoder(self.k, self.n, num_bits_per_symbol=num_bits_per_symbol, precision=precision)
@@ -125,6 +129,8 @@ class _LinkBase(Block):
         self._pools = {}  # mixture component (or None) -> channel draws shared by the receivers
         self._draw_fns = {}
         self.check_finite = True  # every batch: each receiver's h_hat and err_var are finite
+        self.image_source = ImageSource(scenario, precision=self.precision) if scenario.source.type != "bits" else None
+        self.image_outputs = ImageOutputs(scenario, self.image_source) if self.image_source is not None else None
 
     def sample_channels(self, n: int, component: int | None = None) -> np.ndarray:
         """``n`` fresh channel draws for receiver statistics (of one mixture component if
@@ -217,6 +223,18 @@ class _LinkBase(Block):
     def _coding_stats(self, b, b_hat):
         return coding_stats(b, b_hat, self.coding.blocks_per_slot, self.coding.info_bits_per_block)
 
+    def _rows(self, label: str, stats: dict, b, b_hat) -> dict:
+        """``{row label: stats}`` of one receiver (one row per reconstruction stage with an
+        image source)."""
+        if self.image_outputs is None:
+            return {label: stats}
+        return self.image_outputs.rows(label, stats, b, b_hat)
+
+    @property
+    def decodes(self) -> bool:
+        """Whether the scenario needs the decoded bits."""
+        return bool(set(self.scenario.metrics) & {"ber", "bler", "goodput"}) or self.image_source is not None
+
 
 class OFDMLink(_LinkBase):
     """One MIMO-OFDM slot per batch element (see module docstring).
@@ -249,7 +267,8 @@ class OFDMLink(_LinkBase):
                                     is_pusch=s.channel.direction == "uplink")
             self.bits_per_symbol = int(q)
             n = self.rg.num_data_symbols * self.bits_per_symbol
-        self.coding = Coding(s, int(n), self.bits_per_symbol, self.num_streams, precision=self.precision)
+        self.coding = Coding(s, int(n), self.bits_per_symbol, self.num_streams, precision=self.precision,
+                             source=self.image_source)
         self.coderate = self.coding.rate
         self._mapper = Mapper("qam", self.bits_per_symbol, precision=self.precision)
         self._rg_mapper = ResourceGridMapper(self.rg, precision=self.precision)
@@ -369,12 +388,15 @@ class OFDMLink(_LinkBase):
                 stats.update(estimation_stats(h_hat, err_var, h_eff, self._data_mask))
             if se is not None:
                 stats.update(se_stats(se))
-            if self.metrics & {"ber", "bler", "goodput"}:
+            if self.decodes:
                 if w2 is not None:
                     h_hat, err_var = h_hat * w, err_var * w2
                 llr = self._detector(y_det, h_hat, err_var, det_no)
-                stats.update(self._coding_stats(b, self.coding.decode(llr)))
-            out[label] = stats
+                b_hat = self.coding.decode(llr)
+                stats.update(self._coding_stats(b, b_hat))
+                out.update(self._rows(label, stats, b, b_hat))
+            else:
+                out[label] = stats
         return out
 
     def _make_detector(self, xla: bool):
@@ -408,7 +430,7 @@ class FlatLink(_LinkBase):
         s = scenario
         self.bits_per_symbol = s.link.bits_per_symbol
         n = s.link.codeword_length - s.link.codeword_length % self.bits_per_symbol
-        self.coding = Coding(s, n, self.bits_per_symbol, 1, precision=self.precision)
+        self.coding = Coding(s, n, self.bits_per_symbol, 1, precision=self.precision, source=self.image_source)
         self.coderate = self.coding.rate
         self._mapper = Mapper("qam", self.bits_per_symbol, precision=self.precision)
         self._demapper = Demapper("maxlog", "qam", self.bits_per_symbol, precision=self.precision)
@@ -428,13 +450,31 @@ class FlatLink(_LinkBase):
         y = self._awgn(h * x, no)
         no_eff = no / tf.abs(h) ** 2
         llr = self._demapper(y / h, no_eff)
+        b_hat = self.coding.decode(llr)
         stats = zero_stats()
         stats["slots"] = _f64(batch_size)
-        stats.update(self._coding_stats(b, self.coding.decode(llr)))
-        return {label: stats for label, _ in self.receivers}
+        stats.update(self._coding_stats(b, b_hat))
+        return b, b_hat, stats
+
+    def _outputs(self, b, b_hat, stats):
+        out = {}
+        for label, _ in self.receivers:
+            out.update(self._rows(label, stats, b, b_hat))
+        return out
 
     def _build_step(self):
-        self._step = self._compile(self._run, self._xla_enabled)
+        """The link under XLA; image reconstruction stages in graph mode (a stage may call
+        NumPy, and compiles its own networks)."""
+        run = self._compile(self._run, self._xla_enabled)
+        outputs = tf.function(self._outputs, reduce_retracing=True)
+        self._step = lambda batch_size, no: outputs(*run(batch_size, no))
+        self._run_compiled = run
+
+    def image_pairs(self, batch_size: int, no: float):
+        """Sent and decoded images of one batch (image sources): ``(x, x_hat)``, each
+        [M, H, W] float in [0, 1] (the training pairs of the reconstruction stages)."""
+        b, b_hat, _ = self._run_compiled(batch_size, tf.constant(no, self.rdtype))
+        return self.image_source.images(b), self.image_source.images(b_hat)
 
 
 class SoundingLink(_LinkBase):

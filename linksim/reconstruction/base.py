@@ -1,0 +1,88 @@
+"""The reconstruction hook: a stage after the decoder that maps received images to
+reconstructed ones (Card D)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+from sionna.phy import Block
+
+
+class NoParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Reconstruction(Block):
+    """Abstract reconstruction stage.
+
+    A stage sees only what the receiver has after decoding: the received images (pixels
+    from the decoded bits). Randomness (a diffusion sampler's noise) comes from Sionna's
+    ``config.tf_rng``, which the runner seeds per batch.
+
+    Subclasses set ``Params`` (a pydantic model of their scenario options) and implement
+    :meth:`call`.
+
+    Parameters
+    ----------
+    image_shape : (int, int)
+        ``(H, W)`` of the images.
+    params : pydantic.BaseModel
+        Validated instance of ``Params``.
+
+    Input
+    -----
+    images : [M, H, W], tf.float32 in [0, 1]
+        Received images.
+
+    Output
+    ------
+    images : [M, H, W], tf.float32 in [0, 1]
+        Reconstructed images.
+    """
+
+    Params: type[BaseModel] = NoParams
+
+    def __init__(self, image_shape, params: BaseModel | None = None, precision=None, **kwargs):
+        super().__init__(precision=precision, **kwargs)
+        self.image_shape = tuple(int(s) for s in image_shape)
+        self.params = params if params is not None else self.Params()
+        self.build_info = {}
+
+    @classmethod
+    def check_scenario(cls, scenario, params) -> None:
+        """Raise :class:`~linksim.errors.UserError` if this stage cannot serve the scenario."""
+
+    def call(self, images):
+        raise NotImplementedError
+
+
+class NoReconstruction(Reconstruction):
+    """The received images as decoded."""
+
+    def call(self, images):
+        return images
+
+
+def load_image_model(name: str, image_shape, task: str):
+    """A trained image network (a checkpoint folder or a zoo name) and its config.json,
+    checked to be made for ``task`` (``config["task"]``) and ``image_shape``."""
+    from ..diffusion.checkpoints import load_checkpoint, resolve_model
+    from ..errors import UserError
+
+    path = resolve_model(name)
+    net, cfg = load_checkpoint(path, image_shape)
+    if cfg.get("task") != task:
+        raise UserError(f"model was trained for task {cfg.get('task')!r}; this stage needs {task!r}",
+                        source=str(path), field="task")
+    return net, cfg
+
+
+def to_signed(images):
+    """[0, 1] pixels -> the networks' [-1, 1] with a channel axis: [M, H, W] -> [M, H, W, 1]."""
+    return (2.0 * images - 1.0)[..., None]
+
+
+def to_pixels(x):
+    """[-1, 1] with a channel axis -> [0, 1] pixels: [M, H, W, 1] -> [M, H, W] (clipped)."""
+    import tensorflow as tf
+
+    return tf.clip_by_value((x[..., 0] + 1.0) / 2.0, 0.0, 1.0)

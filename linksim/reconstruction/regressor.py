@@ -1,0 +1,30 @@
+"""One-step regressor: the DDPM's backbone trained with MSE to map a received image to
+the clean one (the estimate of the conditional mean; the baseline Card D's paper lacks)."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+from pydantic import BaseModel, ConfigDict, Field
+
+from .base import Reconstruction, load_image_model, to_pixels, to_signed
+
+TASK = "reconstruction-regressor"
+
+
+class RegressorParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    model: str = Field("regressor-digits-cpu", description="Checkpoint folder or zoo name (trained by linksim train, task reconstruction-regressor).")
+    xla: bool = Field(True, description="Compile the network with XLA.")
+
+
+class RegressorReconstruction(Reconstruction):
+    Params = RegressorParams
+
+    def __init__(self, image_shape, params=None, precision=None, **kwargs):
+        super().__init__(image_shape, params, precision, **kwargs)
+        self.net, cfg = load_image_model(self.params.model, self.image_shape, TASK)
+        self.build_info = {"model": self.params.model}
+        self._net = tf.function(lambda c: self.net(c, tf.zeros([tf.shape(c)[0]]), c), jit_compile=self.params.xla)
+
+    def call(self, images):
+        return to_pixels(self._net(to_signed(tf.cast(images, tf.float32))))
