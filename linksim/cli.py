@@ -32,8 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     v.add_argument("--print", dest="show", action="store_true", help="print the resolved scenario")
 
-    ls = sub.add_parser("list", help="list receivers, channels or metrics")
-    ls.add_argument("what", choices=["receivers", "channels", "metrics"])
+    ls = sub.add_parser("list", help="list receivers, reconstructions, channels or metrics")
+    ls.add_argument("what", choices=["receivers", "reconstructions", "channels", "metrics"])
 
     t = sub.add_parser("train", help="train diffusion models from training specs (scenarios/train/*.yaml)")
     t.add_argument("specs", nargs="+", help="training spec YAML files")
@@ -78,12 +78,31 @@ def _cmd_run(args) -> int:
                 print(f"resumed: {len(result.skipped)} finished point(s) kept")
             if not args.no_plot:
                 files = plot_runs([result.run_dir.path])
+                files += _image_examples(job.scenario, result.run_dir.path)
                 pngs = [str(f) for f in files if f.suffix == ".png"]
                 print("figures: " + ", ".join(pngs))
             print(f"results: {result.run_dir.path}")
     finally:
         executor.close()
     return 0
+
+
+def _image_examples(s, run_path: Path) -> list[Path]:
+    """figures/examples.png for an image source on a flat link: sent, received and
+    reconstructed images at the first, middle and last swept noise value."""
+    from .runner import _noise
+    from .system.link import build_link
+
+    if s.source.type == "bits" or s.link.ofdm or s.sweep.key not in ("snr_db", "ebno_db"):
+        return []
+    from .plotting import image_grid
+    from .system.images import example_images
+
+    link = build_link(s)
+    vals = s.sweep.values
+    picks = sorted({vals[0], vals[len(vals) // 2], vals[-1]}, key=vals.index)
+    examples = example_images(link, _noise(s, vals[0])[0], picks, seed=s.seed)
+    return [image_grid(examples, run_path / "figures" / "examples.png", s.sweep.key)]
 
 
 def _cmd_validate(args) -> int:
@@ -113,6 +132,12 @@ def _cmd_list(args) -> int:
                 doc = f"(cannot load {entry.target}: {err})"
             print(f"{name:{width}s}  [{entry.origin}]  {doc}")
         print("Any receiver class can also be named in a scenario as module.path:ClassName.")
+    elif args.what == "reconstructions":
+        entries = registry.reconstruction_entries()
+        for name in entries:
+            cls = registry.reconstruction_class(name)
+            doc = " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())
+            print(f"{name:10s}  {doc}")
     elif args.what == "channels":
         print("\n".join(registry.channel_names()))
     else:
@@ -123,6 +148,7 @@ def _cmd_list(args) -> int:
 TRAINERS = {  # a spec's top-level kind -> its training program
     "channel": "linksim.train",
     "reconstruction": "linksim.train_reconstruction",
+    "semcom": "linksim.semcom.training",
 }
 
 

@@ -227,3 +227,25 @@ def plot_runs(run_paths: list[Path], out_dir: Path | None = None, formats=("png"
             written.append(target)
         plt.close(fig)
     return written
+
+
+def image_grid(examples: dict, path: Path, key: str) -> Path:
+    """Example images (:func:`linksim.system.images.example_images`) as one PNG: the sent
+    images on top, then per swept value one row per receiver/stage."""
+    rows = [("sent", examples["sent"])]
+    for value, stages in examples["rows"].items():
+        rows += [(f"{label}\n{key}={value:g}", imgs) for label, imgs in stages.items()]
+    count = len(rows[0][1])
+    fig, axes = plt.subplots(len(rows), count, figsize=(0.75 * count + 1.8, 0.75 * len(rows)), squeeze=False)
+    for r, (label, imgs) in enumerate(rows):
+        for c in range(count):
+            ax = axes[r][c]
+            ax.imshow(imgs[c], cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[r][0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=7)
+    fig.tight_layout(pad=0.2)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

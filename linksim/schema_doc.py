@@ -13,12 +13,12 @@ from pydantic_core import PydanticUndefined
 
 from . import scenario as sc
 from .metrics import METRICS
-from .registry import builtin_receivers, receiver_class
+from .registry import builtin_receivers, receiver_class, reconstruction_class, reconstruction_entries
 
 SECTIONS = [
     ("carrier", sc.Carrier), ("antennas.bs / antennas.ue", sc.Array), ("channel", sc.Channel),
     ("pilots", sc.Pilots), ("pilots.srs", sc.SRS), ("link", sc.Link), ("mimo", sc.Mimo),
-    ("sweep", sc.Sweep), ("runtime", sc.Runtime),
+    ("source", sc.Source), ("sweep", sc.Sweep), ("runtime", sc.Runtime),
 ]
 
 
@@ -104,6 +104,16 @@ def render() -> str:
             out += model_table(cls.Params)
         else:
             out += ["No parameters."]
+    out += ["", "## `reconstruction[]`", "",
+            "A list of stages after the decoder (image sources only); each entry names a stage",
+            "and may set its parameters next to `name` and `label`. Every stage gets every",
+            "receiver's received images; metrics.csv has one row per receiver/stage",
+            "(`linksim list reconstructions`; registry: `linksim/reconstruction/__init__.py`).", ""]
+    out += model_table(sc.ReconstructionSpec)
+    for name in reconstruction_entries():
+        cls = reconstruction_class(name)
+        out += ["", f"### reconstruction `{name}`", "", " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split()), ""]
+        out += model_table(cls.Params) if cls.Params.model_fields else ["No parameters."]
     out += ["", "## `metrics`", "", "Any of: " + ", ".join(f"`{m}`" for m in METRICS) + ".", "",
             "Error rates carry a Wilson 95 % interval, ratio metrics a 95 % interval from the",
             "batch-to-batch spread (delta method); bounds are the `_lo` / `_hi` columns.", "",

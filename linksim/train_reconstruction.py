@@ -9,7 +9,8 @@ condition. Then either
 - ``task: ddpm`` — a conditional DDPM (eps-prediction, linear-beta schedule with ``T``
   steps): ``|eps - net(x_t, t, received)|^2`` with ``x_t = alpha_t x + beta_t eps``;
 - ``task: regressor`` — the same backbone without ``x_t`` and ``t``, trained with
-  ``|net(received) - x|^2`` (the MSE-optimal one-step estimate).
+  ``|received + net(received) - x|^2`` (the MSE-optimal one-step estimate, as a
+  correction of the received image).
 
 The model is measured on the test split (PSNR of the received and of the reconstructed
 images per SNR and code rate) and exported with a card to ``linksim/zoo/<name>/``.
@@ -17,13 +18,14 @@ images per SNR and code rate) and exported with a card to ``linksim/zoo/<name>/`
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 from typing import Literal, Optional
 
 import numpy as np
 import tensorflow as tf
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from . import __version__
 from .diffusion.checkpoints import ZOO, save_checkpoint
@@ -58,8 +60,14 @@ class NetSpec(_Strict):
 
 class DDPMSpec(_Strict):
     T: int = Field(200, ge=2, le=4000, description="Diffusion steps of the linear-beta schedule.")
-    beta_start: float = Field(1e-4, gt=0, lt=1)
-    beta_end: float = Field(0.02, gt=0, lt=1)
+    beta_start: Optional[float] = Field(None, gt=0, lt=1, description="First beta (default 0.1 / T: DDPM's 1e-4 at T = 1000).")
+    beta_end: Optional[float] = Field(None, gt=0, lt=1, description="Last beta (default 20 / T: DDPM's 0.02 at T = 1000, so that x_T is noise for any T).")
+
+    @model_validator(mode="after")
+    def _scaled(self):
+        self.beta_start = self.beta_start or 0.1 / self.T
+        self.beta_end = self.beta_end or min(20.0 / self.T, 0.999)
+        return self
 
 
 class OptimSpec(_Strict):
@@ -150,13 +158,18 @@ def build_network(spec: ReconstructionTrainSpec, image_shape) -> ImageDenoiserNe
     cfg = dict(PROFILES[spec.network.profile])
     if spec.network.width:
         cfg["width"] = spec.network.width
-    net = ImageDenoiserNet(T=spec.diffusion.T, cond="image", diffusion=spec.task == "ddpm", **cfg)
+    ddpm = spec.task == "ddpm"
+    net = ImageDenoiserNet(T=spec.diffusion.T, cond="image", diffusion=ddpm, zero_output=not ddpm, **cfg)
     return net.build_for(image_shape)
 
 
 def schedule_config(spec) -> dict:
     d = spec.diffusion
-    return make_schedule({"kind": "linear_beta", "T": d.T, "beta_start": d.beta_start, "beta_end": d.beta_end}).to_config()
+    schedule = make_schedule({"kind": "linear_beta", "T": d.T, "beta_start": d.beta_start, "beta_end": d.beta_end})
+    if schedule.alpha_min > 0.05:
+        raise UserError(f"x_T keeps alpha(T) = {schedule.alpha_min:.2f} of the image, but sampling starts from pure "
+                        "noise: raise diffusion.beta_end or T", field="diffusion.beta_end")
+    return schedule.to_config()
 
 
 def _step_fn(net, spec, optimizer, rng):
@@ -172,8 +185,8 @@ def _step_fn(net, spec, optimizer, rng):
             eps = rng.normal(tf.shape(x))
             xt = alpha * x + beta * eps
             goal = target(x, eps, alpha, beta, "eps")
-        else:
-            tau, xt, goal = tf.zeros([b]), x, x
+        else:  # residual: the network learns the correction to the received image
+            tau, xt, goal = tf.zeros([b]), x, x - cond
         with tf.GradientTape() as tape:
             loss = tf.reduce_mean(tf.square(net(xt, tau, cond) - goal))
         grads = tape.gradient(loss, net.trainable_variables)
@@ -249,7 +262,8 @@ def evaluate(model_dir: Path, spec: ReconstructionTrainSpec) -> dict:
             psnr = {}
             for name, img in (("received", y), ("reconstructed", stage(y))):
                 st = image_stats(img, x)
-                psnr[name] = round(float(-10 * np.log10(float(st["img_err"]) / float(st["img_pixels"]) + 1e-12)), 2)
+                mse = float(st["img_err"]) / float(st["img_pixels"])
+                psnr[name] = round(-10 * math.log10(mse), 2) if mse > 0 else "inf (error-free)"
             out[f"rate {rate:g}, {snr:g} dB"] = psnr
     return out
 
@@ -260,7 +274,7 @@ def model_card(info: dict) -> str:
     what = ("conditional DDPM (eps-prediction, linear beta "
             f"{sp['diffusion']['beta_start']}..{sp['diffusion']['beta_end']}, T = {sp['diffusion']['T']}); "
             f"measured with {sp['evaluation']['steps']} ancestral sampler steps, one sample per image"
-            if info["task"] == "ddpm" else "one-step regressor (the same U-Net without x_t and t), MSE loss")
+            if info["task"] == "ddpm" else "one-step regressor (the same U-Net without x_t and t) predicting the correction to the received image, MSE loss")
     return f"""# {info['name']}
 
 Image reconstruction stage trained by `linksim train {info['source']}`.

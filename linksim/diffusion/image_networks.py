@@ -93,11 +93,14 @@ class ImageDenoiserNet(keras.Model):
     diffusion : bool
         False: no ``x`` and no time (one-step regressor).
     out_channels : int
+    zero_output : bool
+        Zero-initialise the output convolution (a network that predicts a correction
+        starts at none).
     """
 
     def __init__(self, width: int = 32, groups: int = 8, temb_dim: int = 32, T: int = 200,
                  cond: str = "image", cond_dim: int = 0, cond_channels: int = 4,
-                 diffusion: bool = True, out_channels: int = 1, **kwargs):
+                 diffusion: bool = True, out_channels: int = 1, zero_output: bool = False, **kwargs):
         kwargs.setdefault("name", "image_denoiser_net")
         super().__init__(**kwargs)
         if cond not in CONDS:
@@ -108,7 +111,7 @@ class ImageDenoiserNet(keras.Model):
             raise ValueError(f"width ({width}) must be a multiple of groups ({groups})")
         self.width, self.groups, self.temb_dim, self.T = int(width), int(groups), int(temb_dim), int(T)
         self.cond, self.cond_dim, self.cond_channels = cond, int(cond_dim), int(cond_channels)
-        self.diffusion, self.out_channels = bool(diffusion), int(out_channels)
+        self.diffusion, self.out_channels, self.zero_output = bool(diffusion), int(out_channels), bool(zero_output)
         c = self.width
         emb = 4 * c
         self.t1 = keras.layers.Dense(emb, name="t1")
@@ -123,14 +126,15 @@ class ImageDenoiserNet(keras.Model):
         self.up = keras.layers.Conv2DTranspose(c, 4, strides=2, padding="same", name="up")
         self.r4 = _ResBlock(c, groups, "r4")
         self.n_out = keras.layers.GroupNormalization(groups, name="n_out")
-        self.conv_out = keras.layers.Conv2D(out_channels, 1, name="conv_out")
+        self.conv_out = keras.layers.Conv2D(out_channels, 1, name="conv_out",
+                                            kernel_initializer="zeros" if zero_output else "glorot_uniform")
         self._data_shape = None
 
     # -- config ------------------------------------------------------------------------
     def get_config(self) -> dict:
         return {"width": self.width, "groups": self.groups, "temb_dim": self.temb_dim, "T": self.T,
                 "cond": self.cond, "cond_dim": self.cond_dim, "cond_channels": self.cond_channels,
-                "diffusion": self.diffusion, "out_channels": self.out_channels}
+                "diffusion": self.diffusion, "out_channels": self.out_channels, "zero_output": self.zero_output}
 
     @classmethod
     def from_config(cls, config):

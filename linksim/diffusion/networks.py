@@ -462,8 +462,10 @@ class MixerDenoiserNet(keras.Model):
 
 
 from .image_networks import ImageDenoiserNet  # noqa: E402
+from .jscc_networks import MatchedDecoder, SemanticEncoder  # noqa: E402
 
-NETWORKS = {"MixerDenoiserNet": MixerDenoiserNet, "ImageDenoiserNet": ImageDenoiserNet}
+NETWORKS = {"MixerDenoiserNet": MixerDenoiserNet, "ImageDenoiserNet": ImageDenoiserNet,
+            "SemanticEncoder": SemanticEncoder, "MatchedDecoder": MatchedDecoder}
 """Registry of network classes a checkpoint may name (``linksim.diffusion.networks:<key>``)."""
 
 

@@ -29,6 +29,9 @@ class DDPMParams(BaseModel):
 
 
 class DDPMReconstruction(Reconstruction):
+    """Conditional DDPM after the decoder: the received image is the condition, sampling
+    starts from pure noise (Card D); one sample or the mean of several."""
+
     Params = DDPMParams
 
     def __init__(self, image_shape, params=None, precision=None, **kwargs):

@@ -1,5 +1,7 @@
 """One-step regressor: the DDPM's backbone trained with MSE to map a received image to
-the clean one (the estimate of the conditional mean; the baseline Card D's paper lacks)."""
+the clean one (the estimate of the conditional mean; the baseline Card D's paper lacks).
+The network predicts the correction to the received image (an error-free image needs
+none)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ class RegressorParams(BaseModel):
 
 
 class RegressorReconstruction(Reconstruction):
+    """One-step MSE regressor on the DDPM's backbone (estimates the conditional mean)."""
+
     Params = RegressorParams
 
     def __init__(self, image_shape, params=None, precision=None, **kwargs):
@@ -27,4 +31,5 @@ class RegressorReconstruction(Reconstruction):
         self._net = tf.function(lambda c: self.net(c, tf.zeros([tf.shape(c)[0]]), c), jit_compile=self.params.xla)
 
     def call(self, images):
-        return to_pixels(self._net(to_signed(tf.cast(images, tf.float32))))
+        cond = to_signed(tf.cast(images, tf.float32))
+        return to_pixels(cond + self._net(cond))

@@ -34,11 +34,15 @@ def _base(name: str = "quickstart") -> dict:
         return yaml.safe_load(f)
 
 
-_BASES = {name: _base(name) for name in ("quickstart", "srs_sounding", "uma_downlink_svd")}
+_BASES = {name: _base(name) for name in ("quickstart", "srs_sounding", "uma_downlink_svd", "ddpm_images")}
 
 
 def base(name: str = "quickstart") -> dict:
     return copy.deepcopy(_BASES[name])
+
+
+def images_base() -> dict:
+    return base("ddpm_images")
 
 
 def write(tmp_path: Path, data, name: str = "scenario.yaml") -> Path:
@@ -218,6 +222,21 @@ CASES = [
      ["sweep.values[1]", "valid number", "'four'"]),
     ("sweep-empty-values", base, [("set", "sweep.values", [])],
      ["sweep.values", "at least 1"]),
+    # --- images ---------------------------------------------------------------------
+    ("image-metric-with-bits", base, [("set", "metrics", ["ber", "psnr"])],
+     ["metrics", "psnr measures images", "source.type: digits", "allowed metrics here: ber, bler"]),
+    ("reconstruction-with-bits", base, [("set", "reconstruction", [{"name": "median"}])],
+     ["reconstruction", "work on images", "source.type: digits"]),
+    ("reconstruction-unknown", images_base, [("set", "reconstruction", [{"name": "ddpn"}])],
+     ["reconstruction[0].name", "unknown reconstruction 'ddpn'", 'did you mean "ddpm"', "allowed: none, ddpm, regressor, median"]),
+    ("reconstruction-param-range", images_base, [("set", "reconstruction", [{"name": "ddpm", "steps": 0}])],
+     ["reconstruction[0].steps", "greater than or equal to 1"]),
+    ("reconstruction-labels", images_base, [("set", "reconstruction", [{"name": "none"}, {"name": "none"}])],
+     ["reconstruction", "labels must be unique", "repeated: none"]),
+    ("source-type", images_base, [("set", "source.type", "mnist")],
+     ["source.type", "'bits' or 'digits'", "'mnist'"]),
+    ("ldpc-rate-below-fifth", images_base, [("set", "link.coderate", 0.19)],
+     ["link.coderate", "k >= n/5", "228 information bits of n = 1200"]),
     # --- runtime ----------------------------------------------------------------------
     ("runtime-executor", base, [("set", "runtime", {"executor": "slurm"})],
      ["runtime.executor", "'local' or 'ray'", "'slurm'"]),
