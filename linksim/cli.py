@@ -89,19 +89,22 @@ def _cmd_run(args) -> int:
 
 def _image_examples(s, run_path: Path) -> list[Path]:
     """figures/examples.png for an image source on a flat link: sent, received and
-    reconstructed images at the first, middle and last swept noise value."""
+    reconstructed images at the first, middle and last swept noise value (at the
+    scenario's own values when a structural key is swept)."""
     from .runner import _noise
     from .system.link import build_link
 
-    if s.source.type == "bits" or s.link.ofdm or s.sweep.key not in ("snr_db", "ebno_db"):
+    if s.source.type == "bits" or s.link.ofdm:
         return []
     from .plotting import image_grid
     from .system.images import example_images
 
     link = build_link(s)
     vals = s.sweep.values
+    if s.sweep.key not in ("snr_db", "ebno_db"):  # a structural sweep: the scenario's value, its noise level
+        vals = [_noise(s, vals[0])[1]]
     picks = sorted({vals[0], vals[len(vals) // 2], vals[-1]}, key=vals.index)
-    examples = example_images(link, _noise(s, vals[0])[0], picks, seed=s.seed)
+    examples = example_images(link, _noise(s, s.sweep.values[0])[0], picks, seed=s.seed)
     return [image_grid(examples, run_path / "figures" / "examples.png", s.sweep.key)]
 
 

@@ -163,7 +163,7 @@ class Interference(_Strict):
 class Link(_Strict):
     """Coding and modulation."""
 
-    mode: Literal["codeword", "tb", "uncoded", "sounding"] = Field("codeword", description="codeword: one LDPC codeword per stream and slot; tb: NR transport block (CRC, segmentation) from an MCS index; uncoded: QAM only; sounding: SRS channel sounding, no data.")
+    mode: Literal["codeword", "tb", "uncoded", "sounding", "semantic"] = Field("codeword", description="codeword: one LDPC codeword per stream and slot; tb: NR transport block (CRC, segmentation) from an MCS index; uncoded: QAM only; sounding: SRS channel sounding, no data; semantic: learned joint source-channel coding of images (section semantic).")
     ofdm: bool = Field(True, description="false: flat single-carrier link (awgn / rayleigh, SISO) for coding references.")
     bits_per_symbol: Literal[2, 4, 6, 8] = Field(4, description="QAM order as bits per symbol (QPSK=2 ... 256-QAM=8); ignored in tb mode (the MCS sets it).")
     coderate: float = Field(0.5, gt=0.05, le=0.95, description="LDPC code rate (codeword mode).")
@@ -201,6 +201,34 @@ class _NamedSpec(BaseModel):
     @property
     def display(self) -> str:
         return self.label or self.name
+
+
+class SemanticSystemSpec(_Strict):
+    """One semantic-communication system compared in ``semantic.systems``."""
+
+    name: Literal["ae", "vae", "dae"] = Field(description="ae: autoencoder; vae: variational autoencoder; dae: diffusion autoencoder (conditional DDPM decoder).")
+    label: Optional[str] = Field(None, description="Name in results and plots (default: name).")
+    model: str = Field("auto", description="Checkpoint folder or zoo name; auto: semcom-<name>-k<k>-u<users>-cpu (k = round(cbr x 64)).")
+    sample_steps: Optional[int] = Field(None, ge=1, le=1000, description="dae: sampler steps (null: the model's).")
+    samples: Optional[int] = Field(None, ge=1, le=64, description="dae: posterior samples averaged per image (null: the model's, 1 as the paper).")
+
+    @property
+    def display(self) -> str:
+        return self.label or self.name
+
+
+class Semantic(_Strict):
+    """Semantic communication (link.mode semantic): learned encoders map each image to k
+    complex symbols sent over the flat channel (awgn, or rayleigh block fading with known
+    gain); each system's decoder reconstructs the image."""
+
+    cbr: float = Field(0.125, gt=0, le=1, description="Channel bandwidth ratio k / n: k = round(cbr x 64) complex symbols per 8x8 image.")
+    users: Literal[1, 2] = Field(1, description="Users superposed on one channel (each with its own encoder, decoder and image).")
+    systems: list[SemanticSystemSpec] = Field(default_factory=lambda: [SemanticSystemSpec(name="ae")], min_length=1, description="Systems compared on the same images and channel draws.")
+
+    @property
+    def num_symbols(self) -> int:
+        return int(round(self.cbr * 64))
 
 
 class ReconstructionSpec(_NamedSpec):
@@ -261,6 +289,7 @@ class Scenario(_Strict):
     mimo: Mimo = Field(default_factory=Mimo, description="Streams, precoder, detector.")
     source: Source = Field(default_factory=Source, description="What the link sends (random bits or images).")
     receivers: list[ReceiverSpec] = Field(default_factory=lambda: [ReceiverSpec(name="perfect")], min_length=1, description="Receivers compared on the same realisations.")
+    semantic: Semantic = Field(default_factory=Semantic, description="Semantic communication (link.mode semantic).")
     reconstruction: list[ReconstructionSpec] = Field(default_factory=list, description="Stages after the decoder (image sources), each applied to every receiver's received images; results rows are then labelled receiver/stage. Empty: the received images as decoded.")
     sweep: Sweep = Field(default_factory=Sweep, description="Swept key, its values and Monte-Carlo limits.")
     metrics: list[MetricName] = Field(default_factory=lambda: ["ber", "bler"], min_length=1, description="Metrics to compute (see below).")
@@ -287,6 +316,8 @@ class Scenario(_Strict):
     def row_labels(self) -> list[str]:
         """The ``receiver`` column of metrics.csv: the receivers' labels, or
         ``receiver/stage`` for every receiver and reconstruction stage."""
+        if self.link.mode == "semantic":
+            return [x.display for x in self.semantic.systems]
         if not self.reconstruction:
             return [r.display for r in self.receivers]
         return [f"{r.display}/{c.display}" for r in self.receivers for c in self.reconstruction]
@@ -304,6 +335,9 @@ def _check_consistency(s: Scenario) -> None:
     """Cross-field rules. Raises UserError(field=...) on the first violation."""
     ch, pil, link, mimo = s.channel, s.pilots, s.link, s.mimo
     n_tx, n_rx = s.tx_array.num_ant, s.rx_array.num_ant
+    if link.mode == "semantic":
+        _check_semantic(s)
+        return
     if not link.ofdm:
         if ch.model not in ("awgn", "rayleigh"):
             raise UserError(f"a link without OFDM needs a flat channel; allowed: awgn, rayleigh (got {ch.model})", field="channel.model")
@@ -402,6 +436,29 @@ def _check_consistency(s: Scenario) -> None:
     elif link.mode == "sounding":
         raise UserError("a sounding link sends no data; allowed link.mode with an image source: codeword, tb, uncoded",
                         field="source.type")
+
+
+def _check_semantic(s: Scenario) -> None:
+    sem = s.semantic
+    if s.source.type == "bits":
+        raise UserError("semantic communication sends images: set source.type: digits", field="source.type")
+    if s.link.ofdm or s.channel.model not in ("awgn", "rayleigh"):
+        raise UserError(f"semantic communication runs on the flat channel: set link.ofdm: false and channel.model "
+                        f"awgn or rayleigh (got {s.channel.model})", field="channel.model")
+    bad = [m for m in s.metrics if m not in IMAGE_METRICS]
+    if bad:
+        raise UserError(f"semantic communication measures images; allowed metrics: {allowed(IMAGE_METRICS)} (got {bad[0]})",
+                        field="metrics")
+    if s.reconstruction:
+        raise UserError("the semantic systems decode images themselves: remove reconstruction", field="reconstruction")
+    if sem.num_symbols < 1:
+        raise UserError(f"cbr {sem.cbr} gives no channel symbol for 64 pixels (k = round(cbr x 64) >= 1)", field="semantic.cbr")
+    if s.sweep.key == "ebno_db" or s.sweep.ebno_db is not None:
+        raise UserError("semantic communication has no coded bits: use snr_db", field="sweep.key")
+    labels = [x.display for x in sem.systems]
+    dup = {x for x in labels if labels.count(x) > 1}
+    if dup:
+        raise UserError(f"labels must be unique (repeated: {sorted(dup)[0]}); set label:", field="semantic.systems")
 
 
 # --------------------------------------------------------------------------- dotted paths

@@ -92,17 +92,15 @@ class ImageOutputs:
 
 
 def example_images(link, noise_key: str, values, count: int = 8, seed: int = 0) -> dict:
-    """Sent, received and reconstructed images of one batch per swept noise value, for
-    example grids: ``{"sent": [count, H, W], "rows": {value: {row label: [count, H, W]}}}``
-    (the first receiver; one batch of ``link``'s own batch shape)."""
+    """Sent and received (reconstructed) images of one batch per swept noise value, for
+    example grids: ``{"sent": [count, H, W], "rows": {value: {row label: [count, H,
+    W]}}}`` (``link.example_rows``; the same images at every value)."""
     from sionna.phy import config as sionna_config
 
     out = {"rows": {}}
-    label = link.receivers[0][0]
     for value in values:
         sionna_config.seed = seed
-        x, x_hat = link.image_pairs(32, link.noise_variance(noise_key, float(value)))
+        x, rows = link.example_rows(32, link.noise_variance(noise_key, float(value)))
         out["sent"] = x.numpy()[:count]
-        rows = {f"{label}/{name}": stage(x_hat).numpy()[:count] for name, stage in link.image_outputs.stages}
-        out["rows"][value] = rows or {label: x_hat.numpy()[:count]}
+        out["rows"][value] = {label: img.numpy()[:count] for label, img in rows.items()}
     return out

@@ -476,6 +476,14 @@ class FlatLink(_LinkBase):
         b, b_hat, _ = self._run_compiled(batch_size, tf.constant(no, self.rdtype))
         return self.image_source.images(b), self.image_source.images(b_hat)
 
+    def example_rows(self, batch_size: int, no: float):
+        """Sent images and what each receiver/stage row makes of them in one batch:
+        ``(x, {row label: x_hat})``, [M, H, W] float in [0, 1] (example grids)."""
+        x, x_hat = self.image_pairs(batch_size, no)
+        label = self.receivers[0][0]
+        rows = {f"{label}/{name}": stage(x_hat) for name, stage in self.image_outputs.stages}
+        return x, rows or {label: x_hat}
+
 
 class SoundingLink(_LinkBase):
     """Uplink SRS sounding with comb and frequency hopping.
@@ -572,6 +580,10 @@ def _draw(fn, n: int, batch_size: int = 128) -> np.ndarray:
 
 def build_link(scenario: Scenario):
     """The link block for a scenario."""
+    if scenario.link.mode == "semantic":
+        from .semantic import SemanticLink
+
+        return SemanticLink(scenario)
     if not scenario.link.ofdm:
         return FlatLink(scenario)
     if scenario.link.mode == "sounding":

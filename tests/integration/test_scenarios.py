@@ -35,11 +35,11 @@ def test_scenario_runs_quick(path, tmp_path, capsys):
     run = Path(str(out) + "-quick")
     with open(run / "metrics.csv") as f:
         rows = list(csv.DictReader(f))
-    import yaml
+    from linksim.scenario import load_scenario
 
-    scenario = yaml.safe_load(open(path))
-    n_points = min(2, len(scenario["sweep"]["values"]))
-    assert len(rows) == n_points * len(scenario["receivers"])
+    scenario = load_scenario(path)
+    n_points = min(2, len(scenario.sweep.values))
+    assert len(rows) == n_points * len(scenario.row_labels)
     assert (run / "scenario.yaml").is_file() and (run / "meta.json").is_file()
     assert list((run / "figures").glob("*.png"))
     printed = capsys.readouterr().out

@@ -34,11 +34,15 @@ def _base(name: str = "quickstart") -> dict:
         return yaml.safe_load(f)
 
 
-_BASES = {name: _base(name) for name in ("quickstart", "srs_sounding", "uma_downlink_svd", "ddpm_images")}
+_BASES = {name: _base(name) for name in ("quickstart", "srs_sounding", "uma_downlink_svd", "ddpm_images", "semcom")}
 
 
 def base(name: str = "quickstart") -> dict:
     return copy.deepcopy(_BASES[name])
+
+
+def semcom_base() -> dict:
+    return base("semcom")
 
 
 def images_base() -> dict:
@@ -237,6 +241,19 @@ CASES = [
      ["source.type", "'bits' or 'digits'", "'mnist'"]),
     ("ldpc-rate-below-fifth", images_base, [("set", "link.coderate", 0.19)],
      ["link.coderate", "k >= n/5", "228 information bits of n = 1200"]),
+    ("semantic-with-bits", semcom_base, [("set", "source.type", "bits")],
+     ["source.type", "semantic communication sends images"]),
+    ("semantic-on-cdl", semcom_base, [("set", "channel.model", "cdl")],
+     ["channel.model", "awgn or rayleigh", "got cdl"]),
+    ("semantic-with-ber", semcom_base, [("set", "metrics", ["psnr", "ber"])],
+     ["metrics", "allowed metrics: image_mse, psnr, ssim", "got ber"]),
+    ("semantic-cbr-no-symbol", semcom_base, [("set", "semantic.cbr", 0.005), ("set", "sweep.key", "snr_db"),
+                                             ("del", "sweep.snr_db", None)],
+     ["semantic.cbr", "no channel symbol"]),
+    ("semantic-system-unknown", semcom_base, [("set", "semantic.systems", [{"name": "gan"}])],
+     ["semantic.systems[0].name", "'ae', 'vae' or 'dae'", "'gan'"]),
+    ("semantic-users", semcom_base, [("set", "semantic.users", 3)],
+     ["semantic.users", "1 or 2"]),
     # --- runtime ----------------------------------------------------------------------
     ("runtime-executor", base, [("set", "runtime", {"executor": "slurm"})],
      ["runtime.executor", "'local' or 'ray'", "'slurm'"]),

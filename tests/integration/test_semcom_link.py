@@ -1,0 +1,37 @@
+"""Semantic communication through linksim run's link block (Card D, case 2), with the
+shipped cpu systems."""
+
+import pytest
+
+from linksim.metrics import Accumulator
+from linksim.scenario import load_scenario
+from linksim.system.link import build_link
+
+
+def _values(scenario_path, snr_db, overrides, batches=2, batch_size=64):
+    s = load_scenario(scenario_path("semcom"), ["sweep.key=snr_db", "sweep.snr_db=null", *overrides])
+    link = build_link(s)
+    accs = {}
+    for _ in range(batches):
+        for label, st in link.run_batch(batch_size, link.noise_variance("snr_db", snr_db)).items():
+            accs.setdefault(label, Accumulator()).add(st)
+    return {label: acc.values(None) for label, acc in accs.items()}, accs
+
+
+def test_systems_share_images_and_channel_draws(scenario_path):
+    """The same system twice (the dae: channel noise and sampler noise) gives the same
+    numbers: every system of a batch sees the same images and draws."""
+    v, accs = _values(scenario_path, 5.0, ["semantic.systems=[{name: dae, sample_steps: 10}, "
+                                           "{name: dae, label: again, sample_steps: 10}, {name: ae}]"], batches=1)
+    assert accs["dae"].sums == accs["again"].sums
+    assert accs["ae"].sums["images"] == accs["dae"].sums["images"] == 64
+
+
+@pytest.mark.parametrize("users", [1, 2])
+def test_more_snr_and_more_symbols_help(scenario_path, users):
+    low, _ = _values(scenario_path, 0.0, [f"semantic.users={users}", "semantic.systems=[{name: ae}]"])
+    high, _ = _values(scenario_path, 20.0, [f"semantic.users={users}", "semantic.systems=[{name: ae}]"])
+    wide, _ = _values(scenario_path, 20.0, [f"semantic.users={users}", "semantic.cbr=0.25",
+                                            "semantic.systems=[{name: ae}]"])
+    assert high["ae"]["psnr_db_lo"] > low["ae"]["psnr_db_hi"]
+    assert wide["ae"]["psnr_db"] > high["ae"]["psnr_db"]
