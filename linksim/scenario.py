@@ -421,10 +421,7 @@ def _check_consistency(s: Scenario) -> None:
     if k > 1 and sw.batch_size % k:
         raise UserError(f"every batch holds all {k} mixture components equally: batch_size must be a multiple of {k} (got {sw.batch_size})", field="sweep.batch_size")
     for section in ("receivers", "reconstruction"):
-        labels = [r.display for r in getattr(s, section)]
-        dup = {x for x in labels if labels.count(x) > 1}
-        if dup:
-            raise UserError(f"labels must be unique (repeated: {sorted(dup)[0]}); set label:", field=section)
+        _unique_labels(getattr(s, section), section)
     image_metrics = [m for m in s.metrics if m in IMAGE_METRICS]
     if s.source.type == "bits":
         if image_metrics:
@@ -455,10 +452,14 @@ def _check_semantic(s: Scenario) -> None:
         raise UserError(f"cbr {sem.cbr} gives no channel symbol for 64 pixels (k = round(cbr x 64) >= 1)", field="semantic.cbr")
     if s.sweep.key == "ebno_db" or s.sweep.ebno_db is not None:
         raise UserError("semantic communication has no coded bits: use snr_db", field="sweep.key")
-    labels = [x.display for x in sem.systems]
+    _unique_labels(sem.systems, "semantic.systems")
+
+
+def _unique_labels(items, field: str) -> None:
+    labels = [x.display for x in items]
     dup = {x for x in labels if labels.count(x) > 1}
     if dup:
-        raise UserError(f"labels must be unique (repeated: {sorted(dup)[0]}); set label:", field="semantic.systems")
+        raise UserError(f"labels must be unique (repeated: {sorted(dup)[0]}); set label:", field=field)
 
 
 # --------------------------------------------------------------------------- dotted paths
@@ -706,16 +707,22 @@ def numeric_keys(data, prefix: str = "") -> list[str]:
 def _check_receivers(s: Scenario, base_dir: Path | None = None) -> None:
     from .registry import receiver_class
 
-    for i, spec in enumerate(s.receivers):
+    _check_entries(s, "receivers", lambda name: receiver_class(name, search=[base_dir] if base_dir else None))
+
+
+def _check_entries(s: Scenario, section: str, lookup) -> None:
+    """Every entry of the list ``section`` names a class ``lookup`` finds, its parameters
+    validate, and the class accepts the scenario."""
+    for i, spec in enumerate(getattr(s, section)):
         try:
-            cls = receiver_class(spec.name, search=[base_dir] if base_dir else None)
+            cls = lookup(spec.name)
         except UserError as err:
-            raise err.at(field_prefix=f"receivers[{i}].name") from None
-        _check_params(cls, spec, f"receivers[{i}]")
+            raise err.at(field_prefix=f"{section}[{i}].name") from None
+        _check_params(cls, spec, f"{section}[{i}]")
         try:
             cls.check_scenario(s, cls.Params.model_validate(spec.params))
         except UserError as err:
-            raise err.at(field_prefix=f"receivers[{i}]") from None
+            raise err.at(field_prefix=f"{section}[{i}]") from None
 
 
 def _check_params(cls, spec, where: str) -> None:
@@ -737,16 +744,7 @@ def _check_params(cls, spec, where: str) -> None:
 def _check_reconstruction(s: Scenario) -> None:
     from .registry import reconstruction_class
 
-    for i, spec in enumerate(s.reconstruction):
-        try:
-            cls = reconstruction_class(spec.name)
-        except UserError as err:
-            raise err.at(field_prefix=f"reconstruction[{i}].name") from None
-        _check_params(cls, spec, f"reconstruction[{i}]")
-        try:
-            cls.check_scenario(s, cls.Params.model_validate(spec.params))
-        except UserError as err:
-            raise err.at(field_prefix=f"reconstruction[{i}]") from None
+    _check_entries(s, "reconstruction", reconstruction_class)
 
 
 def _check_files(s: Scenario, base_dir: Path | None) -> None:

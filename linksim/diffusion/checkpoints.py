@@ -41,7 +41,7 @@ from linksim.errors import UserError, allowed, did_you_mean
 
 __all__ = ["save_checkpoint", "load_checkpoint", "read_checkpoint_config", "load_prior",
            "resolve_model", "load_denoiser", "zoo_names", "ZOO",
-           "CONFIG_FILE", "WEIGHTS_FILE", "PRIOR_FILE", "NETWORK_MODULE"]
+           "named_variables", "CONFIG_FILE", "WEIGHTS_FILE", "PRIOR_FILE", "NETWORK_MODULE"]
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.npz"
@@ -100,12 +100,17 @@ def _resolve_class(class_path, source):
     return networks.NETWORKS[class_path.split(":", 1)[1]]
 
 
-def _named_variables(model) -> dict:
+def named_variables(model) -> dict:
+    """``{checkpoint key: variable}``: the model's own ``named_variables()``, else each
+    variable's layer path without the model's name (unique when every layer has a fixed
+    name, independent of what else a process built)."""
     if hasattr(model, "named_variables"):
         return dict(model.named_variables())
     out = {}
     for v in model.weights:
         key = v.path.split("/", 1)[-1].replace("/", ".")
+        if key in out:
+            raise RuntimeError(f"duplicate variable name {key}")
         out[key] = v
     return out
 
@@ -157,7 +162,7 @@ def save_checkpoint(path, model, *, data_shape, extra: dict | None = None, prior
     if list(built_shape) != data_shape:
         raise ValueError(f"data_shape {tuple(data_shape)} does not match the model's "
                          f"{tuple(built_shape)}")
-    variables = _named_variables(model)
+    variables = named_variables(model)
     arrays = {k: np.asarray(v.numpy()) for k, v in variables.items()}
 
     path.mkdir(parents=True, exist_ok=True)
@@ -285,7 +290,7 @@ def load_checkpoint(path, expected_shape=None):
     except (TypeError, ValueError) as e:
         raise UserError(f"cannot build the network for data_shape {shape}: {e}",
                         source=source, field="data_shape") from None
-    variables = _named_variables(model)
+    variables = named_variables(model)
 
     try:
         with np.load(weights, allow_pickle=False) as npz:

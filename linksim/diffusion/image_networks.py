@@ -17,8 +17,9 @@ are concatenated, and it also shifts every block). ``diffusion=False`` drops ``x
 the time: the network maps the condition alone to its output (the regressor).
 
 The constructor arguments are the whole configuration (``get_config()`` /
-``from_config()`` round-trip, JSON-able). Layers carry fixed names, so checkpoint keys do
-not depend on what else a process built.
+``from_config()`` round-trip, JSON-able). Layers carry fixed names, so the checkpoint keys
+(:func:`~linksim.diffusion.checkpoints.named_variables`: the layer paths) do not depend on
+what else a process built.
 
 Input
 -----
@@ -158,16 +159,6 @@ class ImageDenoiserNet(keras.Model):
             cond = tf.zeros([1, hgt, wid, 1])
         self(tf.zeros([1, hgt, wid, 1]), tf.zeros([1]), cond)
         return self
-
-    def named_variables(self) -> dict:
-        """``{layer path: variable}`` (checkpoint keys, independent of other models)."""
-        out = {}
-        for v in self.weights:
-            key = v.path.split("/", 1)[-1].replace("/", ".")
-            if key in out:
-                raise RuntimeError(f"duplicate variable name {key}")
-            out[key] = v
-        return out
 
     # -- forward -----------------------------------------------------------------------
     def _sinusoid(self, t):

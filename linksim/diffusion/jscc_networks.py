@@ -25,9 +25,10 @@ then imaginary parts (:func:`to_real` / :func:`to_complex`).
 Both classes follow the checkpoint protocol of :mod:`linksim.diffusion.checkpoints`:
 constructor arguments are the whole configuration (``get_config()`` / ``from_config()``,
 JSON-able), ``build_for((H, W))`` creates every weight with one call on zeros,
-``data_shape`` is the built shape and ``named_variables()`` gives ``{layer path:
-variable}`` (batch-norm moving statistics included). Every layer has a fixed name, so the
-keys do not depend on what else a process built.
+``data_shape`` is the built shape, and the checkpoint keys are the layer paths
+(:func:`~linksim.diffusion.checkpoints.named_variables`; batch-norm moving statistics
+included). Every layer has a fixed name, so the keys do not depend on what else a process
+built.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ def to_real(z) -> tf.Tensor:
 
 
 class _Checkpointable(keras.Model):
-    """Shared checkpoint protocol (config round trip, data shape, variable keys)."""
+    """Shared checkpoint protocol (config round trip, data shape)."""
 
     def __init__(self, k: int, width: int, **kwargs):
         super().__init__(**kwargs)
@@ -121,16 +122,6 @@ class _Checkpointable(keras.Model):
     def data_shape(self):
         """``(H, W)`` the model was built for (``None`` before :meth:`build_for`)."""
         return self._data_shape
-
-    def named_variables(self) -> dict:
-        """``{layer path: variable}`` without the model name (checkpoint keys)."""
-        out = {}
-        for v in self.weights:
-            key = v.path.split("/", 1)[-1].replace("/", ".")
-            if key in out:
-                raise RuntimeError(f"duplicate variable name {key}")
-            out[key] = v
-        return out
 
 
 class SemanticEncoder(_Checkpointable):

@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 
 from linksim.data.images import load_images, to_unit
+from linksim.diffusion.checkpoints import named_variables
 from linksim.errors import UserError
 from linksim.semcom import (SemanticSystem, SemcomTrainSpec, image_sums,
                             normalise_power, train_semcom)
@@ -30,7 +31,7 @@ def randomise(system, seed=0):
     """Random values in every variable (batch-norm moving statistics included)."""
     rng = np.random.default_rng(seed)
     for model in system.networks.values():
-        for name, v in model.named_variables().items():
+        for name, v in named_variables(model).items():
             a = rng.normal(scale=0.3, size=v.shape)
             if name.endswith("moving_variance"):
                 a = np.abs(a) + 0.5
