@@ -78,7 +78,8 @@ def _cmd_run(args) -> int:
                 print(f"resumed: {len(result.skipped)} finished point(s) kept")
             if not args.no_plot:
                 files = plot_runs([result.run_dir.path])
-                files += _image_examples(job.scenario, result.run_dir.path)
+                if not args.quick:  # a quick run checks the chain; the grid builds the link again
+                    files += _image_examples(job.scenario, result.run_dir.path)
                 pngs = [str(f) for f in files if f.suffix == ".png"]
                 print("figures: " + ", ".join(pngs))
             print(f"results: {result.run_dir.path}")

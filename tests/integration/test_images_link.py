@@ -37,3 +37,18 @@ def test_trained_stages_beat_the_received_images_where_ldpc_fails(scenario_path)
     none, reg, ddpm = (v[f"perfect/{k}"]["psnr_db"] for k in ("none", "regressor", "ddpm"))
     assert reg > none + 5 and ddpm > none + 3, v
     assert v["perfect/regressor"]["psnr_db_lo"] > v["perfect/none"]["psnr_db_hi"]
+
+
+def test_example_grid_shows_the_same_images_at_every_snr(scenario_path, tmp_path):
+    from linksim.cli import _image_examples
+    from linksim.system.images import example_images
+
+    s = load_scenario(scenario_path("ddpm_images"), ["reconstruction=[{name: none}, {name: median}]",
+                                                     "sweep.values=[0, 20]"])
+    link = build_link(s)
+    ex = example_images(link, "snr_db", [0.0, 20.0], count=4)
+    assert list(ex["rows"][20.0]) == ["perfect/none", "perfect/median"]
+    assert (ex["rows"][20.0]["perfect/none"] == ex["sent"]).all()  # error-free at 20 dB: the sent images
+    assert not (ex["rows"][0.0]["perfect/none"] == ex["sent"]).all()
+    (png,) = _image_examples(s, tmp_path)
+    assert png.name == "examples.png" and png.stat().st_size > 1000
