@@ -18,7 +18,8 @@ from .registry import builtin_receivers, receiver_class, reconstruction_class, r
 SECTIONS = [
     ("carrier", sc.Carrier), ("antennas.bs / antennas.ue", sc.Array), ("channel", sc.Channel),
     ("pilots", sc.Pilots), ("pilots.srs", sc.SRS), ("link", sc.Link), ("mimo", sc.Mimo),
-    ("source", sc.Source), ("sweep", sc.Sweep), ("runtime", sc.Runtime),
+    ("source", sc.Source), ("semantic", sc.Semantic), ("semantic.systems[]", sc.SemanticSystemSpec),
+    ("sweep", sc.Sweep), ("runtime", sc.Runtime),
 ]
 
 

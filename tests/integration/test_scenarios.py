@@ -21,9 +21,12 @@ def test_scenario_validates(path, capsys):
 # over (the link, the pooled and the genie receiver statistics): ~2 min on 2 cores with its
 # 15 components, so the test keeps 5 (one delay spread) and draws fewer statistics. The
 # chain and every receiver still run as in the scenario.
+# semcom traces its diffusion decoders' 50-step trajectories (twice: one sample and the
+# 8-sample mean) for every point: the test runs them with 5 steps.
 SMALLER = {
     "mixed_environments": ["channel.mixture.delay_spread_ns=[100]", "receivers.2.cov_samples=1500",
                            "receivers.3.cov_samples=200", "receivers.4.fit_samples=1500"],
+    "semcom": ["semantic.systems.0.sample_steps=5", "semantic.systems.1.sample_steps=5"],
 }
 
 
@@ -37,7 +40,7 @@ def test_scenario_runs_quick(path, tmp_path, capsys):
         rows = list(csv.DictReader(f))
     from linksim.scenario import load_scenario
 
-    scenario = load_scenario(path)
+    scenario = load_scenario(path, SMALLER.get(path.stem, []))
     n_points = min(2, len(scenario.sweep.values))
     assert len(rows) == n_points * len(scenario.row_labels)
     assert (run / "scenario.yaml").is_file() and (run / "meta.json").is_file()
