@@ -52,3 +52,18 @@ def test_example_grid_shows_the_same_images_at_every_snr(scenario_path, tmp_path
     assert not (ex["rows"][0.0]["perfect/none"] == ex["sent"]).all()
     (png,) = _image_examples(s, tmp_path)
     assert png.name == "examples.png" and png.stat().st_size > 1000
+
+
+def test_images_through_the_ofdm_link_with_estimated_csi(scenario_path):
+    """The image source on the OFDM CDL link: LMMSE-estimated CSI at a high Eb/N0 decodes
+    every image; at a low one the images arrive damaged."""
+    s = load_scenario(scenario_path("quickstart"), [
+        "source.type=digits", "receivers=[{name: lmmse, cov_samples: 300}]", "metrics=[ber, psnr]",
+        "runtime.xla=false"])
+    link = build_link(s)
+    good = Accumulator()
+    good.add(link.run_batch(4, link.noise_variance("ebno_db", 12.0))["lmmse"])
+    bad = Accumulator()
+    bad.add(link.run_batch(4, link.noise_variance("ebno_db", -6.0))["lmmse"])
+    assert good.sums["images"] > 0 and good.sums["img_err"] == 0 and good.sums["bit_errors"] == 0
+    assert bad.sums["img_err"] > 0 and bad.values(None)["psnr_db"] < 20
