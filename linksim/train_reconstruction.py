@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import time
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal, Optional
 
@@ -108,18 +109,25 @@ def load_spec(path, overrides=None) -> ReconstructionTrainSpec:
 # ----------------------------------------------------------------------------------------
 # pairs from the link
 # ----------------------------------------------------------------------------------------
+@lru_cache(maxsize=8)
+def _pairs_link(scenario_path: str, split: str, coderate: float):
+    """The link of an image scenario sending ``split`` at ``coderate``, without
+    reconstruction stages (built once: it holds no random state)."""
+    from .system.link import build_link
+
+    s = load_scenario(scenario_path, [f"source.split={split}", "reconstruction=[]"])
+    link = build_link(with_value(s, "link.coderate", coderate))
+    if not hasattr(link, "image_pairs"):
+        raise UserError("pairs are made by a flat link (link.ofdm: false)", source=scenario_path, field="link.ofdm")
+    return link
+
+
 def link_pairs(scenario_path: str, split: str, coderate: float, snrs_db, batch_size: int, seed: int):
     """(sent, received) images [N, H, W] in [0, 1] and the SNR of each, one link batch
     per entry of ``snrs_db`` (image scenario, ``split`` of the data set)."""
     from sionna.phy import config as sionna_config
 
-    from .system.link import build_link
-
-    s = load_scenario(scenario_path, [f"source.split={split}", "reconstruction=[]"])
-    s = with_value(s, "link.coderate", coderate)
-    link = build_link(s)
-    if not hasattr(link, "image_pairs"):
-        raise UserError("pairs are made by a flat link (link.ofdm: false)", source=scenario_path, field="link.ofdm")
+    link = _pairs_link(scenario_path, split, float(coderate))
     sent, received, snr = [], [], []
     for i, value in enumerate(snrs_db):
         sionna_config.seed = seed * 100003 + i
@@ -244,10 +252,11 @@ def evaluate(model_dir: Path, spec: ReconstructionTrainSpec) -> dict:
     from .reconstruction.ddpm import DDPMReconstruction
     from .reconstruction.regressor import RegressorReconstruction
 
+    shape = _pairs_link(spec.data.scenario, "test", float(spec.data.coderates[0])).image_source.image_shape
     if spec.task == "ddpm":
-        stage = DDPMReconstruction((8, 8), DDPMReconstruction.Params(model=str(model_dir), steps=spec.evaluation.steps))
+        stage = DDPMReconstruction(shape, DDPMReconstruction.Params(model=str(model_dir), steps=spec.evaluation.steps))
     else:
-        stage = RegressorReconstruction((8, 8), RegressorReconstruction.Params(model=str(model_dir)))
+        stage = RegressorReconstruction(shape, RegressorReconstruction.Params(model=str(model_dir)))
     out = {}
     for rate in spec.data.coderates:
         for snr in spec.evaluation.snr_db:

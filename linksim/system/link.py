@@ -129,7 +129,8 @@ class _LinkBase(Block):
         self._pools = {}  # mixture component (or None) -> channel draws shared by the receivers
         self._draw_fns = {}
         self.check_finite = True  # every batch: each receiver's h_hat and err_var are finite
-        self.image_source = ImageSource(scenario, precision=self.precision) if scenario.source.type != "bits" else None
+        packs_images = scenario.source.type != "bits" and scenario.link.mode != "semantic"  # semantic: images, no bits
+        self.image_source = ImageSource(scenario, precision=self.precision) if packs_images else None
         self.image_outputs = ImageOutputs(scenario, self.image_source) if self.image_source is not None else None
 
     def sample_channels(self, n: int, component: int | None = None) -> np.ndarray:
@@ -466,7 +467,7 @@ class FlatLink(_LinkBase):
         """The link under XLA; image reconstruction stages in graph mode (a stage may call
         NumPy, and compiles its own networks)."""
         run = self._compile(self._run, self._xla_enabled)
-        outputs = tf.function(self._outputs, reduce_retracing=True)
+        outputs = self._outputs if self.image_outputs is None else tf.function(self._outputs, reduce_retracing=True)
         self._step = lambda batch_size, no: outputs(*run(batch_size, no))
         self._run_compiled = run
 

@@ -8,6 +8,8 @@ import tensorflow as tf
 from sionna.phy import config
 
 from ..data.images import load_images, to_unit
+from ..diffusion.checkpoints import ZOO
+from ..errors import UserError
 from ..metrics import image_stats, zero_stats
 from ..semcom.system import SemanticSystem
 from .link import _f64, _LinkBase
@@ -37,13 +39,21 @@ class SharedDraws:
         return tf.random.stateless_uniform(shape, self._next(), minval, maxval, dtype=dtype)
 
 
-def system_model(scenario, spec) -> str:
-    """The model a ``semantic.systems`` entry names (``auto``: the zoo name for the
-    scenario's k and users)."""
+def system_model(scenario, index: int) -> str:
+    """The model that ``semantic.systems[index]`` names (``auto``: the zoo name for the
+    scenario's k and users; UserError listing the shipped ratios when there is none)."""
+    spec, sem = scenario.semantic.systems[index], scenario.semantic
     if spec.model != "auto":
         return spec.model
-    sem = scenario.semantic
-    return f"semcom-{spec.name}-k{sem.num_symbols}-u{sem.users}-cpu"
+    name = f"semcom-{spec.name}-k{sem.num_symbols}-u{sem.users}-cpu"
+    if not (ZOO / name).is_dir():
+        prefix = f"semcom-{spec.name}-k"
+        ks = sorted(int(p.name[len(prefix):].split("-")[0]) for p in ZOO.glob(f"{prefix}*-u{sem.users}-cpu"))
+        shipped = ", ".join(f"{k / 64:g}" for k in ks) or "none"
+        raise UserError(f"no shipped {spec.name} system for k = {sem.num_symbols} (cbr {sem.cbr:g}) and {sem.users} "
+                        f"user(s) ({name}); allowed: semantic.cbr {shipped}, or a model you train "
+                        f"(scenarios/train/semcom/{spec.name}.yaml) named in model:", field=f"semantic.systems[{index}].model")
+    return name
 
 
 class SemanticLink(_LinkBase):
@@ -70,8 +80,8 @@ class SemanticLink(_LinkBase):
         self._images = tf.constant(to_unit(load_images(s.source.type, s.source.split)))
         self.systems = []
         self.receiver_info = {}
-        for spec in sem.systems:
-            model = system_model(s, spec)
+        for i, spec in enumerate(sem.systems):
+            model = system_model(s, i)
             system = SemanticSystem.load(model, expect={"kind": spec.name, "k": sem.num_symbols, "users": sem.users})
             system.sample_steps = spec.sample_steps or system.sample_steps
             system.num_samples = spec.samples or system.num_samples
@@ -81,12 +91,14 @@ class SemanticLink(_LinkBase):
         self._xla_enabled = False
         self._build_step()
 
+    def _draw(self, batch_size: int):
+        """Images ``[U, B, H, W]`` of the batch and the seed of its shared draws."""
+        idx = config.tf_rng.uniform([self.users, batch_size], 0, self._images.shape[0], tf.int32)
+        return tf.gather(self._images, idx), config.tf_rng.uniform([2], 0, 2**31 - 1, tf.int32)
+
     def _run(self, batch_size, no):
-        n = tf.shape(self._images)[0]
-        idx = config.tf_rng.uniform([self.users, batch_size], 0, n, tf.int32)
-        x = tf.gather(self._images, idx)  # [U, B, H, W]
+        x, seed = self._draw(batch_size)
         snr_db = -10.0 * tf.math.log(tf.cast(no, tf.float32)) / tf.math.log(10.0)
-        seed = config.tf_rng.uniform([2], 0, 2**31 - 1, tf.int32)
         flat = tf.reshape(x, [-1, *x.shape[2:]])
         out = {}
         for label, system in self.systems:
@@ -100,11 +112,8 @@ class SemanticLink(_LinkBase):
     def example_rows(self, batch_size: int, no: float):
         """Sent images (user 0) and each system's reconstruction of one batch: ``(x,
         {label: x_hat})``, [B, H, W] float in [0, 1] (example grids)."""
-        n = self._images.shape[0]
-        idx = config.tf_rng.uniform([self.users, batch_size], 0, n, tf.int32)
-        x = tf.gather(self._images, idx)
+        x, seed = self._draw(batch_size)
         snr_db = float(-10.0 * np.log10(no))
-        seed = config.tf_rng.uniform([2], 0, 2**31 - 1, tf.int32)
         return x[0], {label: sysm.transmit(x, snr_db, self.fading, SharedDraws(seed))[0] for label, sysm in self.systems}
 
     def _build_step(self):

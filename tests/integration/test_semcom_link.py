@@ -44,3 +44,13 @@ def test_example_grid_of_the_systems(scenario_path, tmp_path):
     s = load_scenario(scenario_path("semcom"), ["semantic.systems=[{name: ae}, {name: vae}]"])
     (png,) = _image_examples(s, tmp_path)
     assert png.stat().st_size > 1000
+
+
+def test_missing_system_names_the_field_and_the_shipped_ratios(scenario_path):
+    from linksim.errors import UserError
+
+    s = load_scenario(scenario_path("semcom"), ["semantic.cbr=0.5", "sweep.key=snr_db", "sweep.snr_db=null"])
+    with pytest.raises(UserError) as err:
+        build_link(s)
+    assert err.value.field == "semantic.systems[0].model"
+    assert "k = 32" in err.value.message and "allowed: semantic.cbr 0.0625, 0.125, 0.25" in err.value.message
