@@ -27,3 +27,20 @@ def seeded():
 def scenario_path():
     """Path of a shipped scenario by name."""
     return lambda name: SCENARIOS / f"{name}.yaml"
+
+
+def _saved_points(run_dir: Path) -> int:
+    """Points whose sums are in ``run_dir/meta.json``. A point is saved once meta.json holds
+    it; its metrics.csv rows are written just before, so a kill can land between the two."""
+    import json
+
+    try:
+        return len(json.loads((Path(run_dir) / "meta.json").read_text()).get("points", []))
+    except (OSError, ValueError):
+        return 0
+
+
+@pytest.fixture
+def saved_points():
+    """Number of points saved in a run folder's meta.json (0 while it is missing or partial)."""
+    return _saved_points

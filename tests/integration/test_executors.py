@@ -141,7 +141,7 @@ def test_worker_killed_mid_sweep(tiny, local_csv, pools, tmp_path):
     assert (tmp_path / "ray" / "metrics.csv").read_text() == local_csv
 
 
-def test_driver_killed_then_resume(tiny, local, cluster, pools, tmp_path):
+def test_driver_killed_then_resume(tiny, local, cluster, pools, tmp_path, saved_points):
     """``linksim run`` on Ray killed (SIGKILL) after its first point; ``--resume`` finishes
     the sweep with the numbers of an uninterrupted run."""
     out = tmp_path / "ray"
@@ -150,9 +150,8 @@ def test_driver_killed_then_resume(tiny, local, cluster, pools, tmp_path):
            "--set", f"output={out}", "--set", "runtime.executor=ray", "--set", f"runtime.address={cluster}",
            "--set", "runtime.workers=1", "--set", "sweep.max_batches=16", "--set", "sweep.target_block_errors=null"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    metrics = out / "metrics.csv"
     deadline = time.time() + 240
-    while time.time() < deadline and proc.poll() is None and not metrics.exists():
+    while time.time() < deadline and proc.poll() is None and saved_points(out) < 1:
         time.sleep(0.05)
     assert proc.poll() is None, proc.stderr.read()
     proc.send_signal(signal.SIGKILL)
@@ -166,7 +165,7 @@ def test_driver_killed_then_resume(tiny, local, cluster, pools, tmp_path):
     fresh = tmp_path / "local"
     run(load_scenario(tiny, [f"output={fresh}", "sweep.max_batches=16", "sweep.target_block_errors=null"]),
         progress=False, executor=local)
-    assert metrics.read_text() == (fresh / "metrics.csv").read_text()
+    assert (out / "metrics.csv").read_text() == (fresh / "metrics.csv").read_text()
 
 
 def test_job_shares_one_pool(tiny, local_csv, tmp_path, capsys, monkeypatch):

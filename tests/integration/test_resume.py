@@ -27,22 +27,13 @@ def _cmd(scenario, out, *extra):
     return args + list(extra)
 
 
-def _saved_points(run_dir: Path) -> int:
-    import json
-
-    try:
-        return len(json.loads((run_dir / "meta.json").read_text()).get("points", []))
-    except (OSError, ValueError):
-        return 0
-
-
 def _data_rows(path: Path) -> int:
     if not path.exists():
         return 0
     return max(0, len(path.read_text().strip().splitlines()) - 1)
 
 
-def test_killed_run_resumes_to_identical_metrics(tmp_path, scenario_path):
+def test_killed_run_resumes_to_identical_metrics(tmp_path, scenario_path, saved_points):
     scenario = scenario_path("quickstart")
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     local = LocalExecutor()  # the full run and the resume in this process, sharing one link
@@ -51,8 +42,7 @@ def test_killed_run_resumes_to_identical_metrics(tmp_path, scenario_path):
     cut = tmp_path / "cut"
     proc = subprocess.Popen(_cmd(scenario, cut), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 600
-    # a point is saved once meta.json holds its sums (written just after its metrics.csv rows)
-    while _saved_points(cut) < 1 and time.time() < deadline and proc.poll() is None:
+    while saved_points(cut) < 1 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
