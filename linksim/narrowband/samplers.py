@@ -1,0 +1,71 @@
+r"""Card B's deterministic posterior sampler for the pilot link, as a plain function.
+
+From ``t = T`` down to 1 (DDPM indices, ``alpha_t = abar_t / abar_{t-1}``), no noise:
+
+.. math::
+    h_{t-1} = \frac{1}{\sqrt{\alpha_t}}\Big[h_t + (1-\alpha_t)\big(s_{prior}(h_t, t)
+              + \zeta\, s_{lik}(h_t, t)\big)\Big],\qquad s_{prior} = -\hat\epsilon/\sqrt{1-\bar\alpha_t}.
+
+With the exact posterior score this step is exactly :math:`E[h_{t-1}|h_t, Y]` (one-step
+Tweedie), so for a Gaussian prior the chain ends at the LMMSE estimate; any gap to LMMSE
+measures the likelihood approximation (``benchmarks/card_b_sampler_gaussian.py``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from .likelihoods import tweedie_score, uninformative_score
+
+__all__ = ["LIKELIHOODS", "posterior_sample"]
+
+LIKELIHOODS = ("uninformative", "tweedie-white", "tweedie-trace")
+
+
+def posterior_sample(prior_eps, y, op, noise_var, alpha_bar, h_init, *, zeta: float = 1.0,
+                     likelihood: str = "uninformative", rng: tf.random.Generator | None = None):
+    r"""Run the sampler from ``h_init`` (``= h_T``) to ``h_0``.
+
+    Input
+    -----
+    prior_eps : callable ``(h_t, t) -> eps_hat``; ``t`` a python int in ``1..T``
+    y : [..., Nr, Np], complex
+    op : :class:`~linksim.narrowband.pilots.PilotOperator`
+    noise_var : float or [..., 1, 1]
+    alpha_bar : [T+1] array, ``alpha_bar[0] = 1``
+    h_init : [..., Nr, Nt], complex
+    zeta : likelihood weight (Card B's ζ)
+    likelihood : one of :data:`LIKELIHOODS`
+    rng : generator for the Hutchinson probes of ``"tweedie-trace"``
+
+    Output
+    ------
+    h0 : [..., Nr, Nt], complex
+    """
+    if likelihood not in LIKELIHOODS:
+        raise ValueError(f"likelihood must be one of {LIKELIHOODS}, not {likelihood!r}")
+    abar = np.asarray(alpha_bar, dtype=np.float64)
+    h = tf.convert_to_tensor(h_init)
+    dt = h.dtype
+    for t in range(len(abar) - 1, 0, -1):
+        a, b = float(np.sqrt(abar[t])), float(np.sqrt(1.0 - abar[t]))
+        step = 1.0 - abar[t] / abar[t - 1]
+        if likelihood == "uninformative":
+            eps = prior_eps(h, t)
+            lik = uninformative_score(h, y, op, noise_var, a, b)
+        else:
+            variance = likelihood.split("-", 1)[1]
+            probe = _probe(h, rng) if variance == "trace" else None
+            lik, mu = tweedie_score(h, y, op, noise_var, a, b, lambda x: prior_eps(x, t), variance, probe)
+            eps = (h - a * mu) / b
+        score = -eps / tf.cast(b, dt) + tf.cast(zeta, dt) * lik
+        h = (h + tf.cast(step, dt) * score) / tf.cast(np.sqrt(1.0 - step), dt)
+    return h
+
+
+def _probe(h, rng):
+    """Rademacher-like complex unit-power probe (random signs on real and imaginary parts)."""
+    real = h.dtype.real_dtype
+    signs = tf.cast(rng.uniform([2] + h.shape.as_list(), 0, 2, dtype=tf.int32) * 2 - 1, real)
+    return tf.complex(signs[0], signs[1]) / np.sqrt(2.0)
