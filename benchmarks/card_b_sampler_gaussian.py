@@ -26,7 +26,7 @@ import tensorflow as tf
 
 from linksim.diffusion.schedules import linear_beta_schedule
 from linksim.narrowband.gaussian_prior import GaussianRowPrior, low_rank_covariance
-from linksim.narrowband.pilots import PilotOperator, qpsk_pilots
+from linksim.narrowband.pilots import PilotOperator, complex_normal, qpsk_pilots
 from linksim.narrowband.samplers import LIKELIHOODS, posterior_sample
 
 
@@ -52,8 +52,7 @@ def run(args):
             for snr in args.snrs:
                 nv = 10.0 ** (-snr / 10.0)
                 y = op.observe(h, nv, rng)
-                h_init = tf.complex(rng.normal(h.shape, dtype=tf.float64),
-                                    rng.normal(h.shape, dtype=tf.float64)) / np.sqrt(2.0)  # h_T ~ CN(0, I)
+                h_init = complex_normal(h.shape, rng)  # h_T ~ CN(0, I)
                 lm = nmse(prior.lmmse(y, op, nv), h)
                 row = {"rank": rank, "rho": rho, "snr": snr, "lmmse_theory": db(prior.lmmse_nmse(op, nv)),
                        "lmmse": db(lm)}

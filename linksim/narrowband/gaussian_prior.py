@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from .pilots import complex_normal
+
 __all__ = ["low_rank_covariance", "GaussianRowPrior"]
 
 
@@ -52,15 +54,13 @@ class GaussianRowPrior:
         self.dtype = dtype
         self.cov = tf.constant(np.asarray(cov), dtype=dtype)
         self.num_tx = int(self.cov.shape[0])
+        lam, q = np.linalg.eigh(np.asarray(cov))
+        self._root = tf.constant(q * np.sqrt(np.maximum(lam, 0.0)), dtype=dtype)  # C = R R^H
 
     def sample(self, shape, rng: tf.random.Generator) -> tf.Tensor:
         """Draws with rows ``CN(0, C)``; ``shape = [..., Nr]`` -> [..., Nr, Nt]."""
-        lam, q = np.linalg.eigh(self.cov.numpy())
-        root = tf.constant(q * np.sqrt(np.maximum(lam, 0.0)), dtype=self.dtype)  # C = R R^H
-        real = self.dtype.real_dtype
-        full = list(shape) + [self.num_tx]
-        z = tf.complex(rng.normal(full, dtype=real), rng.normal(full, dtype=real)) / np.sqrt(2.0)
-        return tf.matmul(tf.cast(z, self.dtype), root, transpose_b=True)
+        z = complex_normal(list(shape) + [self.num_tx], rng, self.dtype)
+        return tf.matmul(z, self._root, transpose_b=True)
 
     def eps(self, h_t, a, b):
         r"""Exact :math:`E[\xi|h_t]` for ``h_t = a h_0 + b xi``; [..., Nr, Nt] -> same."""
@@ -70,18 +70,21 @@ class GaussianRowPrior:
         # rows: (S^{-1} h_r)^T = h_r^T S^{-T} = h_r^T conj(S^{-1})  (S is Hermitian)
         return b * tf.matmul(h_t, tf.math.conj(tf.linalg.inv(s)))
 
+    def _lmmse_parts(self, op, noise_var):
+        """``C A^H`` [Nt, Np] and ``A C A^H + s2 I`` [Np, Np] for ``A = X^T``."""
+        a = tf.transpose(tf.cast(op.x, self.dtype))
+        cah = tf.matmul(self.cov, a, adjoint_b=True)
+        gram = tf.matmul(a, cah) + tf.cast(noise_var, self.dtype) * tf.eye(op.num_pilots, dtype=self.dtype)
+        return cah, gram
+
     def lmmse(self, y, op, noise_var):
         r"""LMMSE estimate of ``H`` from ``Y`` ([..., Nr, Np]) through ``op`` (:class:`PilotOperator`)."""
-        a = tf.transpose(tf.cast(op.x, self.dtype))                       # [Np, Nt]
-        cah = tf.matmul(self.cov, a, adjoint_b=True)                       # C A^H [Nt, Np]
-        gram = tf.matmul(a, cah) + tf.cast(noise_var, self.dtype) * tf.eye(op.num_pilots, dtype=self.dtype)
-        w = tf.matmul(cah, tf.linalg.inv(gram))                            # [Nt, Np]
+        cah, gram = self._lmmse_parts(op, noise_var)
+        w = tf.matmul(cah, tf.linalg.inv(gram))                            # W = C A^H (A C A^H + s2 I)^-1
         return tf.matmul(tf.cast(y, self.dtype), w, transpose_b=True)     # rows: W y_r
 
     def lmmse_nmse(self, op, noise_var) -> float:
         """Expected NMSE of :meth:`lmmse` (per row, averaged over rows): ``tr(C - W A C)/tr C``."""
-        a = tf.transpose(tf.cast(op.x, self.dtype))
-        cah = tf.matmul(self.cov, a, adjoint_b=True)
-        gram = tf.matmul(a, cah) + tf.cast(noise_var, self.dtype) * tf.eye(op.num_pilots, dtype=self.dtype)
+        cah, gram = self._lmmse_parts(op, noise_var)
         err = self.cov - tf.matmul(cah, tf.linalg.solve(gram, tf.linalg.adjoint(cah)))
         return float(tf.math.real(tf.linalg.trace(err)) / tf.math.real(tf.linalg.trace(self.cov)))

@@ -67,22 +67,19 @@ def tweedie_score(h_t, y, op, noise_var, a, b, prior_eps, variance: str = "white
     dt = h_t.dtype
     real = dt.real_dtype
     a_c, b_c = tf.cast(a, dt), tf.cast(b, dt)
+    b2 = tf.cast(b, real) ** 2
     with tf.GradientTape() as tape:
         tape.watch(h_t)
         if variance == "trace":
             with tf.autodiff.ForwardAccumulator(h_t, probe) as acc:
                 mu = (h_t - b_c * prior_eps(h_t)) / a_c
-            jvp = acc.jvp(mu)
+            n = tf.cast(tf.reduce_prod(tf.shape(h_t)[-2:]), real)       # tr(J)/n ~ Re p^H J p / n
+            frac = tf.math.real(tf.reduce_sum(tf.math.conj(probe) * acc.jvp(mu), axis=[-2, -1], keepdims=True)) / n
+            r2 = tf.stop_gradient(b2 / tf.cast(a, real) * tf.maximum(frac, 0.0))
         else:
             mu = (h_t - b_c * prior_eps(h_t)) / a_c
-        if variance == "trace":
-            n = tf.cast(tf.reduce_prod(tf.shape(h_t)[-2:]), real)
-            frac = tf.math.real(tf.reduce_sum(tf.math.conj(probe) * jvp, axis=[-2, -1], keepdims=True)) / n
-            r2 = tf.stop_gradient(tf.cast(b, real) ** 2 / tf.cast(a, real) * tf.maximum(frac, 0.0))
-        else:
-            r2 = tf.cast(b, real) ** 2 * tf.ones_like(tf.math.real(h_t[..., :1, :1]))
-        s = op.s_real
-        w = 1.0 / (r2 * s * s + tf.cast(noise_var, real))             # [..., 1, m]
+            r2 = b2
+        w = 1.0 / (r2 * op.s * op.s + tf.cast(noise_var, real))       # [..., 1, m] or [m]
         resid = op.u_h(tf.cast(y, dt) - op.forward(mu))
         loglik = -tf.reduce_sum(w * tf.abs(resid) ** 2)
     grad = tape.gradient(loglik, h_t)       # TF: dL/dRe + i dL/dIm = 2 dL/dh*

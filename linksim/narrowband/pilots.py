@@ -11,7 +11,19 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["qpsk_pilots", "PilotOperator"]
+__all__ = ["complex_normal", "qpsk_pilots", "PilotOperator"]
+
+
+def complex_normal(shape, rng: tf.random.Generator, dtype=tf.complex128, var=1.0) -> tf.Tensor:
+    """Draws of ``CN(0, var)`` (real and imaginary parts each of variance ``var/2``).
+
+    Output
+    ------
+    z : ``shape``, ``dtype``; ``var`` may be a tensor broadcastable to ``shape``.
+    """
+    real = tf.as_dtype(dtype).real_dtype
+    std = tf.sqrt(tf.cast(var, real) / 2.0)
+    return tf.complex(std * rng.normal(shape, dtype=real), std * rng.normal(shape, dtype=real))
 
 
 def qpsk_pilots(num_tx: int, num_pilots: int, rng: tf.random.Generator, dtype=tf.complex64) -> tf.Tensor:
@@ -27,7 +39,8 @@ def qpsk_pilots(num_tx: int, num_pilots: int, rng: tf.random.Generator, dtype=tf
 
 
 class PilotOperator:
-    r"""``A = X^T`` for one pilot matrix ``X`` ([Nt, Np]) and its thin SVD.
+    r"""``A = X^T`` for one pilot matrix ``X`` ([Nt, Np]) and its thin SVD (``s`` real,
+    ``u`` [Np, m], ``v`` [Nt, m], ``m = min(Nt, Np)``).
 
     Row form: ``h`` is ``[..., Nr, Nt]`` (rows ``h_r``), ``y`` is ``[..., Nr, Np]``.
     """
@@ -35,8 +48,7 @@ class PilotOperator:
     def __init__(self, x):
         self.x = tf.convert_to_tensor(x)
         s, u, v = tf.linalg.svd(tf.transpose(self.x))    # A = X^T = U diag(s) V^H
-        self.s = tf.cast(s, self.x.dtype)                 # [min(Nt, Np)]
-        self.s_real = s
+        self.s = s                                        # [m = min(Nt, Np)], real
         self.u = u                                        # [Np, m]
         self.v = v                                        # [Nt, m]
 
@@ -71,6 +83,4 @@ class PilotOperator:
     def observe(self, h, noise_var, rng: tf.random.Generator):
         """``Y = H X + N``, ``N ~ CN(0, noise_var)`` per entry; [..., Nr, Nt] -> [..., Nr, Np]."""
         y = self.forward(h)
-        real = y.dtype.real_dtype
-        std = tf.sqrt(tf.cast(noise_var, real) / 2.0)
-        return y + tf.complex(std * rng.normal(tf.shape(y), dtype=real), std * rng.normal(tf.shape(y), dtype=real))
+        return y + complex_normal(tf.shape(y), rng, y.dtype, noise_var)

@@ -65,7 +65,7 @@ def posterior_sample(prior_eps, y, op, noise_var, alpha_bar, h_init, *, zeta: fl
 
 
 def _probe(h, rng):
-    """Rademacher-like complex unit-power probe (random signs on real and imaginary parts)."""
+    """Unit-power Hutchinson probe, independent per sample: random QPSK entries (``E[p p^H] = I``)."""
     real = h.dtype.real_dtype
     signs = tf.cast(rng.uniform([2] + h.shape.as_list(), 0, 2, dtype=tf.int32) * 2 - 1, real)
     return tf.complex(signs[0], signs[1]) / np.sqrt(2.0)

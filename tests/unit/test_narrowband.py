@@ -8,7 +8,7 @@ import tensorflow as tf
 from linksim.diffusion.schedules import linear_beta_schedule
 from linksim.narrowband.gaussian_prior import GaussianRowPrior, low_rank_covariance
 from linksim.narrowband.likelihoods import uninformative_score
-from linksim.narrowband.pilots import PilotOperator, qpsk_pilots
+from linksim.narrowband.pilots import PilotOperator, complex_normal, qpsk_pilots
 from linksim.narrowband.samplers import posterior_sample
 
 NT, NR = 32, 2
@@ -28,12 +28,13 @@ def test_pilots_and_operator(rng):
     np.testing.assert_allclose(np.abs(x.numpy()), 1.0)
     assert set(np.unique(np.sign(x.numpy().real))) == {-1.0, 1.0}
     op = PilotOperator(x)
-    h = tf.complex(rng.normal([3, NR, NT], dtype=tf.float64), rng.normal([3, NR, NT], dtype=tf.float64))
+    h = complex_normal([3, NR, NT], rng, var=2.0)
     # rows: y_r = X^T h_r, and the SVD factors rebuild A = X^T
     np.testing.assert_allclose(op.forward(h).numpy()[1, 0], x.numpy().T @ h.numpy()[1, 0], atol=1e-12)
     # A^H A h = V diag(s^2) V^H h  and  U^H A h = diag(s) V^H h
-    np.testing.assert_allclose(op.adjoint(op.forward(h)).numpy(), op.v_(op.s * op.s * op.v_h(h)).numpy(), atol=1e-9)
-    np.testing.assert_allclose(op.u_h(op.forward(h)).numpy(), (op.s * op.v_h(h)).numpy(), atol=1e-9)
+    s = tf.cast(op.s, h.dtype)
+    np.testing.assert_allclose(op.adjoint(op.forward(h)).numpy(), op.v_(s * s * op.v_h(h)).numpy(), atol=1e-9)
+    np.testing.assert_allclose(op.u_h(op.forward(h)).numpy(), (s * op.v_h(h)).numpy(), atol=1e-9)
     y = op.observe(h, 0.25, rng)
     assert abs(np.mean(np.abs((y - op.forward(h)).numpy()) ** 2) - 0.25) < 0.06
 
@@ -47,7 +48,7 @@ def test_gaussian_prior_eps_and_lmmse(rng):
     assert np.abs(emp - cov).max() < 0.25
     # eps = E[xi | h_t]: regression of the drawn xi on h_t has residual orthogonal to h_t
     a, b = 0.6, 0.8
-    xi = tf.complex(rng.normal(h.shape, dtype=tf.float64), rng.normal(h.shape, dtype=tf.float64)) / np.sqrt(2)
+    xi = complex_normal(h.shape, rng)
     h_t = a * h + b * xi
     eps = prior.eps(h_t, a, b)
     assert np.mean(np.abs((xi - eps).numpy()) ** 2) < np.mean(np.abs(xi.numpy()) ** 2) - 0.05
@@ -62,8 +63,8 @@ def test_gaussian_prior_eps_and_lmmse(rng):
 def test_uninformative_score_is_gradient_of_its_gaussian_likelihood(rng):
     """Card B's SVD formula = d/dh_t* of log CN(y; A h_t / a, c_t A A^H + s2 I)."""
     op = PilotOperator(qpsk_pilots(NT, 12, rng, tf.complex128))
-    h_t = tf.complex(rng.normal([2, NR, NT], dtype=tf.float64), rng.normal([2, NR, NT], dtype=tf.float64))
-    y = tf.complex(rng.normal([2, NR, 12], dtype=tf.float64), rng.normal([2, NR, 12], dtype=tf.float64))
+    h_t = complex_normal([2, NR, NT], rng, var=2.0)
+    y = complex_normal([2, NR, 12], rng, var=2.0)
     a, b, nv = 0.7, np.sqrt(1 - 0.49), 0.3
     amat = tf.transpose(op.x)
     cov = (b / a) ** 2 * tf.matmul(amat, amat, adjoint_b=True) + nv * tf.eye(12, dtype=tf.complex128)
@@ -86,7 +87,7 @@ def test_sampler_against_lmmse_on_low_rank_prior(rng, likelihood, gap_lo, gap_hi
     h = prior.sample([4, NR], rng)
     op = PilotOperator(qpsk_pilots(NT, 16, rng, tf.complex128))
     y = op.observe(h, 0.1, rng)
-    h_init = tf.complex(rng.normal(h.shape, dtype=tf.float64), rng.normal(h.shape, dtype=tf.float64)) / np.sqrt(2)
+    h_init = complex_normal(h.shape, rng)
     eps = lambda x, t: prior.eps(x, np.sqrt(abar[t]), np.sqrt(1 - abar[t]))  # noqa: E731
     out = posterior_sample(eps, y, op, 0.1, abar, h_init, likelihood=likelihood, rng=rng)
     gap = _nmse_db(out.numpy(), h.numpy()) - _nmse_db(prior.lmmse(y, op, 0.1).numpy(), h.numpy())
@@ -100,8 +101,8 @@ def test_tweedie_score_with_a_flat_prior_is_card_b_score(rng):
     from linksim.narrowband.samplers import _probe
 
     op = PilotOperator(qpsk_pilots(NT, 12, rng, tf.complex128))
-    h_t = tf.complex(rng.normal([2, NR, NT], dtype=tf.float64), rng.normal([2, NR, NT], dtype=tf.float64))
-    y = tf.complex(rng.normal([2, NR, 12], dtype=tf.float64), rng.normal([2, NR, 12], dtype=tf.float64))
+    h_t = complex_normal([2, NR, NT], rng, var=2.0)
+    y = complex_normal([2, NR, 12], rng, var=2.0)
     a, b, nv = 0.6, 0.8, 0.2
     score, mu = tweedie_score(h_t, y, op, nv, a, b, lambda x: 0.0 * x, "trace", _probe(h_t, rng))
     np.testing.assert_allclose(mu.numpy(), h_t.numpy() / a, atol=1e-12)
