@@ -153,6 +153,7 @@ TRAINERS = {  # a spec's top-level kind -> its training program
     "channel": "linksim.train",
     "reconstruction": "linksim.train_reconstruction",
     "semcom": "linksim.semcom.training",
+    "narrowband": "linksim.narrowband.training",
 }
 
 

@@ -115,6 +115,25 @@ def receiver_class(name: str, search: list[Path] | None = None):
     return cls
 
 
+def narrowband_receiver_class(name: str, search: list[Path] | None = None):
+    """The receiver class of a narrowband pilot link (link.mode narrowband): a name in
+    ``linksim/narrowband/receivers/__init__.py`` or ``module.path:ClassName`` (a subclass
+    of :class:`~linksim.narrowband.receivers.base.NarrowbandReceiver`)."""
+    from .narrowband.receivers import RECEIVERS
+    from .narrowband.receivers.base import NarrowbandReceiver
+
+    if is_module_path(name):
+        cls = _import_module_path(name, list(search or []) + [Path.cwd()])
+    elif name in RECEIVERS:
+        cls = load_target(RECEIVERS[name])
+    else:
+        raise UserError(f"unknown narrowband receiver {name!r}{did_you_mean(name, RECEIVERS)}; allowed: "
+                        f"{allowed(list(RECEIVERS))} or module.path:ClassName")
+    if not (isinstance(cls, type) and issubclass(cls, NarrowbandReceiver)):
+        raise UserError(f"{name!r} is not a narrowband receiver (a subclass of linksim.narrowband.receivers.base.NarrowbandReceiver)")
+    return cls
+
+
 def channel_names() -> list[str]:
     from .scenario import Channel
 

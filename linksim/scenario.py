@@ -163,7 +163,7 @@ class Interference(_Strict):
 class Link(_Strict):
     """Coding and modulation."""
 
-    mode: Literal["codeword", "tb", "uncoded", "sounding", "semantic"] = Field("codeword", description="codeword: one LDPC codeword per stream and slot; tb: NR transport block (CRC, segmentation) from an MCS index; uncoded: QAM only; sounding: SRS channel sounding, no data; semantic: learned joint source-channel coding of images (section semantic).")
+    mode: Literal["codeword", "tb", "uncoded", "sounding", "semantic", "narrowband"] = Field("codeword", description="codeword: one LDPC codeword per stream and slot; tb: NR transport block (CRC, segmentation) from an MCS index; uncoded: QAM only; sounding: SRS channel sounding, no data; semantic: learned joint source-channel coding of images (section semantic); narrowband: the massive-MIMO pilot link Y = H X + N of Card B (section narrowband).")
     ofdm: bool = Field(True, description="false: flat single-carrier link (awgn / rayleigh, SISO) for coding references.")
     bits_per_symbol: Literal[2, 4, 6, 8] = Field(4, description="QAM order as bits per symbol (QPSK=2 ... 256-QAM=8); ignored in tb mode (the MCS sets it).")
     coderate: float = Field(0.5, gt=0.05, le=0.95, description="LDPC code rate (codeword mode).")
@@ -231,6 +231,39 @@ class Semantic(_Strict):
         return int(round(self.cbr * 64))
 
 
+CDLProfile = Literal["A", "B", "C", "D", "E"]
+
+
+class Narrowband(_Strict):
+    """Narrowband massive-MIMO pilot link (link.mode narrowband, Card B): one subcarrier of
+    Sionna's CDL channel between a BS ULA (num_tx) and a UE ULA (num_rx), downlink; random
+    unit-power QPSK pilots X (num_tx x round(pilot_density x num_tx), one draw per
+    scenario seed), Y = H X + N at SNR = 1 / noise variance."""
+
+    num_tx: int = Field(64, ge=2, le=1024, description="BS ULA elements Nt (half-wavelength, isotropic).")
+    num_rx: int = Field(16, ge=1, le=256, description="UE ULA elements Nr.")
+    carrier_frequency_ghz: float = Field(40.0, gt=0, le=100, description="Carrier frequency [GHz].")
+    delay_spread_ns: float = Field(30.0, gt=0, le=3000, description="CDL delay spread [ns].")
+    doppler_hz: float = Field(5.0, ge=0, le=10000, description="Maximum Doppler [Hz] (sets the UE speed).")
+    pilot_density: float = Field(0.5, gt=0, le=2, description="rho = Np / Nt (sweepable); < 1 is under-determined.")
+    test_profile: CDLProfile = Field("A", description="CDL profile of the realisations under test (one run per profile: --grid narrowband.test_profile=A,B,C,D).")
+    profiles: list[CDLProfile] = Field(default_factory=lambda: ["A", "B", "C", "D"], min_length=1, description="The environments the receivers know: experts, genie covariances and the pooled training set.")
+    training_samples: dict[str, int] = Field(default_factory=dict, description="Training channels per profile (default 10000 each); e.g. {D: 1000} makes CDL-D data-scarce. Data-driven receivers fit on these sets; the diffusion models of the zoo were trained on the same sets.")
+    training_seed: int = Field(0, ge=0, description="Seed of the training channels (0: the sets the shipped models were trained on).")
+    streams: int = Field(4, ge=1, le=64, description="Streams of the SVD precoder whose spectral efficiency (metric se) is measured with the true channel, equal power.")
+
+    def samples(self, profile: str) -> int:
+        return int(self.training_samples.get(profile, 10000))
+
+    def channel_key(self) -> dict:
+        """The settings of :class:`linksim.narrowband.channels.NarrowbandCDL`."""
+        return {k: getattr(self, k) for k in ("num_tx", "num_rx", "carrier_frequency_ghz", "delay_spread_ns", "doppler_hz")}
+
+    @property
+    def num_pilots(self) -> int:
+        return max(1, int(round(self.pilot_density * self.num_tx)))
+
+
 class ReconstructionSpec(_NamedSpec):
     """One reconstruction stage after the decoder (image sources)."""
 
@@ -290,6 +323,7 @@ class Scenario(_Strict):
     source: Source = Field(default_factory=Source, description="What the link sends (random bits or images).")
     receivers: list[ReceiverSpec] = Field(default_factory=lambda: [ReceiverSpec(name="perfect")], min_length=1, description="Receivers compared on the same realisations.")
     semantic: Semantic = Field(default_factory=Semantic, description="Semantic communication (link.mode semantic).")
+    narrowband: Narrowband = Field(default_factory=Narrowband, description="Narrowband massive-MIMO pilot link (link.mode narrowband).")
     reconstruction: list[ReconstructionSpec] = Field(default_factory=list, description="Stages after the decoder (image sources), each applied to every receiver's received images; results rows are then labelled receiver/stage. Empty: the received images as decoded.")
     sweep: Sweep = Field(default_factory=Sweep, description="Swept key, its values and Monte-Carlo limits.")
     metrics: list[MetricName] = Field(default_factory=lambda: ["ber", "bler"], min_length=1, description="Metrics to compute (see below).")
@@ -337,6 +371,9 @@ def _check_consistency(s: Scenario) -> None:
     n_tx, n_rx = s.tx_array.num_ant, s.rx_array.num_ant
     if link.mode == "semantic":
         _check_semantic(s)
+        return
+    if link.mode == "narrowband":
+        _check_narrowband(s)
         return
     if not link.ofdm:
         if ch.model not in ("awgn", "rayleigh"):
@@ -433,6 +470,32 @@ def _check_consistency(s: Scenario) -> None:
     elif link.mode == "sounding":
         raise UserError("a sounding link sends no data; allowed link.mode with an image source: codeword, tb, uncoded",
                         field="source.type")
+
+
+NARROWBAND_METRICS = ("nmse", "se", "calibration")
+
+
+def _check_narrowband(s: Scenario) -> None:
+    nb = s.narrowband
+    bad = [m for m in s.metrics if m not in NARROWBAND_METRICS]
+    if bad:
+        raise UserError(f"the narrowband pilot link measures channel estimates; allowed metrics: {allowed(NARROWBAND_METRICS)} "
+                        f"(got {bad[0]})", field="metrics")
+    if s.source.type != "bits" or s.reconstruction:
+        raise UserError("the narrowband pilot link sends pilots only: remove source and reconstruction", field="source.type")
+    if s.sweep.key == "ebno_db" or s.sweep.ebno_db is not None:
+        raise UserError("the narrowband pilot link has no coded bits: use snr_db", field="sweep.key")
+    for p, n in nb.training_samples.items():
+        if p not in nb.profiles:
+            raise UserError(f"{p!r} is not in narrowband.profiles; allowed: {allowed(nb.profiles)}", field=f"narrowband.training_samples.{p}")
+        if not 64 <= n <= 10000:
+            raise UserError(f"{n} training channels; allowed: 64 .. 10000", field=f"narrowband.training_samples.{p}")
+    if len(set(nb.profiles)) != len(nb.profiles):
+        raise UserError("profiles must be distinct", field="narrowband.profiles")
+    if nb.streams > min(nb.num_tx, nb.num_rx):
+        raise UserError(f"{nb.streams} streams need at least as many antennas at both ends (num_tx {nb.num_tx}, num_rx {nb.num_rx})",
+                        field="narrowband.streams")
+    _unique_labels(s.receivers, "receivers")
 
 
 def _check_semantic(s: Scenario) -> None:
@@ -705,9 +768,10 @@ def numeric_keys(data, prefix: str = "") -> list[str]:
 
 
 def _check_receivers(s: Scenario, base_dir: Path | None = None) -> None:
-    from .registry import receiver_class
+    from .registry import narrowband_receiver_class, receiver_class
 
-    _check_entries(s, "receivers", lambda name: receiver_class(name, search=[base_dir] if base_dir else None))
+    lookup = narrowband_receiver_class if s.link.mode == "narrowband" else receiver_class
+    _check_entries(s, "receivers", lambda name: lookup(name, search=[base_dir] if base_dir else None))
 
 
 def _check_entries(s: Scenario, section: str, lookup) -> None:

@@ -19,6 +19,7 @@ SECTIONS = [
     ("carrier", sc.Carrier), ("antennas.bs / antennas.ue", sc.Array), ("channel", sc.Channel),
     ("pilots", sc.Pilots), ("pilots.srs", sc.SRS), ("link", sc.Link), ("mimo", sc.Mimo),
     ("source", sc.Source), ("semantic", sc.Semantic), ("semantic.systems[]", sc.SemanticSystemSpec),
+    ("narrowband", sc.Narrowband),
     ("sweep", sc.Sweep), ("runtime", sc.Runtime),
 ]
 
@@ -105,6 +106,19 @@ def render() -> str:
             out += model_table(cls.Params)
         else:
             out += ["No parameters."]
+    out += ["", "## `receivers[]` of the narrowband pilot link", "",
+            "With `link.mode: narrowband` the receivers come from their own registry",
+            "(`linksim/narrowband/receivers/__init__.py`; `module.path:ClassName` of a",
+            "`NarrowbandReceiver` subclass works too). Unless noted, the reported error",
+            "variance is measured once per pilot matrix and noise level on fresh calibration",
+            "channels of every profile (`calibration_samples`)."]
+    from .narrowband.receivers import RECEIVERS as NB_RECEIVERS
+    from .registry import narrowband_receiver_class
+
+    for name in NB_RECEIVERS:
+        cls = narrowband_receiver_class(name)
+        out += ["", f"### narrowband receiver `{name}`", "", " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split()), ""]
+        out += model_table(cls.Params) if cls.Params.model_fields else ["No parameters."]
     out += ["", "## `reconstruction[]`", "",
             "A list of stages after the decoder (image sources only); each entry names a stage",
             "and may set its parameters next to `name` and `label`. Every stage gets every",

@@ -81,6 +81,6 @@ def tweedie_score(h_t, y, op, noise_var, a, b, prior_eps, variance: str = "white
             r2 = b2
         w = 1.0 / (r2 * op.s * op.s + tf.cast(noise_var, real))       # [..., 1, m] or [m]
         resid = op.u_h(tf.cast(y, dt) - op.forward(mu))
-        loglik = -tf.reduce_sum(w * tf.abs(resid) ** 2)
+        loglik = -tf.reduce_sum(w * tf.math.real(resid * tf.math.conj(resid)))   # |r|^2 without abs: no NaN gradient at 0
     grad = tape.gradient(loglik, h_t)       # TF: dL/dRe + i dL/dIm = 2 dL/dh*
     return grad / 2.0, mu

@@ -24,7 +24,8 @@ LIKELIHOODS = ("uninformative", "tweedie-white", "tweedie-trace")
 
 
 def posterior_sample(prior_eps, y, op, noise_var, alpha_bar, h_init, *, zeta: float = 1.0,
-                     likelihood: str = "uninformative", rng: tf.random.Generator | None = None):
+                     likelihood: str = "uninformative", rng: tf.random.Generator | None = None,
+                     tweedie_from: float = 0.0):
     r"""Run the sampler from ``h_init`` (``= h_T``) to ``h_0``.
 
     Input
@@ -38,6 +39,9 @@ def posterior_sample(prior_eps, y, op, noise_var, alpha_bar, h_init, *, zeta: fl
     zeta : likelihood weight (Card B's ζ)
     likelihood : one of :data:`LIKELIHOODS`
     rng : generator for the Hutchinson probes of ``"tweedie-trace"``
+    tweedie_from : the Tweedie likelihoods are used where ``alpha_bar_t >= tweedie_from``
+        only, the uninformative one at noisier steps (a learned prior's Tweedie mean
+        ``(h_t - b eps_hat)/a`` amplifies the network's error by ``1/a``)
 
     Output
     ------
@@ -51,7 +55,7 @@ def posterior_sample(prior_eps, y, op, noise_var, alpha_bar, h_init, *, zeta: fl
     for t in range(len(abar) - 1, 0, -1):
         a, b = float(np.sqrt(abar[t])), float(np.sqrt(1.0 - abar[t]))
         step = 1.0 - abar[t] / abar[t - 1]
-        if likelihood == "uninformative":
+        if likelihood == "uninformative" or abar[t] < tweedie_from:
             eps = prior_eps(h, t)
             lik = uninformative_score(h, y, op, noise_var, a, b)
         else:

@@ -585,6 +585,10 @@ def build_link(scenario: Scenario):
         from .semantic import SemanticLink
 
         return SemanticLink(scenario)
+    if scenario.link.mode == "narrowband":
+        from ..narrowband.link import NarrowbandLink
+
+        return NarrowbandLink(scenario)
     if not scenario.link.ofdm:
         return FlatLink(scenario)
     if scenario.link.mode == "sounding":

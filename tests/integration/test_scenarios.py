@@ -29,6 +29,15 @@ SMALLER = {
     "semcom": ["semantic.systems.0.sample_steps=5", "semantic.systems.1.sample_steps=5"],
     "ddpm_images": ["reconstruction.1.steps=5", "reconstruction.2.steps=5"],
 }
+# The narrowband scenarios of Card B need 10 000 training channels of 64 x 16 per profile
+# (minutes to draw) and their diffusion receivers the shipped 64 x 16 models: the test runs
+# the chain with 16 x 2 arrays, two profiles and the receivers that fit on the fly
+# (tests/integration/test_narrowband_diffusion.py runs dm_pooled and dm_vb on small models).
+NARROWBAND_SMALL = ["narrowband.num_tx=16", "narrowband.num_rx=2", "narrowband.streams=2", "narrowband.profiles=[A, D]",
+                    "narrowband.test_profile=D", "narrowband.training_samples={A: 1000, D: 1000}",
+                    "receivers=[{name: perfect}, {name: ls}, {name: lmmse_pooled}, {name: lmmse_genie}, "
+                    "{name: gmm, components: 2, iterations: 5}]"]
+SMALLER.update({p.stem: NARROWBAND_SMALL for p in SCENARIOS if p.stem.startswith("moe_vb")})
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)

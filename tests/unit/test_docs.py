@@ -16,6 +16,6 @@ def test_scenario_reference_lists_every_section_key():
     from linksim import scenario as sc
 
     text = render()
-    for model in (sc.Carrier, sc.Array, sc.Channel, sc.Pilots, sc.SRS, sc.Link, sc.Mimo, sc.Sweep, sc.Runtime):
+    for model in (sc.Carrier, sc.Array, sc.Channel, sc.Pilots, sc.SRS, sc.Link, sc.Mimo, sc.Sweep, sc.Runtime, sc.Narrowband):
         for name in model.model_fields:
             assert f"`{name}`" in text, name

@@ -1,0 +1,80 @@
+"""The narrowband pilot link in the chain (link.mode narrowband, Card B): channels of the
+test profile, ``Y = H X + N``, every receiver on the same realisations; NMSE, error-variance
+calibration and the spectral efficiency of SVD precoding with each estimate."""
+
+from __future__ import annotations
+
+import time
+
+import tensorflow as tf
+from sionna.phy import config
+
+from ..metrics import all_finite, nmse_stats, se_stats, zero_stats
+from ..precoding import spectral_efficiency, svd_precoder
+from ..registry import narrowband_receiver_class
+from ..system.link import _f64, _LinkBase
+from .channels import NarrowbandCDL
+from .pilots import PilotOperator, qpsk_pilots
+from .receivers.base import NarrowbandContext
+
+__all__ = ["NarrowbandLink"]
+
+
+class NarrowbandLink(_LinkBase):
+    """Input (``run_batch``): batch_size, no (noise variance per entry; SNR = 1/no).
+    Output: {receiver label: raw sums (nmse, calibration, se)}.
+
+    The pilot matrix is drawn once from the scenario seed (one per scenario and pilot
+    density); channels and noise come from Sionna's random state of the batch."""
+
+    def __init__(self, scenario, precision=None):
+        super().__init__(scenario, precision)
+        nb = scenario.narrowband
+        self.bits_per_symbol, self.coderate = 2, 1.0   # no coded bits: snr_db only
+        self.model = NarrowbandCDL(**nb.channel_key())
+        self.op = PilotOperator(qpsk_pilots(nb.num_tx, nb.num_pilots, tf.random.Generator.from_seed(scenario.seed), tf.complex64))
+        cdl = self.model.model(nb.test_profile)
+        self._draw = tf.function(lambda b: self.model.draw(nb.test_profile, b, cdl))
+        self._component = nb.profiles.index(nb.test_profile) if nb.test_profile in nb.profiles else -1
+        self.context = NarrowbandContext(scenario, self.model, list(nb.profiles),
+                                         {p: nb.samples(p) for p in nb.profiles}, nb.training_seed)
+        self.receivers = []
+        self.receiver_info = {}
+        for spec in scenario.receivers:
+            cls = narrowband_receiver_class(spec.name)
+            t0 = time.time()
+            rx = cls(self.context, cls.Params.model_validate(spec.params))
+            self.receiver_info[spec.display] = {"build_s": round(time.time() - t0, 2), **rx.build_info}
+            self.receivers.append((spec.display, rx))
+        self._xla_enabled = False
+        self._build_step()
+
+    def transmit(self, batch_size: int, no: float) -> dict:
+        """One batch: ``h`` [B, Nr, Nt] (test profile), ``y`` [B, Nr, Np], ``x`` [Nt, Np]."""
+        h = self._draw(batch_size)
+        y = self.op.observe(h, tf.constant(no, tf.float32), config.tf_rng)
+        return {"h": h, "y": y, "x": self.op.x, "no": no}
+
+    def _run(self, batch_size, no):
+        no = float(no)
+        batch = self.transmit(int(batch_size), no)
+        h, y = batch["h"], batch["y"]
+        genie = {"h": h, "component": tf.fill([tf.shape(h)[0]], self._component)}
+        ns = self.scenario.narrowband.streams
+        out = {}
+        for label, rx in self.receivers:
+            h_hat, err_var = rx(y, self.op, no, genie if rx.genie else None)
+            stats = zero_stats()
+            stats["slots"] = _f64(tf.shape(h)[0])
+            if self.check_finite:
+                stats["finite"] = tf.cast(all_finite(h_hat, err_var), tf.float64)
+            stats.update(nmse_stats(h_hat, h))
+            stats["ev_reported"] = tf.reduce_sum(tf.cast(tf.broadcast_to(err_var, tf.shape(h_hat)), tf.float64))
+            stats["ev_measured"] = stats["nmse_err"]
+            f = svd_precoder(h_hat, ns)                                        # [B, Nt, Ns]
+            stats.update(se_stats(spectral_efficiency(tf.matmul(h, f), tf.constant(1.0 / no, tf.float32))))
+            out[label] = stats
+        return out
+
+    def _build_step(self):
+        self._step = self._run

@@ -1,0 +1,77 @@
+r"""A trained diffusion prior for narrowband channels: the FiLM CNN of a checkpoint as
+the complex-domain noise predictor that :func:`~linksim.narrowband.samplers.posterior_sample`
+takes.
+
+The network works on real tensors with unit variance per real entry:
+``x = sqrt(2) [Re h, Im h]`` (channels have unit power per complex entry), so for
+``h_t = a h + b xi``, ``xi ~ CN(0, I)``, it predicts ``eps = sqrt(2) [Re xi, Im xi]``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from ..diffusion.checkpoints import load_checkpoint, resolve_model
+from ..diffusion.schedules import linear_beta_schedule
+from ..errors import UserError
+
+__all__ = ["DATA_SCALE", "to_real", "to_complex", "NetworkPrior", "TASK"]
+
+DATA_SCALE = math.sqrt(2.0)
+TASK = "narrowband-dm"
+
+
+def to_real(h):
+    """[..., Nr, Nt] complex -> [..., Nr, Nt, 2] real, times ``DATA_SCALE``."""
+    return DATA_SCALE * tf.stack([tf.math.real(h), tf.math.imag(h)], axis=-1)
+
+
+def to_complex(x, dtype=tf.complex64):
+    """Inverse of :func:`to_real`."""
+    x = tf.cast(x, dtype.real_dtype) / DATA_SCALE
+    return tf.complex(x[..., 0], x[..., 1])
+
+
+class NetworkPrior:
+    """A shipped (or trained) narrowband diffusion model.
+
+    Parameters
+    ----------
+    name : str
+        Zoo name or checkpoint folder.
+    shape : (Nr, Nt) the caller needs (checked against the checkpoint).
+    eager : call the network eagerly (needed by the ``tweedie-trace`` likelihood).
+
+    Attributes: ``alpha_bar`` [T+1] (``alpha_bar[0] = 1``), ``T``, ``net``, ``config``.
+
+    Input (``eps``) : h_t [B, Nr, Nt] complex, t int (1..T) -> eps_hat [B, Nr, Nt] complex
+    """
+
+    def __init__(self, name: str, shape=None, eager: bool = False):
+        path = resolve_model(name)
+        self.net, self.config = load_checkpoint(path, shape)
+        if self.config.get("task") != TASK:
+            raise UserError(f"{path} is not a narrowband diffusion model (task {self.config.get('task')!r}, "
+                            f"allowed: {TASK})", source=str(path), field="task")
+        sch = self.config["schedule"]
+        self.T = int(sch["T"])
+        self.alpha_bar = linear_beta_schedule(self.T, sch["beta_start"], sch["beta_end"])
+        self.name = str(name)
+        # eager for forward-mode JVPs (tweedie-trace): they do not pass through a tf.function
+        self._call = self.net if eager else tf.function(lambda x, t: self.net(x, t), reduce_retracing=True)
+
+    def eps(self, h_t, t):
+        dt = h_t.dtype
+        out = self._call(to_real(tf.cast(h_t, tf.complex64)), tf.constant(float(t), tf.float32))
+        return tf.cast(to_complex(out), dt)
+
+    def denoise(self, h_t, t):
+        """One-step Tweedie estimate ``(h_t - b eps) / a`` of the clean channel."""
+        a, b = math.sqrt(self.alpha_bar[t]), math.sqrt(1.0 - self.alpha_bar[t])
+        return (h_t - tf.cast(b, h_t.dtype) * self.eps(h_t, t)) / tf.cast(a, h_t.dtype)
+
+    def parameters(self) -> int:
+        return int(sum(np.prod(v.shape) for v in self.net.weights))

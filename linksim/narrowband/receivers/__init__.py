@@ -1,0 +1,12 @@
+"""Narrowband receiver registry (link.mode narrowband): name -> "module:Class". Add one
+line per receiver."""
+
+RECEIVERS = {
+    "perfect": "linksim.narrowband.receivers.perfect:PerfectCSI",
+    "ls": "linksim.narrowband.receivers.ls:RegularisedLS",
+    "lmmse_pooled": "linksim.narrowband.receivers.lmmse_pooled:PooledLMMSE",
+    "lmmse_genie": "linksim.narrowband.receivers.lmmse_genie:GenieLMMSE",
+    "gmm": "linksim.narrowband.receivers.gmm:GMMEstimator",
+    "dm_pooled": "linksim.narrowband.receivers.dm_pooled:PooledDiffusion",
+    "dm_vb": "linksim.narrowband.receivers.dm_vb:DiffusionVB",
+}

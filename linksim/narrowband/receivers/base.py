@@ -1,0 +1,143 @@
+"""The narrowband receiver hook: a channel estimator for ``Y = H X + N`` with the output
+contract of the OFDM receivers (estimate + calibrated error variance; posterior samples
+on request)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+import numpy as np
+import tensorflow as tf
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..channels import NarrowbandCDL, training_set
+from ..pilots import complex_normal
+
+__all__ = ["NarrowbandContext", "NarrowbandReceiver", "CalibratedParams"]
+
+#: Seed offset of the calibration channels (never the training sets or the test draws).
+_CALIBRATION_SEED = 1_000_003
+
+
+@dataclass
+class NarrowbandContext:
+    """What a receiver may know about the link when it is built.
+
+    Attributes
+    ----------
+    scenario : Scenario
+    model : NarrowbandCDL — the channel generator settings
+    profiles : list of str — the environments of ``narrowband.profiles``
+    samples : dict — training channels per profile (``narrowband.training_samples``)
+    training_seed : int
+    """
+
+    scenario: object
+    model: NarrowbandCDL
+    profiles: list
+    samples: dict
+    training_seed: int = 0
+    _calibration: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.model.num_rx, self.model.num_tx)
+
+    def training(self, profile: str) -> np.ndarray:
+        """The training channels of ``profile`` [n, Nr, Nt] complex64 (the first ``n`` of
+        the cached 10 000)."""
+        return training_set(self.model, profile, self.samples[profile], self.training_seed)
+
+    def pooled(self) -> np.ndarray:
+        """The aggregated training set of every profile (each with its own size)."""
+        return np.concatenate([self.training(p) for p in self.profiles])
+
+    def calibration_channels(self, n: int) -> np.ndarray:
+        """``n`` fresh channels, equal shares of every profile, from their own seed
+        (for error-variance calibration; not the training sets, not the test draws)."""
+        if n not in self._calibration:
+            per = -(-n // len(self.profiles))
+            seed = self.scenario.seed + _CALIBRATION_SEED
+            h = np.concatenate([self.model.draw_many(p, per, seed + i) for i, p in enumerate(self.profiles)])
+            self._calibration[n] = h[np.random.default_rng(seed).permutation(len(h))[:n]]
+        return self._calibration[n]
+
+
+class CalibratedParams(BaseModel):
+    """Parameters of a receiver whose error variance is measured on calibration channels."""
+
+    model_config = ConfigDict(extra="forbid")
+    calibration_samples: int = Field(64, ge=1, le=10000, description="Fresh channels (all profiles, equal shares) on which the reported error variance is measured, once per pilot matrix and noise level.")
+
+
+class NarrowbandReceiver(ABC):
+    """Abstract narrowband channel estimator.
+
+    Contract (as :class:`linksim.receivers.base.Receiver`): ``h_hat`` is the receiver's
+    point estimate; ``err_var`` is calibrated (on average the real squared error per
+    entry); only ``genie`` receivers get the true channel and the index of the test
+    profile in ``context.profiles``; ``offers_samples`` receivers draw posterior samples.
+
+    Subclasses implement :meth:`estimate`. It returns the estimate and either its error
+    variance or ``None``; with ``None`` the error variance is the mean squared error
+    per entry of the same estimator on ``calibration_samples`` fresh channels at the same
+    pilots and noise level (measured once and kept).
+
+    Input (``__call__``)
+    --------------------
+    y : [B, Nr, Np], tf.complex64 — received pilots
+    op : :class:`~linksim.narrowband.pilots.PilotOperator` — the pilot matrix ``X``
+    no : float — noise variance per entry
+    genie : dict | None — ``{"h": [B, Nr, Nt], "component": [B] int32}`` (genie receivers)
+
+    Output
+    ------
+    h_hat : [B, Nr, Nt], tf.complex64
+    err_var : broadcastable to ``h_hat``, tf.float32
+    """
+
+    Params: type[BaseModel] = CalibratedParams
+    genie: bool = False
+    offers_samples: bool = False
+
+    def __init__(self, context: NarrowbandContext, params: BaseModel | None = None):
+        self.context = context
+        self.params = params if params is not None else self.Params()
+        self.build_info: dict = {}
+        self._err_var: dict = {}
+
+    @classmethod
+    def check_scenario(cls, scenario, params) -> None:
+        """Raise :class:`~linksim.errors.UserError` if the receiver cannot serve the scenario."""
+
+    @abstractmethod
+    def estimate(self, y, op, no: float, genie=None):
+        """``(h_hat, err_var or None)`` for ``y`` [B, Nr, Np]."""
+
+    def __call__(self, y, op, no: float, genie=None):
+        h_hat, err_var = self.estimate(y, op, float(no), genie)
+        if err_var is None:
+            err_var = self.measured_err_var(op, float(no))
+        return tf.cast(h_hat, tf.complex64), tf.cast(err_var, tf.float32)
+
+    def measured_err_var(self, op, no: float) -> tf.Tensor:
+        """Mean squared error per entry on the calibration channels (scalar)."""
+        key = (id(op), no)
+        if key not in self._err_var:
+            h = tf.constant(self.context.calibration_channels(self.params.calibration_samples))
+            rng = tf.random.Generator.from_seed(self.context.scenario.seed + _CALIBRATION_SEED)
+            y = op.observe(h, no, rng)
+            h_hat, _ = self.estimate(y, op, no, None)
+            self._err_var[key] = tf.reduce_mean(tf.abs(tf.cast(h_hat, tf.complex64) - h) ** 2)
+        return self._err_var[key]
+
+    def posterior_samples(self, y, op, no: float, num_samples: int):
+        """``[num_samples, B, Nr, Nt]`` posterior samples (``offers_samples`` receivers)."""
+        raise NotImplementedError(f"{type(self).__name__} draws no posterior samples")
+
+
+def initial_noise(shape, seed) -> tf.Tensor:
+    """``CN(0, I)`` start of a sampler from a stateless seed pair."""
+    g = tf.random.Generator.from_seed(int(seed))
+    return complex_normal(shape, g, tf.complex64)

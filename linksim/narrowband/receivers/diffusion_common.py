@@ -1,0 +1,34 @@
+"""Parts shared by the narrowband diffusion receivers: their parameters and a batched run
+of Card B's sampler from ``CN(0, I)`` starts."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+from pydantic import Field
+from typing import Literal
+
+from ..pilots import complex_normal
+from ..samplers import posterior_sample
+from .base import CalibratedParams
+
+
+class DiffusionParams(CalibratedParams):
+    model: str = Field("auto", description="Zoo name or checkpoint folder; auto: the shipped model of the scenario's training sets.")
+    likelihood: Literal["uninformative", "tweedie-white", "tweedie-trace"] = Field("uninformative", description="Likelihood score of the sampler: uninformative (Card B), tweedie-white / tweedie-trace (through the prior's denoiser; see docs/methods/moe_vb.md).")
+    zeta: float = Field(1.0, gt=0, le=100, description="Likelihood weight (Card B's zeta).")
+    tweedie_from: float = Field(0.1, ge=0, le=1, description="Tweedie likelihoods only where alpha_bar_t >= this (the uninformative one at noisier steps, where a learned prior's Tweedie mean is unreliable).")
+    samples: int = Field(1, ge=1, le=64, description="Sampler runs from independent starts averaged into the point estimate.")
+    calibration_samples: int = Field(32, ge=1, le=10000, description="Fresh channels on which the reported error variance is measured (once per pilots and noise level).")
+
+
+def run_sampler(prior_eps, alpha_bar, y, op, no, params, num_samples: int, seed: int):
+    """``[num_samples, B, Nr, Nt]`` sampler outputs (all starts in one batch)."""
+    y = tf.cast(y, tf.complex64)
+    b = tf.shape(y)[0]
+    rng = tf.random.Generator.from_seed(int(seed))
+    nt = op.x.shape[0]
+    ys = tf.tile(y, [num_samples, 1, 1])
+    h0 = complex_normal([num_samples * int(b), int(y.shape[1]), nt], rng, tf.complex64)
+    out = posterior_sample(prior_eps, ys, op, no, alpha_bar, h0, zeta=params.zeta, likelihood=params.likelihood, rng=rng,
+                            tweedie_from=params.tweedie_from)
+    return tf.reshape(out, [num_samples, b, int(y.shape[1]), nt])

@@ -1,0 +1,139 @@
+r"""Card B's DM-VB: a mixture of expert diffusion priors (one per profile) with variational
+Bayes over the expert weights.
+
+Per realisation, alternate until the responsibilities ``r`` settle:
+
+* ``q(h)``: Card B's sampler with the prior noise prediction ``sum_k r_k eps_k`` -> ``h_hat``;
+* ``q(z)``: ``ln r_k = E[ln pi_k] + ELBO_k(h_hat) + DC_k(h_hat)``, ``r = softmax``, with
+  ``ELBO_k = -sum_{t in S} w_t |eps - eps_k(a_t h_hat + b_t eps, t)|^2`` (one draw ``eps``,
+  ``w_t = (T/|S|) (SNR_{t-1} - SNR_t) / (2 SNR_t)``, ``SNR_t = abar_t / (1 - abar_t)``: the
+  diffusion ELBO's weights in noise units, squared norm over real entries) and
+  ``DC_k = -|Y - h_k X|^2 / s2`` where ``h_k`` is expert ``k``'s one-step denoising of
+  ``h_hat`` re-noised to step ``t'``;
+* ``q(pi) = Dir(alpha0 + r)``, ``E[ln pi_k] = psi(alpha_k) - psi(sum_j alpha_j)``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import tensorflow as tf
+from pydantic import Field
+
+from ..network_prior import NetworkPrior, to_real
+from ..pilots import complex_normal
+from .base import NarrowbandReceiver
+from .diffusion_common import DiffusionParams, run_sampler
+from .zoo_names import expert_name, require
+
+
+class VBParams(DiffusionParams):
+    models: dict[str, str] = Field(default_factory=dict, description="Expert per profile ({A: zoo name or folder}); missing profiles: the shipped expert of the scenario's training-set size.")
+    max_iterations: int = Field(5, ge=1, le=50, description="Most VB iterations (each runs the sampler once).")
+    tol: float = Field(0.01, gt=0, lt=1, description="Stop once no responsibility changes by more than this.")
+    alpha0: float = Field(1.0, gt=0, le=1e6, description="Dirichlet concentration of the expert-weight prior (1: no preference).")
+    elbo_steps: list[int] = Field(default_factory=lambda: [5, 10, 20, 40, 60, 80], min_length=1, description="Diffusion steps S of the ELBO term.")
+    dc_step: int = Field(10, ge=1, description="Re-noising step t' of the data-consistency term.")
+
+
+def _digamma(x):
+    return tf.math.digamma(x)
+
+
+class DiffusionVB(NarrowbandReceiver):
+    """Mixture-of-experts diffusion with variational Bayes (Card B). Point estimate: the
+    sampler output of the last iteration; ``last`` keeps the responsibilities and the
+    estimate of every iteration of the latest call (for the convergence and expert-pick
+    statistics)."""
+
+    Params = VBParams
+    offers_samples = True
+
+    def __init__(self, context, params=None):
+        super().__init__(context, params)
+        self.experts = []
+        names = {}
+        for p in context.profiles:
+            name = self.params.models.get(p) or require(expert_name(p, context.samples[p]), f"models.{p}",
+                                                        "scenarios/train/moe_vb/expert_*.yaml")
+            names[p] = name
+            self.experts.append(NetworkPrior(name, context.shape, eager=self.params.likelihood == "tweedie-trace"))
+        abars = {tuple(np.round(e.alpha_bar, 12)) for e in self.experts}
+        if len(abars) != 1:
+            raise ValueError("the experts must share one diffusion schedule")
+        self.alpha_bar = self.experts[0].alpha_bar
+        self.build_info = {"models": names, "parameters": sum(e.parameters() for e in self.experts)}
+        self.last = None
+        self._calls = 0
+
+    # -- pieces ----------------------------------------------------------------------------
+    def _mixture_eps(self, r):
+        """Prior noise prediction with per-realisation weights ``r`` [B, K] (tiled over
+        sampler starts)."""
+        def eps(h, t):
+            reps = tf.shape(h)[0] // tf.shape(r)[0]
+            w = tf.cast(tf.tile(r, [reps, 1]), h.dtype)
+            out = 0.0
+            for k, e in enumerate(self.experts):
+                out += w[:, k, None, None] * e.eps(h, t)
+            return out
+        return eps
+
+    def _scores(self, h_hat, y, op, no, rng):
+        """ELBO_k + DC_k [B, K] of the estimate ``h_hat`` [B, Nr, Nt]."""
+        abar = self.alpha_bar
+        steps = [t for t in self.params.elbo_steps if 1 <= t < len(abar)]
+        snr = lambda t: abar[t] / (1.0 - abar[t]) if t > 0 else math.inf  # noqa: E731
+        xi = complex_normal(h_hat.shape, rng, tf.complex64)
+        elbo = []
+        for e in self.experts:
+            acc = 0.0
+            for t in steps:
+                a, b = math.sqrt(abar[t]), math.sqrt(1.0 - abar[t])
+                prev = snr(t - 1) if t > 1 else abar[0] / max(1.0 - abar[1], 1e-12)
+                w = (len(abar) - 1) / len(steps) * (prev - snr(t)) / (2.0 * snr(t))
+                err = to_real(xi - e.eps(a * h_hat + b * xi, t))
+                acc += w * tf.reduce_sum(err ** 2, axis=[1, 2, 3])
+            elbo.append(-acc)
+        tp = min(self.params.dc_step, len(abar) - 1)
+        a, b = math.sqrt(abar[tp]), math.sqrt(1.0 - abar[tp])
+        xi = complex_normal(h_hat.shape, rng, tf.complex64)
+        dc = [-tf.reduce_sum(tf.abs(y - op.forward(e.denoise(a * h_hat + b * xi, tp))) ** 2, axis=[1, 2]) / no
+              for e in self.experts]
+        return tf.stack(elbo, axis=1), tf.stack(dc, axis=1)
+
+    def vb(self, y, op, no, num_samples: int = 1):
+        """Run DM-VB. Output: samples [S, B, Nr, Nt] of the last iteration, and a dict with
+        ``responsibilities`` [iterations, B, K] and ``estimates`` [iterations, B, Nr, Nt]
+        (the mean over samples after each iteration)."""
+        self._calls += 1
+        seed = self.context.scenario.seed * 7919 + self._calls
+        rng = tf.random.Generator.from_seed(seed + 1)
+        y = tf.cast(y, tf.complex64)
+        b, k = int(y.shape[0]), len(self.experts)
+        conc = tf.fill([b, k], float(self.params.alpha0))
+        r = tf.fill([b, k], 1.0 / k)
+        hist_r, hist_h = [], []
+        for it in range(self.params.max_iterations):
+            samples = run_sampler(self._mixture_eps(r), self.alpha_bar, y, op, no, self.params, num_samples, seed + 17 * it)
+            h_hat = tf.reduce_mean(samples, axis=0)
+            elbo, dc = self._scores(h_hat, y, op, no, rng)
+            e_ln_pi = _digamma(conc) - _digamma(tf.reduce_sum(conc, axis=1, keepdims=True))
+            r_new = tf.nn.softmax(e_ln_pi + elbo + dc, axis=1)
+            conc = self.params.alpha0 + r_new
+            hist_r.append(r_new)
+            hist_h.append(h_hat)
+            settled = float(tf.reduce_max(tf.abs(r_new - r))) < self.params.tol
+            r = r_new
+            if settled:
+                break
+        self.last = {"responsibilities": tf.stack(hist_r), "estimates": tf.stack(hist_h)}
+        return samples, self.last
+
+    def posterior_samples(self, y, op, no, num_samples: int):
+        return self.vb(y, op, no, num_samples)[0]
+
+    def estimate(self, y, op, no, genie=None):
+        samples, _ = self.vb(y, op, no, self.params.samples)
+        return tf.reduce_mean(samples, axis=0), None
