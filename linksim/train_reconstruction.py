@@ -37,6 +37,7 @@ from .diffusion.schedules import make_schedule
 from .errors import UserError
 from .results import atomic_write, git_revision, package_versions
 from .scenario import apply_overrides, load_scenario, read_yaml, validate_model, with_value
+from .training_loop import cosine_adam, run_steps
 
 TASKS = {"ddpm": "reconstruction-ddpm", "regressor": "reconstruction-regressor"}
 
@@ -206,31 +207,24 @@ def _step_fn(net, spec, optimizer, rng):
 
 def train(spec: ReconstructionTrainSpec, resume: bool = False, progress: bool = True, source: str = "") -> Path:
     """Make the pairs, train, measure and export; returns the export folder."""
-    from tqdm.auto import tqdm
-
     t0 = time.time()
     x_clean, x_recv = training_pairs(spec, progress)
     pairs_s = time.time() - t0
     shape = x_clean.shape[1:]
     net = build_network(spec, shape)
     tr = spec.training
-    optimizer = tf.keras.optimizers.Adam(tf.keras.optimizers.schedules.CosineDecay(tr.learning_rate, tr.steps, alpha=0.05))
+    optimizer = cosine_adam(tr.learning_rate, tr.steps)
     tf.keras.utils.set_random_seed(tr.seed)
     rng = tf.random.Generator.from_seed(tr.seed)
     step = _step_fn(net, spec, optimizer, rng)
     pick = np.random.default_rng(tr.seed)
     signed = lambda a: (2.0 * a - 1.0)[..., None].astype(np.float32)  # noqa: E731
-    bar = tqdm(total=tr.steps, desc=f"train {spec.name}", unit="step", disable=not progress, dynamic_ncols=True)
-    running, losses = None, []
-    for i in range(tr.steps):
+
+    def batch(_):
         idx = pick.integers(0, len(x_clean), tr.batch_size)
-        loss = float(step(tf.constant(signed(x_clean[idx])), tf.constant(signed(x_recv[idx]))))
-        running = loss if running is None else 0.98 * running + 0.02 * loss
-        bar.update(1)
-        if (i + 1) % 50 == 0:
-            bar.set_postfix(loss=f"{running:.4f}", refresh=False)
-            losses.append((i + 1, round(running, 5)))
-    bar.close()
+        return tf.constant(signed(x_clean[idx])), tf.constant(signed(x_recv[idx]))
+
+    losses = run_steps(step, batch, tr.steps, spec.name, progress)
     train_s = time.time() - t0
     output = Path(spec.output) if spec.output else ZOO / spec.name
     info = {"name": spec.name, "task": spec.task, "spec": spec.model_dump(mode="json"), "source": source,

@@ -68,6 +68,15 @@ class FiLMDenoiserNet(keras.Model):
         self(tf.zeros([1, *self._data_shape, 2]), tf.ones([1]))
         return self
 
+    def macs(self) -> int:
+        """Multiply-accumulates of one forward pass for one channel (convolutions and the
+        FiLM layer; element-wise work not counted)."""
+        nr, nt = self._data_shape
+        c = self.width
+        depths = [2, c // 2, c, c // 2, c // 4, 2]
+        conv = sum(9 * a * b for a, b in zip(depths[:-1], depths[1:])) * nr * nt
+        return int(conv + self.temb_dim * 2 * c)
+
     def _sinusoid(self, tau):
         half = self.temb_dim // 2
         freqs = tf.exp(-math.log(1000.0) * tf.range(half, dtype=tau.dtype) / float(half))

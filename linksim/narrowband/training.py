@@ -26,6 +26,7 @@ from ..diffusion.networks import count_parameters
 from ..diffusion.schedules import linear_beta_schedule
 from ..results import atomic_write, git_revision, package_versions
 from ..scenario import apply_overrides, read_yaml, validate_model
+from ..training_loop import cosine_adam, run_steps
 from .channels import PROFILES as CDL_PROFILES, NarrowbandCDL, training_set
 from .film_cnn import PROFILES, FiLMDenoiserNet
 from .network_prior import TASK, to_real
@@ -139,29 +140,19 @@ def _step_fn(net, spec: NarrowbandTrainSpec, optimizer, rng):
 
 def train(spec: NarrowbandTrainSpec, resume: bool = False, progress: bool = True, source: str = "") -> Path:
     """Draw (or load) the training channels, train, measure and export; returns the folder."""
-    from tqdm.auto import tqdm
-
     t0 = time.time()
     h = training_channels(spec)
     data_s = time.time() - t0
     x = to_real(tf.constant(h)).numpy().astype(np.float32)          # [N, Nr, Nt, 2], unit variance per entry
     net = build_network(spec)
     tr = spec.training
-    optimizer = tf.keras.optimizers.Adam(tf.keras.optimizers.schedules.CosineDecay(tr.learning_rate, tr.steps, alpha=0.05))
+    optimizer = cosine_adam(tr.learning_rate, tr.steps)
     tf.keras.utils.set_random_seed(tr.seed)
     rng = tf.random.Generator.from_seed(tr.seed)
     step = _step_fn(net, spec, optimizer, rng)
     pick = np.random.default_rng(tr.seed)
-    bar = tqdm(total=tr.steps, desc=f"train {spec.name}", unit="step", disable=not progress, dynamic_ncols=True)
-    running, losses = None, []
-    for i in range(tr.steps):
-        loss = float(step(tf.constant(x[pick.integers(0, len(x), tr.batch_size)])))
-        running = loss if running is None else 0.98 * running + 0.02 * loss
-        bar.update(1)
-        if (i + 1) % 50 == 0:
-            bar.set_postfix(loss=f"{running:.4f}", refresh=False)
-            losses.append((i + 1, round(running, 5)))
-    bar.close()
+    losses = run_steps(step, lambda _: (tf.constant(x[pick.integers(0, len(x), tr.batch_size)]),), tr.steps,
+                       spec.name, progress)
     train_s = time.time() - t0
     output = Path(spec.output) if spec.output else ZOO / spec.name
     d = spec.diffusion

@@ -35,7 +35,7 @@ SMALLER = {
 # (tests/integration/test_narrowband_diffusion.py runs dm_pooled and dm_vb on small models).
 NARROWBAND_SMALL = ["narrowband.num_tx=16", "narrowband.num_rx=2", "narrowband.streams=2", "narrowband.profiles=[A, D]",
                     "narrowband.test_profile=D", "narrowband.training_samples={A: 1000, D: 1000}",
-                    "receivers=[{name: perfect}, {name: ls}, {name: lmmse_pooled}, {name: lmmse_genie}, "
+                    "receivers=[{name: perfect}, {name: ls}, {name: lasso, iterations: 50}, {name: omp}, {name: lmmse_pooled}, {name: lmmse_genie}, "
                     "{name: gmm, components: 2, iterations: 5}]"]
 SMALLER.update({p.stem: NARROWBAND_SMALL for p in SCENARIOS if p.stem.startswith("moe_vb")})
 

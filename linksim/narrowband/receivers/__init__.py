@@ -6,6 +6,8 @@ RECEIVERS = {
     "ls": "linksim.narrowband.receivers.ls:RegularisedLS",
     "lmmse_pooled": "linksim.narrowband.receivers.lmmse_pooled:PooledLMMSE",
     "lmmse_genie": "linksim.narrowband.receivers.lmmse_genie:GenieLMMSE",
+    "lasso": "linksim.narrowband.receivers.lasso:LassoEstimator",
+    "omp": "linksim.narrowband.receivers.omp:OMPEstimator",
     "gmm": "linksim.narrowband.receivers.gmm:GMMEstimator",
     "dm_pooled": "linksim.narrowband.receivers.dm_pooled:PooledDiffusion",
     "dm_vb": "linksim.narrowband.receivers.dm_vb:DiffusionVB",

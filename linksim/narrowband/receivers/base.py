@@ -5,7 +5,7 @@ on request)."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
@@ -18,6 +18,7 @@ __all__ = ["NarrowbandContext", "NarrowbandReceiver", "CalibratedParams"]
 
 #: Seed offset of the calibration channels (never the training sets or the test draws).
 _CALIBRATION_SEED = 1_000_003
+_CALIBRATION: dict = {}
 
 
 @dataclass
@@ -38,7 +39,6 @@ class NarrowbandContext:
     profiles: list
     samples: dict
     training_seed: int = 0
-    _calibration: dict = field(default_factory=dict, repr=False)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -56,12 +56,15 @@ class NarrowbandContext:
     def calibration_channels(self, n: int) -> np.ndarray:
         """``n`` fresh channels, equal shares of every profile, from their own seed
         (for error-variance calibration; not the training sets, not the test draws)."""
-        if n not in self._calibration:
+        seed = self.scenario.seed + _CALIBRATION_SEED
+        key = (tuple(sorted(self.model.key().items())), tuple(self.profiles), int(n), seed)
+        if key not in _CALIBRATION:  # kept for the process: links of a sweep over pilot density share them
             per = -(-n // len(self.profiles))
-            seed = self.scenario.seed + _CALIBRATION_SEED
             h = np.concatenate([self.model.draw_many(p, per, seed + i) for i, p in enumerate(self.profiles)])
-            self._calibration[n] = h[np.random.default_rng(seed).permutation(len(h))[:n]]
-        return self._calibration[n]
+            while len(_CALIBRATION) >= 8:
+                _CALIBRATION.pop(next(iter(_CALIBRATION)))
+            _CALIBRATION[key] = h[np.random.default_rng(seed).permutation(len(h))[:n]]
+        return _CALIBRATION[key]
 
 
 class CalibratedParams(BaseModel):

@@ -14,7 +14,7 @@ from .base import CalibratedParams
 
 class DiffusionParams(CalibratedParams):
     model: str = Field("auto", description="Zoo name or checkpoint folder; auto: the shipped model of the scenario's training sets.")
-    likelihood: Literal["uninformative", "tweedie-white", "tweedie-trace"] = Field("uninformative", description="Likelihood score of the sampler: uninformative (Card B), tweedie-white / tweedie-trace (through the prior's denoiser; see docs/methods/moe_vb.md).")
+    likelihood: Literal["uninformative", "tweedie-white", "tweedie-trace"] = Field("tweedie-trace", description="Likelihood score of the sampler: uninformative (Card B), tweedie-white / tweedie-trace (through the prior's denoiser; see docs/methods/moe_vb.md).")
     zeta: float = Field(1.0, gt=0, le=100, description="Likelihood weight (Card B's zeta).")
     tweedie_from: float = Field(0.1, ge=0, le=1, description="Tweedie likelihoods only where alpha_bar_t >= this (the uninformative one at noisier steps, where a learned prior's Tweedie mean is unreliable).")
     samples: int = Field(1, ge=1, le=64, description="Sampler runs from independent starts averaged into the point estimate.")

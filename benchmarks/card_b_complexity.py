@@ -1,0 +1,112 @@
+"""Card B's complexity table: parameters, FLOPs and latency per channel estimate of every
+narrowband receiver of a scenario, measured in one run on this machine (Table II of the
+paper; FLOPs counted as 2 per real multiply-accumulate, 8 per complex one).
+
+    PYTHONPATH=. python benchmarks/card_b_complexity.py scenarios/moe_vb_balanced.yaml \
+        --snr 10 --batch 16 --out results/reference/moe_vb_complexity
+
+Latency: wall time of one batch of ``--batch`` channels divided by the batch (after one
+warm-up batch that also builds the filters, tunes lambda and measures the error
+variance), and of one channel alone. DM-VB's cost is per VB iteration, as in the paper
+(its iterations are recorded next to it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import tensorflow as tf
+from sionna.phy import config
+
+from linksim.scenario import load_scenario
+from linksim.system.link import build_link
+
+
+def flops(name, rx, link) -> tuple[int | None, str]:
+    """Model FLOPs per estimate and what they count."""
+    nb = link.scenario.narrowband
+    d, m = nb.num_rx * nb.num_tx, nb.num_rx * nb.num_pilots
+    if name in ("lmmse_pooled", "lmmse_genie"):
+        return 8 * d * m, "filter W y (the filter is built once per pilots and noise level)"
+    if name == "gmm":
+        k = rx._weights.shape[0]
+        return 8 * k * (d * m + m * m), "K filters and K quadratic forms"
+    if name == "ls":
+        return 8 * d * nb.num_pilots, "Y times a precomputed Nt x Np matrix"
+    if name == "dm_pooled":
+        t = rx.prior.T
+        return 2 * t * rx.prior.net.macs() * rx.params.samples, f"{t} network passes per sample"
+    if name == "dm_vb":
+        t, k = len(rx.alpha_bar) - 1, len(rx.experts)
+        per = t * k + len(rx.params.elbo_steps) * k + k
+        return 2 * per * rx.experts[0].net.macs() * rx.params.samples, f"per VB iteration: {t} steps x {k} experts + ELBO and DC passes"
+    return None, "iterative (not counted)"
+
+
+def parameters(name, rx) -> int:
+    if name == "dm_pooled":
+        return rx.prior.parameters()
+    if name == "dm_vb":
+        return sum(e.parameters() for e in rx.experts)
+    return 0
+
+
+def run(args):
+    s = load_scenario(args.scenario, [f"narrowband.test_profile={args.profile}"])
+    config.seed = s.seed
+    link = build_link(s)
+    no = 10.0 ** (-args.snr / 10.0)
+    batch = link.transmit(args.batch, no)
+    rows = []
+    for name, rx in link.receivers:
+        genie = {"h": batch["h"], "component": tf.zeros([args.batch], tf.int32)} if rx.genie else None
+        rx(batch["y"], link.op, no, genie)                                # warm-up: filters, tuning, err_var
+        t0 = time.perf_counter()
+        rx(batch["y"], link.op, no, genie)
+        per_batch = (time.perf_counter() - t0) / args.batch
+        one = {k: v[:1] for k, v in genie.items()} if genie else None
+        t0 = time.perf_counter()
+        rx(batch["y"][:1], link.op, no, one)
+        single = time.perf_counter() - t0
+        fl, what = flops(name, rx, link)
+        row = {"receiver": name, "parameters": parameters(name, rx), "flops": fl, "flops_counted": what,
+               "latency_ms_batched": round(1e3 * per_batch, 2), "latency_ms_single": round(1e3 * single, 2)}
+        if name == "dm_vb" and rx.last is not None:
+            row["vb_iterations"] = int(rx.last["responsibilities"].shape[0])
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("scenario")
+    ap.add_argument("--profile", default="A")
+    ap.add_argument("--snr", type=float, default=10.0)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--out", type=Path)
+    args = ap.parse_args()
+    rows = run(args)
+    dev = tf.config.list_physical_devices("GPU")
+    where = f"GPU {dev[0].name}" if dev else f"CPU, {os.cpu_count()} cores"
+    lines = [f"Per channel estimate, {where}, batch {args.batch} (and one channel alone), "
+             f"CDL-{args.profile}, {args.snr:g} dB:", "",
+             "| receiver | parameters | GFLOPs | latency batched [ms] | latency single [ms] | FLOPs counted |",
+             "|---|---|---|---|---|---|"]
+    for r in rows:
+        gf = f"{r['flops'] / 1e9:.3g}" if r["flops"] else "-"
+        lines.append(f"| {r['receiver']} | {r['parameters']} | {gf} | {r['latency_ms_batched']} | {r['latency_ms_single']} | {r['flops_counted']} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "complexity.json").write_text(json.dumps({"device": where, "rows": rows}, indent=1))
+        (args.out / "table.md").write_text(text)
+
+
+if __name__ == "__main__":
+    main()
