@@ -23,13 +23,12 @@ def _values(scenario_path, snr_db, overrides, batches=4, batch_size=64):
     return {label: acc.values(None) for label, acc in accs.items()}
 
 
-@pytest.mark.parametrize("profile", ["A", "D"])
-def test_estimators_order_and_calibration(scenario_path, profile):
+def test_estimators_order_and_calibration(scenario_path, profile="D"):
     """On the same realisations: the genie LMMSE beats the pooled one, which beats
     regularised LS; the genie's posterior variance is calibrated; the spectral efficiency
     follows the estimate quality and stays below perfect CSI."""
     v = _values(scenario_path, 10.0, [f"narrowband.test_profile={profile}"])
-    assert v["lmmse_genie"]["nmse_db"] < v["lmmse_pooled"]["nmse_db"] - 0.3
+    assert v["lmmse_genie"]["nmse_db_hi"] < v["lmmse_pooled"]["nmse_db_lo"]
     assert v["lmmse_pooled"]["nmse_db_hi"] < v["ls"]["nmse_db_lo"]
     assert 0.8 < v["lmmse_genie"]["err_var_ratio"] < 1.25
     assert 0.75 < v["ls"]["err_var_ratio"] < 1.33         # measured on calibration channels of both profiles
@@ -37,8 +36,8 @@ def test_estimators_order_and_calibration(scenario_path, profile):
 
 
 def test_more_pilots_help(scenario_path):
-    few = _values(scenario_path, 10.0, ["narrowband.pilot_density=0.25"], batches=2)
-    many = _values(scenario_path, 10.0, ["narrowband.pilot_density=1.0"], batches=2)
+    few = _values(scenario_path, 10.0, ["narrowband.test_profile=A", "narrowband.pilot_density=0.25"], batches=2)
+    many = _values(scenario_path, 10.0, ["narrowband.test_profile=A", "narrowband.pilot_density=1.0"], batches=2)
     for rx in ("ls", "lmmse_genie"):
         assert many[rx]["nmse_db_hi"] < few[rx]["nmse_db_lo"]
 

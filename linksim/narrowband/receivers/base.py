@@ -83,7 +83,7 @@ class NarrowbandReceiver(ABC):
     profile in ``context.profiles``; ``offers_samples`` receivers draw posterior samples.
 
     Subclasses implement :meth:`estimate`. It returns the estimate and either its error
-    variance or ``None``; with ``None`` the error variance is the mean squared error
+    variance (set ``reports_err_var = True``) or ``None``; with ``None`` the error variance is the mean squared error
     per entry of the same estimator on ``calibration_samples`` fresh channels at the same
     pilots and noise level (measured once and kept).
 
@@ -103,6 +103,7 @@ class NarrowbandReceiver(ABC):
     Params: type[BaseModel] = CalibratedParams
     genie: bool = False
     offers_samples: bool = False
+    reports_err_var: bool = False   # True: estimate() returns its own error variance
 
     def __init__(self, context: NarrowbandContext, params: BaseModel | None = None):
         self.context = context
@@ -119,10 +120,10 @@ class NarrowbandReceiver(ABC):
         """``(h_hat, err_var or None)`` for ``y`` [B, Nr, Np]."""
 
     def __call__(self, y, op, no: float, genie=None):
+        # the calibration run first: what a receiver keeps of its latest call is of this one
+        measured = None if self.reports_err_var else self.measured_err_var(op, float(no))
         h_hat, err_var = self.estimate(y, op, float(no), genie)
-        if err_var is None:
-            err_var = self.measured_err_var(op, float(no))
-        return tf.cast(h_hat, tf.complex64), tf.cast(err_var, tf.float32)
+        return tf.cast(h_hat, tf.complex64), tf.cast(measured if err_var is None else err_var, tf.float32)
 
     def measured_err_var(self, op, no: float) -> tf.Tensor:
         """Mean squared error per entry on the calibration channels (scalar)."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import tensorflow as tf
-
 from ..network_prior import NetworkPrior
 from .base import NarrowbandReceiver
 from .diffusion_common import DiffusionParams, run_sampler
@@ -17,10 +15,10 @@ class PooledParams(DiffusionParams):
 class PooledDiffusion(NarrowbandReceiver):
     """Deterministic posterior sampling (Card B) with the model trained on the aggregated
     training set of every profile; ``model: auto`` picks the zoo model of the scenario's
-    training sets. Point estimate: the mean of ``samples`` sampler runs."""
+    training sets. Point estimate: one sampler run (the sampler is deterministic and
+    forgets its start, so it offers no posterior samples)."""
 
     Params = PooledParams
-    offers_samples = True
 
     def __init__(self, context, params=None):
         super().__init__(context, params)
@@ -32,10 +30,8 @@ class PooledDiffusion(NarrowbandReceiver):
         self.build_info = {"model": name, "parameters": self.prior.parameters()}
         self._calls = 0
 
-    def posterior_samples(self, y, op, no, num_samples: int):
-        self._calls += 1
-        return run_sampler(self.prior.eps, self.prior.alpha_bar, y, op, no, self.params, num_samples,
-                           seed=self.context.scenario.seed * 7919 + self._calls)
-
     def estimate(self, y, op, no, genie=None):
-        return tf.reduce_mean(self.posterior_samples(y, op, no, self.params.samples), axis=0), None
+        self._calls += 1
+        out = run_sampler(self.prior.eps, self.prior.alpha_bar, y, op, no, self.params, 1,
+                          seed=self.context.scenario.seed * 7919 + self._calls)
+        return out[0], None

@@ -43,12 +43,12 @@ def _digamma(x):
 
 class DiffusionVB(NarrowbandReceiver):
     """Mixture-of-experts diffusion with variational Bayes (Card B). Point estimate: the
-    sampler output of the last iteration; ``last`` keeps the responsibilities and the
+    sampler output of the last iteration (no posterior samples: the sampler is
+    deterministic and forgets its start); ``last`` keeps the responsibilities and the
     estimate of every iteration of the latest call (for the convergence and expert-pick
     statistics)."""
 
     Params = VBParams
-    offers_samples = True
 
     def __init__(self, context, params=None):
         super().__init__(context, params)
@@ -104,9 +104,10 @@ class DiffusionVB(NarrowbandReceiver):
         return tf.stack(elbo, axis=1), tf.stack(dc, axis=1)
 
     def vb(self, y, op, no, num_samples: int = 1):
-        """Run DM-VB. Output: samples [S, B, Nr, Nt] of the last iteration, and a dict with
-        ``responsibilities`` [iterations, B, K] and ``estimates`` [iterations, B, Nr, Nt]
-        (the mean over samples after each iteration)."""
+        """Run DM-VB. Output: the sampler outputs [S, B, Nr, Nt] of the last iteration
+        (``num_samples`` starts), and a dict with ``responsibilities`` [iterations, B, K]
+        and ``estimates`` [iterations, B, Nr, Nt] (the mean over starts after each
+        iteration)."""
         self._calls += 1
         seed = self.context.scenario.seed * 7919 + self._calls
         rng = tf.random.Generator.from_seed(seed + 1)
@@ -131,9 +132,6 @@ class DiffusionVB(NarrowbandReceiver):
         self.last = {"responsibilities": tf.stack(hist_r), "estimates": tf.stack(hist_h)}
         return samples, self.last
 
-    def posterior_samples(self, y, op, no, num_samples: int):
-        return self.vb(y, op, no, num_samples)[0]
-
     def estimate(self, y, op, no, genie=None):
-        samples, _ = self.vb(y, op, no, self.params.samples)
-        return tf.reduce_mean(samples, axis=0), None
+        outputs, _ = self.vb(y, op, no)
+        return outputs[0], None

@@ -14,6 +14,8 @@ class LinearGaussianReceiver(NarrowbandReceiver):
     """Subclasses give :meth:`prior` -> ``(covs [K, d, d], weights [K])`` and may pick the
     component themselves (:meth:`component`)."""
 
+    reports_err_var = True
+
     def __init__(self, context, params=None):
         super().__init__(context, params)
         self._covs, self._weights = self.prior()

@@ -17,6 +17,7 @@ class PerfectCSI(NarrowbandReceiver):
 
     Params = _NoParams
     genie = True
+    reports_err_var = True
 
     def estimate(self, y, op, no, genie=None):
         return genie["h"], tf.zeros([], tf.float32)
