@@ -56,7 +56,10 @@ def parameters(name, rx) -> int:
 
 
 def run(args):
-    s = load_scenario(args.scenario, [f"narrowband.test_profile={args.profile}"])
+    sets = [f"narrowband.test_profile={args.profile}"]
+    if args.receivers:
+        sets.append("receivers=[" + ", ".join(f"{{name: {r}}}" for r in args.receivers) + "]")
+    s = load_scenario(args.scenario, sets)
     config.seed = s.seed
     link = build_link(s)
     no = 10.0 ** (-args.snr / 10.0)
@@ -88,6 +91,7 @@ def main():
     ap.add_argument("--profile", default="A")
     ap.add_argument("--snr", type=float, default=10.0)
     ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--receivers", nargs="*", help="receiver names (default: the scenario's)")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
     rows = run(args)

@@ -117,6 +117,10 @@ def test_receiver_fits_do_not_depend_on_blas_threads(scenario_path):
     np.testing.assert_array_equal(covs[0], covs[1])
 
 
+# The two Ray failure paths (a worker or the driver killed) are the slowest tests of the
+# suite (a Ray kill, restart and resume each); they run with -m slow, outside the 15-minute
+# suite. The local kill + --resume stays in CI (test_resume.py).
+@pytest.mark.slow
 def test_worker_killed_mid_sweep(tiny, local_csv, pools, tmp_path):
     """SIGKILL one of two workers after the first merged batch: its batches run again on
     the others and on its replacement; the numbers do not change."""
@@ -142,6 +146,7 @@ def test_worker_killed_mid_sweep(tiny, local_csv, pools, tmp_path):
     assert (tmp_path / "ray" / "metrics.csv").read_text() == local_csv
 
 
+@pytest.mark.slow
 def test_driver_killed_then_resume(tiny, local, cluster, pools, tmp_path, saved_points):
     """``linksim run`` on Ray killed (SIGKILL) after its first point; ``--resume`` finishes
     the sweep with the numbers of an uninterrupted run."""
