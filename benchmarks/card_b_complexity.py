@@ -37,14 +37,27 @@ def flops(name, rx, link) -> tuple[int | None, str]:
         return 8 * k * (d * m + m * m), "K filters and K quadratic forms"
     if name == "ls":
         return 8 * d * nb.num_pilots, "Y times a precomputed Nt x Np matrix"
-    if name == "dm_pooled":
-        t = rx.prior.T
-        return 2 * t * rx.prior.net.macs() * rx.params.samples, f"{t} network passes per sample"
-    if name == "dm_vb":
-        t, k = len(rx.alpha_bar) - 1, len(rx.experts)
-        per = t * k + len(rx.params.elbo_steps) * k + k
-        return 2 * per * rx.experts[0].net.macs() * rx.params.samples, f"per VB iteration: {t} steps x {k} experts + ELBO and DC passes"
+    if name in ("dm_pooled", "dm_vb"):
+        priors = [rx.prior] if name == "dm_pooled" else rx.experts
+        passes, what = sampler_passes(rx.params, priors[0].alpha_bar)
+        k = len(priors)
+        if name == "dm_vb":
+            passes += len(rx.params.elbo_steps) + 1          # ELBO and data-consistency terms
+            what = f"per VB iteration, {k} experts x ({what} + {len(rx.params.elbo_steps) + 1} for the responsibilities)"
+        return 2 * k * passes * priors[0].net.macs(), what
     return None, "iterative (not counted)"
+
+
+def sampler_passes(params, alpha_bar) -> tuple[int, str]:
+    """Forward-pass equivalents of one sampler run: a plain step is one network pass; a
+    Tweedie step adds the backward pass (counted as 2) and, for ``tweedie-trace``, the
+    forward-mode probe (counted as 1)."""
+    t = len(alpha_bar) - 1
+    if params.likelihood == "uninformative":
+        return t, f"{t} steps x 1 pass"
+    n_tw = sum(1 for s in range(1, t + 1) if alpha_bar[s] >= params.tweedie_from)
+    per = 4 if params.likelihood == "tweedie-trace" else 3
+    return (t - n_tw) + per * n_tw, f"{t - n_tw} steps x 1 + {n_tw} Tweedie steps x {per} passes"
 
 
 def parameters(name, rx) -> int:

@@ -59,6 +59,7 @@ import numpy as np
 from .. import __version__
 from ..errors import UserError, allowed, did_you_mean
 from ..scenario import Scenario, read_yaml, set_dotted, validate_scenario
+from ..graph import graph_function
 
 __all__ = [
     "PRESETS",
@@ -437,7 +438,7 @@ def _build_component_fn(comp: _Component, batch: int, num_time: int, xla: bool):
         h = h[:, 0, :, 0, 0] if uplink else h[:, 0, 0, 0]  # [B, Na, S, F]
         return tf.cast(h, tf.complex64)
 
-    state = {"fn": tf.function(draw, jit_compile=xla), "xla": xla}
+    state = {"fn": graph_function(draw, jit_compile=xla), "xla": xla}
 
     def call():
         try:
@@ -445,7 +446,7 @@ def _build_component_fn(comp: _Component, batch: int, num_time: int, xla: bool):
         except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError, NotImplementedError):
             if not state["xla"]:
                 raise
-            state["fn"], state["xla"] = tf.function(draw, jit_compile=False), False
+            state["fn"], state["xla"] = graph_function(draw, jit_compile=False), False
             return state["fn"]().numpy()
 
     call.state = state

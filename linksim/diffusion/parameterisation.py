@@ -36,6 +36,7 @@ import tensorflow as tf
 
 from .forward import normalize_input
 from .schedules import Schedule, make_schedule
+from ..graph import graph_function
 
 __all__ = ["KINDS", "RESIDUAL_KINDS", "target", "to_x0", "to_eps", "to_v", "from_x0",
            "residual_scale", "residual_target", "Denoiser"]
@@ -228,7 +229,7 @@ class Denoiser:
         backbone stays in graph mode, where TensorFlow's complex Cholesky algebra is
         much faster on the CPU."""
         if self.network is not None:
-            self._net = tf.function(lambda x_hat, tau: self.network(x_hat, tau), jit_compile=True)
+            self._net = graph_function(lambda x_hat, tau: self.network(x_hat, tau), jit_compile=True)
         return self
 
     def network_output(self, x, tau, x0_backbone=None):

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+from ..graph import graph_function
 from sionna.phy import config
 from sionna.phy.channel import cir_to_ofdm_channel
 from sionna.phy.channel.tr38901 import CDL, PanelArray
@@ -69,7 +70,7 @@ class NarrowbandCDL:
         config.seed = int(seed)
         cdl = self.model(profile)
         batch = min(batch, num_samples)
-        fn = tf.function(lambda: self.draw(profile, batch, cdl), jit_compile=num_samples >= 2000)
+        fn = graph_function(lambda: self.draw(profile, batch, cdl), jit_compile=num_samples >= 2000)
         out = [fn().numpy() for _ in range(-(-num_samples // batch))]
         return np.concatenate(out)[:num_samples]
 

@@ -16,6 +16,7 @@ from ..system.link import _f64, _LinkBase
 from .channels import NarrowbandCDL
 from .pilots import PilotOperator, qpsk_pilots
 from .receivers.base import NarrowbandContext
+from ..graph import graph_function
 
 __all__ = ["NarrowbandLink"]
 
@@ -34,7 +35,7 @@ class NarrowbandLink(_LinkBase):
         self.model = NarrowbandCDL(**nb.channel_key())
         self.op = PilotOperator(qpsk_pilots(nb.num_tx, nb.num_pilots, tf.random.Generator.from_seed(scenario.seed), tf.complex64))
         cdl = self.model.model(nb.test_profile)
-        self._draw = tf.function(lambda b: self.model.draw(nb.test_profile, b, cdl))
+        self._draw = graph_function(lambda b: self.model.draw(nb.test_profile, b, cdl))
         self._component = nb.profiles.index(nb.test_profile) if nb.test_profile in nb.profiles else -1
         self.context = NarrowbandContext(scenario, self.model, list(nb.profiles),
                                          {p: nb.samples(p) for p in nb.profiles}, nb.training_seed)

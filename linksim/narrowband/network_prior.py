@@ -17,6 +17,7 @@ import tensorflow as tf
 from ..diffusion.checkpoints import load_checkpoint, resolve_model
 from ..diffusion.schedules import linear_beta_schedule
 from ..errors import UserError
+from ..graph import graph_function
 
 __all__ = ["DATA_SCALE", "to_real", "to_complex", "NetworkPrior", "TASK"]
 
@@ -61,11 +62,11 @@ class NetworkPrior:
         self.alpha_bar = linear_beta_schedule(self.T, sch["beta_start"], sch["beta_end"])
         self.name = str(name)
         # eager for forward-mode JVPs (tweedie-trace): they do not pass through a tf.function
-        self._call = self.net if eager else tf.function(lambda x, t: self.net(x, t), reduce_retracing=True)
+        self._call = self.net if eager else graph_function(lambda x, t: self.net(x, t), reduce_retracing=True)
 
     def eps(self, h_t, t):
         dt = h_t.dtype
-        out = self._call(to_real(tf.cast(h_t, tf.complex64)), tf.constant(float(t), tf.float32))
+        out = self._call(to_real(tf.cast(h_t, tf.complex64)), tf.cast(t, tf.float32))
         return tf.cast(to_complex(out), dt)
 
     def denoise(self, h_t, t):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from ..graph import graph_function
 from .likelihoods import tweedie_score, uninformative_score
 
 __all__ = ["LIKELIHOODS", "posterior_sample"]
@@ -25,12 +26,13 @@ LIKELIHOODS = ("uninformative", "tweedie-white", "tweedie-trace")
 
 def posterior_sample(prior_eps, y, op, noise_var, alpha_bar, h_init, *, zeta: float = 1.0,
                      likelihood: str = "uninformative", rng: tf.random.Generator | None = None,
-                     tweedie_from: float = 0.0):
+                     tweedie_from: float = 0.0, compiled: bool = False):
     r"""Run the sampler from ``h_init`` (``= h_T``) to ``h_0``.
 
     Input
     -----
-    prior_eps : callable ``(h_t, t) -> eps_hat``; ``t`` a python int in ``1..T``
+    prior_eps : callable ``(h_t, t) -> eps_hat``; ``t`` in ``1..T``, a python int (a float32
+        scalar tensor where ``compiled``)
     y : [..., Nr, Np], complex
     op : :class:`~linksim.narrowband.pilots.PilotOperator`
     noise_var : float or [..., 1, 1]
@@ -42,6 +44,9 @@ def posterior_sample(prior_eps, y, op, noise_var, alpha_bar, h_init, *, zeta: fl
     tweedie_from : the Tweedie likelihoods are used where ``alpha_bar_t >= tweedie_from``
         only, the uninformative one at noisier steps (a learned prior's Tweedie mean
         ``(h_t - b eps_hat)/a`` amplifies the network's error by ``1/a``)
+    compiled : run each step in a graph (traced once per step kind and call). ``prior_eps``
+        must then be traceable and call no ``tf.function`` of its own where the likelihood
+        is ``"tweedie-trace"`` (forward-mode differentiation does not pass into one).
 
     Output
     ------
@@ -52,19 +57,31 @@ def posterior_sample(prior_eps, y, op, noise_var, alpha_bar, h_init, *, zeta: fl
     abar = np.asarray(alpha_bar, dtype=np.float64)
     h = tf.convert_to_tensor(h_init)
     dt = h.dtype
+    variance = likelihood.split("-", 1)[-1]
+
+    def update(h, eps, lik, b, step):
+        score = -eps / tf.cast(b, dt) + tf.cast(zeta, dt) * lik
+        return (h + tf.cast(step, dt) * score) / tf.cast(tf.sqrt(1.0 - tf.cast(step, dt.real_dtype)), dt)
+
+    def plain_step(h, t, a, b, step):
+        return update(h, prior_eps(h, t), uninformative_score(h, y, op, noise_var, a, b), b, step)
+
+    def tweedie_step(h, t, a, b, step, probe):
+        lik, mu = tweedie_score(h, y, op, noise_var, a, b, lambda x: prior_eps(x, t), variance, probe)
+        return update(h, (h - tf.cast(a, dt) * mu) / tf.cast(b, dt), lik, b, step)
+
+    if compiled:
+        plain_step, tweedie_step = graph_function(plain_step), graph_function(tweedie_step)
     for t in range(len(abar) - 1, 0, -1):
         a, b = float(np.sqrt(abar[t])), float(np.sqrt(1.0 - abar[t]))
         step = 1.0 - abar[t] / abar[t - 1]
+        args = (h, t, a, b, step)
+        if compiled:  # tensors: one trace serves every step
+            args = (h, tf.constant(t, tf.float32), *(tf.constant(v, dt.real_dtype) for v in (a, b, step)))
         if likelihood == "uninformative" or abar[t] < tweedie_from:
-            eps = prior_eps(h, t)
-            lik = uninformative_score(h, y, op, noise_var, a, b)
+            h = plain_step(*args)
         else:
-            variance = likelihood.split("-", 1)[1]
-            probe = _probe(h, rng) if variance == "trace" else None
-            lik, mu = tweedie_score(h, y, op, noise_var, a, b, lambda x: prior_eps(x, t), variance, probe)
-            eps = (h - a * mu) / b
-        score = -eps / tf.cast(b, dt) + tf.cast(zeta, dt) * lik
-        h = (h + tf.cast(step, dt) * score) / tf.cast(np.sqrt(1.0 - step), dt)
+            h = tweedie_step(*args, _probe(h, rng) if variance == "trace" else None)
     return h
 
 

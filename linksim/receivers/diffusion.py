@@ -30,6 +30,7 @@ from ..diffusion.estimate import estimate_channel, sample_channel
 from ..diffusion.steppers import get_stepper
 from ..errors import UserError
 from .per_symbol import PerSymbolEstimator
+from ..graph import graph_function
 
 
 class DMParams(BaseModel):
@@ -93,7 +94,7 @@ class DiffusionEstimator(PerSymbolEstimator):
             self.denoiser.compile_network()
         # graph mode; the network alone under XLA (the prior backbone's complex Cholesky
         # algebra is ~20x slower under XLA on the CPU)
-        self._estimate = tf.function(estimate)
+        self._estimate = graph_function(estimate)
 
     @classmethod
     def check_scenario(cls, scenario, params):

@@ -15,6 +15,7 @@ from ..diffusion.parameterisation import to_x0
 from ..diffusion.samplers import sample
 from ..diffusion.schedules import make_schedule
 from .base import Reconstruction, load_image_model, to_pixels, to_signed
+from ..graph import graph_function
 
 TASK = "reconstruction-ddpm"
 
@@ -40,7 +41,7 @@ class DDPMReconstruction(Reconstruction):
         self.schedule = make_schedule(cfg["schedule"])
         self.parameterisation = cfg.get("parameterisation", "eps")
         self.build_info = {"model": self.params.model, "T": self.schedule.T}
-        self._net = tf.function(lambda x, tau, c: self.net(x, tau, c), jit_compile=self.params.xla)
+        self._net = graph_function(lambda x, tau, c: self.net(x, tau, c), jit_compile=self.params.xla)
 
     def denoiser(self, cond):
         """``(g, tau) -> x0`` for the condition ``cond`` [N, H, W, 1] in [-1, 1], clipped to

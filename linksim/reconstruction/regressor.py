@@ -9,6 +9,7 @@ import tensorflow as tf
 from pydantic import BaseModel, ConfigDict, Field
 
 from .base import Reconstruction, load_image_model, to_pixels, to_signed
+from ..graph import graph_function
 
 TASK = "reconstruction-regressor"
 
@@ -28,7 +29,7 @@ class RegressorReconstruction(Reconstruction):
         super().__init__(image_shape, params, precision, **kwargs)
         self.net, cfg = load_image_model(self.params.model, self.image_shape, TASK)
         self.build_info = {"model": self.params.model}
-        self._net = tf.function(lambda c: self.net(c, tf.zeros([tf.shape(c)[0]]), c), jit_compile=self.params.xla)
+        self._net = graph_function(lambda c: self.net(c, tf.zeros([tf.shape(c)[0]]), c), jit_compile=self.params.xla)
 
     def call(self, images):
         cond = to_signed(tf.cast(images, tf.float32))

@@ -12,6 +12,7 @@ in its own function, compiled with XLA when asked.
 from __future__ import annotations
 
 import tensorflow as tf
+from ..graph import graph_function
 from sionna.phy import Block
 from sionna.phy.mapping import Demapper
 from sionna.phy.mimo import lmmse_equalizer, mf_equalizer, zf_equalizer
@@ -41,7 +42,7 @@ class SplitLinearDetector(Block):
         self._equalizer = EQUALIZERS[equalizer]
         self.num_bits_per_symbol = num_bits_per_symbol
         demapper = Demapper("maxlog", "qam", num_bits_per_symbol, precision=precision)
-        self._demap = tf.function(demapper, jit_compile=True, reduce_retracing=True) if xla else demapper
+        self._demap = graph_function(demapper, jit_compile=True, reduce_retracing=True) if xla else demapper
 
     def call(self, y, h, s):
         x_hat, no_eff = self._equalizer(y, h, s, precision=self.precision)

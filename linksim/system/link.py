@@ -38,6 +38,7 @@ from .channels import ChannelGenerator
 from .detection import linear_detector
 from .grid import build_resource_grid, build_srs
 from .images import ImageOutputs, ImageSource
+from ..graph import graph_function
 
 
 def _f64(x):
@@ -105,7 +106,7 @@ class Coding(Object):
     def compile(self, xla: bool) -> None:
         """Run :meth:`decode` in its own function, under XLA if ``xla`` (belief
         propagation gains ~3x there on a CPU; benchmarks/xla_blocks.py)."""
-        self._decode_fn = tf.function(self._decode, jit_compile=xla, reduce_retracing=True) if xla else self._decode
+        self._decode_fn = graph_function(self._decode, jit_compile=xla, reduce_retracing=True) if xla else self._decode
 
     def decode(self, llr):
         return self._decode_fn(llr)
@@ -141,7 +142,7 @@ class _LinkBase(Block):
         have = 0 if pool is None else len(pool)
         if have < n:
             if component not in self._draw_fns:  # trace once per component: tracing costs more than drawing
-                self._draw_fns[component] = tf.function(lambda bs: self._draw_batch(bs, component))
+                self._draw_fns[component] = graph_function(lambda bs: self._draw_batch(bs, component))
             extra = _draw(self._draw_fns[component], n - have)
             pool = extra if pool is None else np.concatenate([pool, extra])
             self._pools[component] = pool
@@ -161,7 +162,7 @@ class _LinkBase(Block):
     ebno_resource_grid = None
 
     def _compile(self, fn, xla: bool):
-        return tf.function(fn, jit_compile=xla, reduce_retracing=True)
+        return graph_function(fn, jit_compile=xla, reduce_retracing=True)
 
     def run_batch(self, batch_size: int, no: float) -> dict[str, dict[str, float]]:
         """One Monte-Carlo batch; returns {receiver label: {stat: value}}."""
@@ -414,7 +415,7 @@ class OFDMLink(_LinkBase):
         self._detector = self._make_detector(xla)
         self.coding.compile(xla)
         gen = self._compile(self._generate, xla)
-        rec = tf.function(self._receive, reduce_retracing=True)
+        rec = graph_function(self._receive, reduce_retracing=True)
 
         def step(batch_size, no):
             return rec(*gen(batch_size, no), no)
@@ -467,7 +468,7 @@ class FlatLink(_LinkBase):
         """The link under XLA; image reconstruction stages in graph mode (a stage may call
         NumPy, and compiles its own networks)."""
         run = self._compile(self._run, self._xla_enabled)
-        outputs = self._outputs if self.image_outputs is None else tf.function(self._outputs, reduce_retracing=True)
+        outputs = self._outputs if self.image_outputs is None else graph_function(self._outputs, reduce_retracing=True)
         self._step = lambda batch_size, no: outputs(*run(batch_size, no))
         self._run_compiled = run
 
@@ -564,7 +565,7 @@ class SoundingLink(_LinkBase):
 
     def _build_step(self):
         gen = self._compile(self._generate, self._xla_enabled)
-        rec = tf.function(self._receive, reduce_retracing=True)
+        rec = graph_function(self._receive, reduce_retracing=True)
 
         def step(batch_size, no):
             return rec(*gen(batch_size, no), no)

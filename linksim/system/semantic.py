@@ -13,6 +13,7 @@ from ..errors import UserError
 from ..metrics import image_stats, zero_stats
 from ..semcom.system import SemanticSystem
 from .link import _f64, _LinkBase
+from ..graph import graph_function
 
 
 class SharedDraws:
@@ -117,4 +118,4 @@ class SemanticLink(_LinkBase):
         return x[0], {label: sysm.transmit(x, snr_db, self.fading, SharedDraws(seed))[0] for label, sysm in self.systems}
 
     def _build_step(self):
-        self._step = tf.function(self._run, reduce_retracing=True)
+        self._step = graph_function(self._run, reduce_retracing=True)

@@ -77,21 +77,38 @@ def test_uninformative_score_is_gradient_of_its_gaussian_likelihood(rng):
     np.testing.assert_allclose(uninformative_score(h_t, y, op, nv, a, b).numpy(), auto.numpy(), atol=1e-9)
 
 
+def _gaussian_case(rng):
+    """A rank-4 Gaussian prior with its exact noise prediction (``t`` an int or a tensor),
+    its schedule, 4 channels, their pilots, observation at noise 0.1 and a start."""
+    prior = GaussianRowPrior(low_rank_covariance(NT, 4, seed=2))
+    abar = linear_beta_schedule(100, 1e-4, 0.2)
+    a_t, b_t = tf.constant(np.sqrt(abar)), tf.constant(np.sqrt(1 - abar))
+    eps = lambda x, t: prior.eps(x, tf.gather(a_t, tf.cast(t, tf.int32)), tf.gather(b_t, tf.cast(t, tf.int32)))  # noqa: E731
+    h = prior.sample([4, NR], rng)
+    op = PilotOperator(qpsk_pilots(NT, 16, rng, tf.complex128))
+    y = op.observe(h, 0.1, rng)
+    return prior, abar, eps, h, op, y, complex_normal(h.shape, rng)
+
+
 @pytest.mark.parametrize("likelihood, gap_lo, gap_hi", [("uninformative", 3.0, 20.0),
                                                           ("tweedie-trace", -0.3, 0.3)])
 def test_sampler_against_lmmse_on_low_rank_prior(rng, likelihood, gap_lo, gap_hi):
     """Exact prior score, rank-4 prior: Card B's likelihood lands several dB above LMMSE;
     the Tweedie likelihood closes the gap."""
-    prior = GaussianRowPrior(low_rank_covariance(NT, 4, seed=2))
-    abar = linear_beta_schedule(100, 1e-4, 0.2)
-    h = prior.sample([4, NR], rng)
-    op = PilotOperator(qpsk_pilots(NT, 16, rng, tf.complex128))
-    y = op.observe(h, 0.1, rng)
-    h_init = complex_normal(h.shape, rng)
-    eps = lambda x, t: prior.eps(x, np.sqrt(abar[t]), np.sqrt(1 - abar[t]))  # noqa: E731
+    prior, abar, eps, h, op, y, h_init = _gaussian_case(rng)
     out = posterior_sample(eps, y, op, 0.1, abar, h_init, likelihood=likelihood, rng=rng)
     gap = _nmse_db(out.numpy(), h.numpy()) - _nmse_db(prior.lmmse(y, op, 0.1).numpy(), h.numpy())
     assert gap_lo < gap < gap_hi, gap
+
+
+@pytest.mark.parametrize("likelihood", ["uninformative", "tweedie-trace"])
+def test_compiled_sampler_equals_the_eager_one(rng, likelihood):
+    """Each step in a graph (t, a, b and the step size as tensors) gives the eager chain's
+    output: same probes from generators of one seed."""
+    _, abar, eps, _, op, y, h_init = _gaussian_case(rng)
+    runs = [posterior_sample(eps, y, op, 0.1, abar, h_init, likelihood=likelihood, tweedie_from=0.1,
+                             rng=tf.random.Generator.from_seed(3), compiled=c).numpy() for c in (False, True)]
+    np.testing.assert_allclose(runs[1], runs[0], atol=1e-9 * np.max(np.abs(runs[0])))
 
 
 def test_tweedie_score_with_a_flat_prior_is_card_b_score(rng):

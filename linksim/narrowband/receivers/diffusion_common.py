@@ -20,10 +20,13 @@ class DiffusionParams(CalibratedParams):
     calibration_samples: int = Field(32, ge=1, le=10000, description="Fresh channels on which the reported error variance is measured (once per pilots and noise level).")
 
 
-def run_sampler(prior_eps, alpha_bar, y, op, no, params, num_samples: int, seed: int):
+def run_sampler(prior_eps, alpha_bar, y, op, no, params, num_samples: int, seed: int, compiled: bool = True):
     """``[num_samples, B, Nr, Nt]`` sampler outputs from independent ``CN(0, I)`` starts
     (all in one batch). Card B's sampler is deterministic and forgets its start: the
-    outputs of one ``y`` agree to within -40 dB of the channel power (a test checks it), so they are not posterior samples."""
+    outputs of one ``y`` agree to within -40 dB of the channel power (a test checks it), so they are not posterior samples.
+    ``compiled``: each sampler step in a graph (``prior_eps`` traceable, e.g. the
+    :meth:`~linksim.narrowband.network_prior.NetworkPrior.eps` of a prior made with
+    ``eager=True``)."""
     y = tf.cast(y, tf.complex64)
     b = tf.shape(y)[0]
     rng = tf.random.Generator.from_seed(int(seed))
@@ -31,5 +34,5 @@ def run_sampler(prior_eps, alpha_bar, y, op, no, params, num_samples: int, seed:
     ys = tf.tile(y, [num_samples, 1, 1])
     h0 = complex_normal([num_samples * int(b), int(y.shape[1]), nt], rng, tf.complex64)
     out = posterior_sample(prior_eps, ys, op, no, alpha_bar, h0, zeta=params.zeta, likelihood=params.likelihood, rng=rng,
-                            tweedie_from=params.tweedie_from)
+                            tweedie_from=params.tweedie_from, compiled=compiled)
     return tf.reshape(out, [num_samples, b, int(y.shape[1]), nt])

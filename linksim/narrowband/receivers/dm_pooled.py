@@ -26,7 +26,7 @@ class PooledDiffusion(NarrowbandReceiver):
         if name == "auto":
             name = require(pooled_name({p: context.samples[p] for p in context.profiles}), "model",
                            "scenarios/train/moe_vb/pooled_*.yaml")
-        self.prior = NetworkPrior(name, context.shape, eager=self.params.likelihood == "tweedie-trace")
+        self.prior = NetworkPrior(name, context.shape, eager=True)  # traced in the sampler's step graphs
         self.build_info = {"model": name, "parameters": self.prior.parameters()}
         self._calls = 0
 

@@ -58,7 +58,7 @@ class DiffusionVB(NarrowbandReceiver):
             name = self.params.models.get(p) or require(expert_name(p, context.samples[p]), f"models.{p}",
                                                         "scenarios/train/moe_vb/expert_*.yaml")
             names[p] = name
-            self.experts.append(NetworkPrior(name, context.shape, eager=self.params.likelihood == "tweedie-trace"))
+            self.experts.append(NetworkPrior(name, context.shape, eager=True))  # traced in the sampler's step graphs
         abars = {tuple(np.round(e.alpha_bar, 12)) for e in self.experts}
         if len(abars) != 1:
             raise ValueError("the experts must share one diffusion schedule")
