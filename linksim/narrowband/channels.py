@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -96,7 +97,7 @@ def training_set(model: NarrowbandCDL, profile: str, num_samples: int, seed: int
     else:
         data = model.draw_many(profile, full, seed)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npy")
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")  # concurrent runs: one tmp each
         np.save(tmp, data, allow_pickle=False)
         tmp.replace(path)
     return data[:num_samples]

@@ -23,11 +23,15 @@ def test_scenario_validates(path, capsys):
 # statistics. The chain and every receiver still run as in the scenario.
 # semcom and ddpm_images trace their diffusion samplers' 50-step trajectories (twice: one
 # sample and the 8-sample mean) for every point: the test runs them with 5 steps.
+# quickstart and narrowband_interferer fit their gmm on 1 000 draws (the pool the lmmse
+# covariance already drew) instead of 4 000.
 SMALLER = {
     "mixed_environments": ["channel.mixture.delay_spread_ns=[100]", "channel.mixture.profile=[A, D]",
                            "receivers.2.cov_samples=1500",
                            "receivers.3.cov_samples=200", "receivers.4.fit_samples=1500"],
     "semcom": ["semantic.systems.0.sample_steps=5", "semantic.systems.1.sample_steps=5"],
+    "quickstart": ["receivers.3.fit_samples=1000"],
+    "narrowband_interferer": ["receivers.3.fit_samples=1000"],
     "ddpm_images": ["reconstruction.1.steps=5", "reconstruction.2.steps=5"],
 }
 # The narrowband scenarios of Card B need 10 000 training channels of 64 x 16 per profile

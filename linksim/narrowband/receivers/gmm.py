@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from pathlib import Path
 
@@ -47,7 +48,7 @@ class GMMEstimator(LinearGaussianReceiver):
             prior = fit_gmm(ctx.pooled(), p.components, max_rank=p.max_rank, energy_tol=p.energy_tol,
                             iterations=p.iterations)
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp.npz")
+            tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")  # concurrent runs: one tmp each
             np.savez(tmp, **prior.to_arrays())
             tmp.replace(path)
             cached = False
