@@ -73,7 +73,9 @@ def main(argv=None) -> int:
             out = subprocess.run([sys.executable, __file__, "--scenario", args.scenario, "--batch", str(args.batch),
                                   "--child", variant], capture_output=True, text=True, check=True)
             runs[variant].append(json.loads(out.stdout.strip().splitlines()[-1]))
-    print(device_line("cpu" if not os.environ.get("CUDA_VISIBLE_DEVICES", "x") else "auto"))
+    import tensorflow as tf
+
+    print(device_line("GPU" if tf.config.list_physical_devices("GPU") else "CPU"))
     print(versions_line())
     print(f"scenario   : {args.scenario}, batch {args.batch}, {args.repeats} fresh processes per variant, "
           "median seconds")

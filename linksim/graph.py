@@ -3,8 +3,8 @@
 :func:`graph_function` is ``tf.function`` that first traces *without* AutoGraph. Most of
 linksim's link code and the Sionna blocks it calls branch and loop on Python values only
 (shapes, settings), so AutoGraph's source-to-source conversion has nothing to convert —
-yet it costs most of a short run: converting the link's and Sionna's functions takes
-~10-15 s per process on 2 CPU cores (``benchmarks/graph_tracing.py``). Where the traced
+yet converting the link's and Sionna's functions costs seconds per process, a large part
+of a short run on a CPU (``benchmarks/graph_tracing.py`` measures it). Where the traced
 code does branch on a tensor (Sionna's 3GPP UMa/UMi/RMa scenarios do), the plain trace
 fails with ``OperatorNotAllowedInGraphError`` before anything runs, and the function is
 traced again with AutoGraph, for good. The numbers are the same either way.
