@@ -23,7 +23,14 @@ from linksim.narrowband.receivers.zoo_names import expert_name
 from linksim.scenario import load_scenario, with_value
 from linksim.system.link import build_link
 
-VARIANTS = [("uninformative", 1.0), ("uninformative", 3.0), ("tweedie-white", 1.0), ("tweedie-trace", 1.0)]
+# (likelihood, zeta, step_cap): the first four without the step cap (as first measured), then
+# the receivers' default tweedie-trace with it
+VARIANTS = [("uninformative", 1.0, None), ("uninformative", 3.0, None), ("tweedie-white", 1.0, None),
+            ("tweedie-trace", 1.0, None), ("tweedie-trace", 1.0, DiffusionParams().step_cap)]
+
+
+def label(lik, zeta, cap):
+    return f"{lik} z={zeta:g}" + (f" cap={cap:g}" if cap else "")
 
 
 def nmse_db(a, h):
@@ -48,11 +55,11 @@ def run(args):
             comp = tf.fill([args.channels], s.narrowband.profiles.index(profile))
             row = {"profile": profile, "snr_db": snr, "expert": name,
                    "lmmse_genie": round(nmse_db(genie(batch["y"], link.op, no, {"h": batch["h"], "component": comp})[0], h), 2)}
-            for lik, zeta in VARIANTS:
-                params = DiffusionParams(likelihood=lik, zeta=zeta)
+            for lik, zeta, cap in VARIANTS:
+                params = DiffusionParams(likelihood=lik, zeta=zeta, step_cap=cap)
                 prior = priors[lik == "tweedie-trace"]
                 out = run_sampler(prior.eps, prior.alpha_bar, batch["y"], link.op, no, params, 1, seed=args.seed)[0]
-                row[f"{lik} z={zeta:g}"] = round(nmse_db(out, h), 2)
+                row[label(lik, zeta, cap)] = round(nmse_db(out, h), 2)
             rows.append(row)
             print(json.dumps(row), flush=True)
     return rows
@@ -68,7 +75,7 @@ def main():
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
     rows = run(args)
-    cols = ["lmmse_genie"] + [f"{lik} z={z:g}" for lik, z in VARIANTS]
+    cols = ["lmmse_genie"] + [label(*v) for v in VARIANTS]
     lines = [f"NMSE [dB], {args.channels} channels per row, the expert of the true profile, tweedie likelihoods "
              f"from alpha_bar >= {DiffusionParams().tweedie_from} (uninformative before):", "",
              "| profile | SNR dB | " + " | ".join(cols) + " |", "|" + "---|" * (len(cols) + 2)]

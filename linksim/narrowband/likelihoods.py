@@ -11,6 +11,10 @@ All scores use the Wirtinger convention of the prior score (:math:`-S^{-1}h` for
   ``r_t^2`` is ``"white"`` (the posterior variance of a unit-power white prior, ``b^2``) or
   ``"trace"`` (the denoiser's own average posterior variance ``(b^2/a) tr(d mu/d h_t)/n``,
   one Hutchinson probe by forward-mode differentiation).
+
+``w_max`` caps the likelihood's per-direction weight ``1/(r_t^2 s^2 + sigma^2)``; the
+sampler sets it so that its explicit step on the data term stays stable (see
+:func:`~linksim.narrowband.samplers.posterior_sample`).
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ def uninformative_score(h_t, y, op, noise_var, a, b):
     return op.v_(gain * resid) / a
 
 
-def tweedie_score(h_t, y, op, noise_var, a, b, prior_eps, variance: str = "white", probe=None):
+def tweedie_score(h_t, y, op, noise_var, a, b, prior_eps, variance: str = "white", probe=None, w_max=None):
     r"""Likelihood score through the prior's Tweedie mean (see module doc).
 
     Input
@@ -56,6 +60,7 @@ def tweedie_score(h_t, y, op, noise_var, a, b, prior_eps, variance: str = "white
     prior_eps : callable ``h_t -> eps_hat`` ([..., Nr, Nt] complex), differentiable
     variance : ``"white"`` | ``"trace"``
     probe : [..., Nr, Nt] complex, the Hutchinson probe for ``"trace"`` (unit power)
+    w_max : float scalar or None, the largest weight ``1/(r_t^2 s^2 + sigma^2)``
 
     Output
     ------
@@ -80,6 +85,8 @@ def tweedie_score(h_t, y, op, noise_var, a, b, prior_eps, variance: str = "white
             mu = (h_t - b_c * prior_eps(h_t)) / a_c
             r2 = b2
         w = 1.0 / (r2 * op.s * op.s + tf.cast(noise_var, real))       # [..., 1, m] or [m]
+        if w_max is not None:
+            w = tf.minimum(w, tf.cast(w_max, real))
         resid = op.u_h(tf.cast(y, dt) - op.forward(mu))
         loglik = -tf.reduce_sum(w * tf.math.real(resid * tf.math.conj(resid)))   # |r|^2 without abs: no NaN gradient at 0
     grad = tape.gradient(loglik, h_t)       # TF: dL/dRe + i dL/dIm = 2 dL/dh*

@@ -9,6 +9,13 @@ From ``t = T`` down to 1 (DDPM indices, ``alpha_t = abar_t / abar_{t-1}``), no n
 With the exact posterior score this step is exactly :math:`E[h_{t-1}|h_t, Y]` (one-step
 Tweedie), so for a Gaussian prior the chain ends at the LMMSE estimate; any gap to LMMSE
 measures the likelihood approximation (``benchmarks/card_b_sampler_gaussian.py``).
+
+The Tweedie likelihoods' data term is stiff: its curvature in ``h_t`` is at most
+``s_max^2 w / a^2`` (the denoiser's Jacobian is at most ``1/a`` where the prior variance
+dominates; ``s_max`` the pilots' largest singular value, ``w = 1/(r_t^2 s^2 + sigma^2)``).
+At high SNR and a small ``r_t^2`` the explicit step ``(1 - alpha_t) zeta`` times that
+curvature exceeds 2 and single realisations diverge (seen on CDL-D at 10-30 dB).
+``step_cap`` bounds the product: ``w <= step_cap a^2 / ((1 - alpha_t) zeta s_max^2)``.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ LIKELIHOODS = ("uninformative", "tweedie-white", "tweedie-trace")
 
 def posterior_sample(prior_eps, y, op, noise_var, alpha_bar, h_init, *, zeta: float = 1.0,
                      likelihood: str = "uninformative", rng: tf.random.Generator | None = None,
-                     tweedie_from: float = 0.0, compiled: bool = False):
+                     tweedie_from: float = 0.0, step_cap: float | None = None, compiled: bool = False):
     r"""Run the sampler from ``h_init`` (``= h_T``) to ``h_0``.
 
     Input
@@ -44,6 +51,7 @@ def posterior_sample(prior_eps, y, op, noise_var, alpha_bar, h_init, *, zeta: fl
     tweedie_from : the Tweedie likelihoods are used where ``alpha_bar_t >= tweedie_from``
         only, the uninformative one at noisier steps (a learned prior's Tweedie mean
         ``(h_t - b eps_hat)/a`` amplifies the network's error by ``1/a``)
+    step_cap : bound on the Tweedie data term's step x curvature (module doc); None: no bound
     compiled : run each step in a graph (traced once per step kind and call). ``prior_eps``
         must then be traceable and call no ``tf.function`` of its own where the likelihood
         is ``"tweedie-trace"`` (forward-mode differentiation does not pass into one).
@@ -66,8 +74,11 @@ def posterior_sample(prior_eps, y, op, noise_var, alpha_bar, h_init, *, zeta: fl
     def plain_step(h, t, a, b, step):
         return update(h, prior_eps(h, t), uninformative_score(h, y, op, noise_var, a, b), b, step)
 
+    s_max2 = float(np.max(np.asarray(op.s, dtype=np.float64))) ** 2
+
     def tweedie_step(h, t, a, b, step, probe):
-        lik, mu = tweedie_score(h, y, op, noise_var, a, b, lambda x: prior_eps(x, t), variance, probe)
+        w_max = None if step_cap is None else step_cap * a ** 2 / (step * zeta * s_max2)
+        lik, mu = tweedie_score(h, y, op, noise_var, a, b, lambda x: prior_eps(x, t), variance, probe, w_max)
         return update(h, (h - tf.cast(a, dt) * mu) / tf.cast(b, dt), lik, b, step)
 
     if compiled:

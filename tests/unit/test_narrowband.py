@@ -90,14 +90,31 @@ def _gaussian_case(rng):
     return prior, abar, eps, h, op, y, complex_normal(h.shape, rng)
 
 
-@pytest.mark.parametrize("likelihood, gap_lo, gap_hi", [("uninformative", 3.0, 20.0),
-                                                          ("tweedie-trace", -0.3, 0.3)])
-def test_sampler_against_lmmse_on_low_rank_prior(rng, likelihood, gap_lo, gap_hi):
+@pytest.mark.parametrize("likelihood, step_cap, gap_lo, gap_hi", [("uninformative", None, 3.0, 20.0),
+                                                                    ("tweedie-trace", None, -0.3, 0.3),
+                                                                    ("tweedie-trace", 4.0, -0.3, 0.3)])
+def test_sampler_against_lmmse_on_low_rank_prior(rng, likelihood, step_cap, gap_lo, gap_hi):
     """Exact prior score, rank-4 prior: Card B's likelihood lands several dB above LMMSE;
-    the Tweedie likelihood closes the gap."""
+    the Tweedie likelihood closes the gap, with or without the receivers' step cap."""
     prior, abar, eps, h, op, y, h_init = _gaussian_case(rng)
-    out = posterior_sample(eps, y, op, 0.1, abar, h_init, likelihood=likelihood, rng=rng)
+    out = posterior_sample(eps, y, op, 0.1, abar, h_init, likelihood=likelihood, rng=rng, step_cap=step_cap)
     gap = _nmse_db(out.numpy(), h.numpy()) - _nmse_db(prior.lmmse(y, op, 0.1).numpy(), h.numpy())
+    assert gap_lo < gap < gap_hi, gap
+
+
+@pytest.mark.parametrize("step_cap, gap_lo, gap_hi", [(None, 20.0, np.inf), (4.0, -0.5, 2.0)])
+def test_step_cap_keeps_a_stiff_tweedie_step_stable(rng, step_cap, gap_lo, gap_hi):
+    """Full pilots at 20 dB with zeta = 3 on a rank-4 prior: the explicit step on the Tweedie
+    data term overshoots and the chain diverges; the step cap keeps it near LMMSE."""
+    prior = GaussianRowPrior(low_rank_covariance(NT, 4, seed=2))
+    abar = linear_beta_schedule(100, 1e-4, 0.2)
+    eps = lambda x, t: prior.eps(x, np.sqrt(abar[t]), np.sqrt(1 - abar[t]))  # noqa: E731
+    h = prior.sample([4, NR], rng)
+    op = PilotOperator(qpsk_pilots(NT, NT, rng, tf.complex128))
+    y = op.observe(h, 0.01, rng)
+    out = posterior_sample(eps, y, op, 0.01, abar, complex_normal(h.shape, rng), zeta=3.0, likelihood="tweedie-trace",
+                           rng=rng, step_cap=step_cap)
+    gap = _nmse_db(out.numpy(), h.numpy()) - _nmse_db(prior.lmmse(y, op, 0.01).numpy(), h.numpy())
     assert gap_lo < gap < gap_hi, gap
 
 

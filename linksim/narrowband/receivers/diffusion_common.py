@@ -17,6 +17,7 @@ class DiffusionParams(CalibratedParams):
     likelihood: Literal["uninformative", "tweedie-white", "tweedie-trace"] = Field("tweedie-trace", description="Likelihood score of the sampler: uninformative (Card B), tweedie-white / tweedie-trace (through the prior's denoiser; see docs/methods/moe_vb.md).")
     zeta: float = Field(1.0, gt=0, le=100, description="Likelihood weight (Card B's zeta).")
     tweedie_from: float = Field(0.1, ge=0, le=1, description="Tweedie likelihoods only where alpha_bar_t >= this (the uninformative one at noisier steps, where a learned prior's Tweedie mean is unreliable).")
+    step_cap: float | None = Field(4.0, gt=0, le=1e6, description="Bound on the Tweedie likelihood's step x curvature (null: none); keeps single realisations from diverging at high SNR (docs/methods/moe_vb.md).")
     calibration_samples: int = Field(32, ge=1, le=10000, description="Fresh channels on which the reported error variance is measured (once per pilots and noise level).")
 
 
@@ -34,5 +35,5 @@ def run_sampler(prior_eps, alpha_bar, y, op, no, params, num_samples: int, seed:
     ys = tf.tile(y, [num_samples, 1, 1])
     h0 = complex_normal([num_samples * int(b), int(y.shape[1]), nt], rng, tf.complex64)
     out = posterior_sample(prior_eps, ys, op, no, alpha_bar, h0, zeta=params.zeta, likelihood=params.likelihood, rng=rng,
-                            tweedie_from=params.tweedie_from, compiled=compiled)
+                            tweedie_from=params.tweedie_from, step_cap=params.step_cap, compiled=compiled)
     return tf.reshape(out, [num_samples, b, int(y.shape[1]), nt])
