@@ -103,9 +103,10 @@ def main(argv=None) -> int:
         moves = [abs(r["nmse_db"][-1] - r["nmse_db"][1]) if len(r["nmse_db"]) > 2 else 0.0 for r in rows]
         worst = max(moves)
         settled = sum(r["settled_at"] for r in rows) / len(rows)
-        iters = ", ".join(f"{r['profile']} {r['snr_db']:g} dB: " + " → ".join(f"{x:.2f}" for x in r["nmse_db"])
-                          for r in rows)
-        lines.append(f"| fast convergence (2–3 VB iterations) | NMSE [dB] per iteration: {iters}; after iteration 2 "
+        firsts = [r["nmse_db"][1] - r["nmse_db"][0] for r in rows if len(r["nmse_db"]) > 1]
+        iters = (f"iteration 2 changes the NMSE by {min(firsts):+.2f}…{max(firsts):+.2f} dB" if firsts
+                 else "every row settled after one iteration")
+        lines.append(f"| fast convergence (2–3 VB iterations) | {iters} (per-row NMSE per iteration in the VB table); after iteration 2 "
                      f"it moves by at most {worst:.2f} dB ({len(rows)} profile × SNR rows); "
                      f"responsibilities settle (tol 0.01) after {settled:.2f} iterations on average | "
                      f"< 0.5 dB in every row | {'yes' if worst < 0.5 else 'no'} |")
