@@ -31,6 +31,25 @@ def test_vb_weights_the_expert_of_the_test_profile(scenario_path):
     assert acc.values(None)["nmse_db"] < -5.0
 
 
+def test_experts_init_finds_the_expert_that_uniform_weights_miss(scenario_path):
+    """CDL-C at 20 dB: from uniform weights (Card B) the responsibilities settle on the broad
+    CDL-B expert; scoring each expert on its own estimate first picks CDL-C and halves
+    the error."""
+    picks, nmse = {}, {}
+    for init in ("uniform", "experts"):
+        s = load_scenario(scenario_path("moe_vb_balanced"), [
+            "narrowband.test_profile=C",
+            f"receivers=[{{name: dm_vb, likelihood: uninformative, max_iterations: 2, calibration_samples: 4, init: {init}}}]"])
+        link = build_link(s)
+        stats = link.run_batch(4, link.noise_variance("snr_db", 20.0))
+        picks[init] = np.argmax(dict(link.receivers)["dm_vb"].last["responsibilities"][-1].numpy(), axis=1)
+        acc = Accumulator()
+        acc.add(stats["dm_vb"])
+        nmse[init] = acc.values(None)["nmse_db"]
+    assert np.mean(picks["uniform"] == 2) <= 0.25 and np.mean(picks["experts"] == 2) >= 0.75, picks
+    assert nmse["experts"] < nmse["uniform"] - 2.0, nmse
+
+
 def test_sampler_forgets_its_start(scenario_path):
     """Card B's sampler is deterministic: runs of one observation from independent starts
     end at the same estimate (so the diffusion receivers offer no posterior samples)."""

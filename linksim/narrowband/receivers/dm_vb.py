@@ -20,6 +20,7 @@ import math
 import numpy as np
 import tensorflow as tf
 from pydantic import Field
+from typing import Literal
 
 from ..network_prior import NetworkPrior, to_real
 from ..pilots import complex_normal
@@ -35,6 +36,7 @@ class VBParams(DiffusionParams):
     alpha0: float = Field(1.0, gt=0, le=1e6, description="Dirichlet concentration of the expert-weight prior (1: no preference).")
     elbo_steps: list[int] = Field(default_factory=lambda: [5, 10, 20, 40, 60, 80], min_length=1, description="Diffusion steps S of the ELBO term.")
     dc_step: int = Field(10, ge=1, description="Re-noising step t' of the data-consistency term.")
+    init: Literal["uniform", "experts"] = Field("uniform", description="First responsibilities: uniform (Card B), or experts: each expert's sampler run alone and scored (ELBO + data consistency) on its own estimate (K sampler runs more).")
 
 
 def _digamma(x):
@@ -103,6 +105,20 @@ class DiffusionVB(NarrowbandReceiver):
               for e in self.experts]
         return tf.stack(elbo, axis=1), tf.stack(dc, axis=1)
 
+    def _experts_init(self, y, op, no, rng, seed, conc):
+        """Responsibilities from each expert's own estimate: expert ``k``'s sampler alone,
+        then ``ELBO_k + DC_k`` of that estimate (the scores of the other experts unused)."""
+        b, k = int(y.shape[0]), len(self.experts)
+        own = []
+        for j in range(k):
+            one_hot = tf.one_hot(tf.fill([b], j), k)
+            h_j = tf.reduce_mean(run_sampler(self._mixture_eps(one_hot), self.alpha_bar, y, op, no, self.params, 1,
+                                             seed - 31 * (j + 1)), axis=0)
+            elbo, dc = self._scores(h_j, y, op, no, rng)
+            own.append(elbo[:, j] + dc[:, j])
+        e_ln_pi = _digamma(conc) - _digamma(tf.reduce_sum(conc, axis=1, keepdims=True))
+        return tf.nn.softmax(e_ln_pi + tf.stack(own, axis=1), axis=1)
+
     def vb(self, y, op, no, num_samples: int = 1):
         """Run DM-VB. Output: the sampler outputs [S, B, Nr, Nt] of the last iteration
         (``num_samples`` starts), and a dict with ``responsibilities`` [iterations, B, K]
@@ -115,6 +131,8 @@ class DiffusionVB(NarrowbandReceiver):
         b, k = int(y.shape[0]), len(self.experts)
         conc = tf.fill([b, k], float(self.params.alpha0))
         r = tf.fill([b, k], 1.0 / k)
+        if self.params.init == "experts":
+            r = self._experts_init(y, op, no, rng, seed, conc)
         hist_r, hist_h = [], []
         for it in range(self.params.max_iterations):
             samples = run_sampler(self._mixture_eps(r), self.alpha_bar, y, op, no, self.params, num_samples, seed + 17 * it)
