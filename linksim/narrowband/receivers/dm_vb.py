@@ -82,14 +82,16 @@ class DiffusionVB(NarrowbandReceiver):
             return out
         return eps
 
-    def _scores(self, h_hat, y, op, no, rng):
-        """ELBO_k + DC_k [B, K] of the estimate ``h_hat`` [B, Nr, Nt]."""
+    def _scores(self, h_hat, y, op, no, rng, experts=None):
+        """ELBO_k + DC_k [B, K] of the estimate ``h_hat`` [B, Nr, Nt]; ``experts``: the
+        indices to score (default all; the output then has one column per index)."""
+        experts = [self.experts[j] for j in experts] if experts is not None else self.experts
         abar = self.alpha_bar
         steps = [t for t in self.params.elbo_steps if 1 <= t < len(abar)]
         snr = lambda t: abar[t] / (1.0 - abar[t]) if t > 0 else math.inf  # noqa: E731
         xi = complex_normal(h_hat.shape, rng, tf.complex64)
         elbo = []
-        for e in self.experts:
+        for e in experts:
             acc = 0.0
             for t in steps:
                 a, b = math.sqrt(abar[t]), math.sqrt(1.0 - abar[t])
@@ -102,20 +104,20 @@ class DiffusionVB(NarrowbandReceiver):
         a, b = math.sqrt(abar[tp]), math.sqrt(1.0 - abar[tp])
         xi = complex_normal(h_hat.shape, rng, tf.complex64)
         dc = [-tf.reduce_sum(tf.abs(y - op.forward(e.denoise(a * h_hat + b * xi, tp))) ** 2, axis=[1, 2]) / no
-              for e in self.experts]
+              for e in experts]
         return tf.stack(elbo, axis=1), tf.stack(dc, axis=1)
 
     def _experts_init(self, y, op, no, rng, seed, conc):
         """Responsibilities from each expert's own estimate: expert ``k``'s sampler alone,
-        then ``ELBO_k + DC_k`` of that estimate (the scores of the other experts unused)."""
+        then ``ELBO_k + DC_k`` of that estimate by expert ``k`` alone."""
         b, k = int(y.shape[0]), len(self.experts)
         own = []
         for j in range(k):
             one_hot = tf.one_hot(tf.fill([b], j), k)
             h_j = tf.reduce_mean(run_sampler(self._mixture_eps(one_hot), self.alpha_bar, y, op, no, self.params, 1,
                                              seed - 31 * (j + 1)), axis=0)
-            elbo, dc = self._scores(h_j, y, op, no, rng)
-            own.append(elbo[:, j] + dc[:, j])
+            elbo, dc = self._scores(h_j, y, op, no, rng, experts=[j])
+            own.append(elbo[:, 0] + dc[:, 0])
         e_ln_pi = _digamma(conc) - _digamma(tf.reduce_sum(conc, axis=1, keepdims=True))
         return tf.nn.softmax(e_ln_pi + tf.stack(own, axis=1), axis=1)
 
