@@ -39,8 +39,9 @@ class VBParams(DiffusionParams):
     init: Literal["uniform", "experts"] = Field("uniform", description="First responsibilities: uniform (Card B), or experts: each expert's sampler run alone and scored (ELBO + data consistency) on its own estimate (K sampler runs more).")
 
 
-def _digamma(x):
-    return tf.math.digamma(x)
+def _e_ln_pi(conc):
+    """``E[ln pi_k]`` under ``Dir(conc)`` [B, K]: ``psi(alpha_k) - psi(sum_j alpha_j)``."""
+    return tf.math.digamma(conc) - tf.math.digamma(tf.reduce_sum(conc, axis=1, keepdims=True))
 
 
 class DiffusionVB(NarrowbandReceiver):
@@ -118,8 +119,7 @@ class DiffusionVB(NarrowbandReceiver):
                                              seed - 31 * (j + 1)), axis=0)
             elbo, dc = self._scores(h_j, y, op, no, rng, experts=[j])
             own.append(elbo[:, 0] + dc[:, 0])
-        e_ln_pi = _digamma(conc) - _digamma(tf.reduce_sum(conc, axis=1, keepdims=True))
-        return tf.nn.softmax(e_ln_pi + tf.stack(own, axis=1), axis=1)
+        return tf.nn.softmax(_e_ln_pi(conc) + tf.stack(own, axis=1), axis=1)
 
     def vb(self, y, op, no, num_samples: int = 1):
         """Run DM-VB. Output: the sampler outputs [S, B, Nr, Nt] of the last iteration
@@ -140,8 +140,7 @@ class DiffusionVB(NarrowbandReceiver):
             samples = run_sampler(self._mixture_eps(r), self.alpha_bar, y, op, no, self.params, num_samples, seed + 17 * it)
             h_hat = tf.reduce_mean(samples, axis=0)
             elbo, dc = self._scores(h_hat, y, op, no, rng)
-            e_ln_pi = _digamma(conc) - _digamma(tf.reduce_sum(conc, axis=1, keepdims=True))
-            r_new = tf.nn.softmax(e_ln_pi + elbo + dc, axis=1)
+            r_new = tf.nn.softmax(_e_ln_pi(conc) + elbo + dc, axis=1)
             conc = self.params.alpha0 + r_new
             hist_r.append(r_new)
             hist_h.append(h_hat)
