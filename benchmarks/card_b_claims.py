@@ -11,6 +11,11 @@ what was measured and whether it holds, by the rule given in the table:
 * fast convergence: the NMSE moves by < 0.5 dB after the second iteration (every row);
 * expert weights: the share of channels whose largest responsibility is the true profile.
 
+It also prints each receiver's error-variance calibration over the four balanced runs
+together: sum of reported over sum of measured error, from each run's ``err_var_ratio``
+and NMSE (the profiles' test channels have equal average power), since the receivers
+measure their error variance on channels of all profiles.
+
     python benchmarks/card_b_claims.py [--results results/reference] [--out docs/methods/moe_vb_claims.md]
 """
 
@@ -51,6 +56,30 @@ def nmse_markdown(folder: Path) -> str:
     for rx in receivers:
         lines.append(f"| {rx} | " + " | ".join(f"{table[(rx, v)]:.2f}" if (rx, v) in table else "–" for v in values) + " |")
     return "\n".join(lines)
+
+
+def pooled_calibration(res: Path) -> str:
+    """Reported / measured error summed over the balanced runs, per receiver and SNR."""
+    folders = sorted(res.glob("moe_vb_balanced-narrowband.test_profile=*"))
+    acc = {}
+    for folder in folders:
+        with open(folder / "metrics.csv") as f:
+            for r in csv.DictReader(f):
+                if r["err_var_ratio"] in ("", "nan"):
+                    continue
+                err = 10.0 ** (float(r["nmse_db"]) / 10.0)
+                rep_, meas = acc.get((r["receiver"], float(r["snr_db"])), (0.0, 0.0))
+                acc[(r["receiver"], float(r["snr_db"]))] = (rep_ + float(r["err_var_ratio"]) * err, meas + err)
+    if not acc:
+        return ""
+    snrs = sorted({s for _, s in acc})
+    lines = [f"\nReported / measured error variance over the {len(folders)} balanced runs together "
+             "(per-profile ratios in each run's `err_var_ratio`):\n",
+             "| receiver | " + " | ".join(f"snr_db {s:g}" for s in snrs) + " |", "|---" * (len(snrs) + 1) + "|"]
+    for rx in dict.fromkeys(rx for rx, _ in acc):
+        lines.append(f"| {rx} | " + " | ".join(f"{acc[(rx, s)][0] / acc[(rx, s)][1]:.2f}" if (rx, s) in acc else "–"
+                                               for s in snrs) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def fmt(x: float) -> str:
@@ -122,6 +151,7 @@ def main(argv=None) -> int:
     text = "\n".join(lines) + "\n"
     for folder in run_folders(res):
         text += f"\nNMSE [dB], `{folder.name}`:\n\n" + nmse_markdown(folder) + "\n"
+    text += pooled_calibration(res)
     print(text)
     if args.out:
         args.out.write_text(text)
