@@ -154,6 +154,7 @@ TRAINERS = {  # a spec's top-level kind -> its training program
     "reconstruction": "linksim.train_reconstruction",
     "semcom": "linksim.semcom.training",
     "narrowband": "linksim.narrowband.training",
+    "srs_precoding": "linksim.tdd.training",
 }
 
 

@@ -94,6 +94,8 @@ METRICS: dict[str, Metric] = {
                    "10 log10 of sum /H_hat - H/^2 over sum /H/^2 (effective channel, all REs; SRS: wideband at evaluation time); 95 % interval from the batch spread"),
     "se": Metric(_with_bounds("se"), ("se_sum", "se_count"), "ratio", "Spectral efficiency [bit/s/Hz]", False,
                  "mean over REs of log2 det(I + (1/no) H_eff^H H_eff) with the true channel and the chosen precoder; 95 % interval from the batch spread"),
+    "gcs": Metric(_with_bounds("gcs"), ("gcs_sum", "gcs_count"), "ratio", "GCS", False,
+                  "generalised cosine similarity: mean over subcarriers (PRBs) of /tr(H_hat^H H)/ / (/H_hat/_F /H/_F) (link.mode srs_precoding); 95 % interval from the batch spread"),
     "calibration": Metric(_with_bounds("err_var_ratio"), ("ev_reported", "ev_measured"), "ratio",
                           "Reported / measured error variance", False,
                           "err_var_ratio: the receiver's reported error variance summed over data REs, over the measured sum /H_hat - H/^2 there (1 = calibrated); 95 % interval from the batch spread",
@@ -108,7 +110,7 @@ METRICS: dict[str, Metric] = {
 
 STAT_KEYS = ("bits", "bit_errors", "blocks", "block_errors", "info_bits_ok",
              "nmse_err", "nmse_ref", "se_sum", "se_count", "slots", "ev_reported", "ev_measured",
-             "img_err", "img_pixels", "ssim_sum", "images")
+             "img_err", "img_pixels", "ssim_sum", "images", "gcs_sum", "gcs_count")
 
 COUNT_COLUMNS = ["bits", "bit_errors", "blocks", "block_errors"]
 
@@ -381,6 +383,18 @@ def se_stats(se) -> dict:
     import tensorflow as tf
 
     return {"se_sum": tf.reduce_sum(tf.cast(se, tf.float64)), "se_count": tf.cast(tf.size(se), tf.float64)}
+
+
+def gcs_stats(h_hat, h) -> dict:
+    """Generalised cosine similarity per matrix: ``h_hat``, ``h`` [..., M, N] complex.
+    Output: ``gcs_sum`` (sum over the leading axes of /tr(h_hat^H h)/ / (/h_hat/_F /h/_F),
+    0 where ``h_hat`` is all zero) and ``gcs_count``."""
+    import tensorflow as tf
+
+    inner = tf.abs(tf.reduce_sum(tf.math.conj(h_hat) * h, axis=[-2, -1]))
+    norms = tf.norm(h_hat, axis=[-2, -1]) * tf.norm(h, axis=[-2, -1])
+    gcs = tf.math.divide_no_nan(tf.cast(inner, tf.float64), tf.cast(tf.abs(norms), tf.float64))
+    return {"gcs_sum": tf.reduce_sum(gcs), "gcs_count": tf.cast(tf.size(gcs), tf.float64)}
 
 
 SSIM_WINDOW = {"filter_size": 7, "filter_sigma": 1.5}  # 8x8 images: TF's default 11x11 window does not fit

@@ -21,10 +21,19 @@ def svd_precoder(h, num_streams: int):
     return f * phase
 
 
-def expected_gramian_precoder(h_samples, num_streams: int, axis: int = 0):
+def expected_gramian_precoder(h_samples, num_streams: int, axis: int = 0, jitter: float = 0.0):
     """Bayesian precoder: dominant eigenvectors of ``G = mean_k H_k^H H_k`` over the
-    sample axis (K = 1 is SVD precoding of one estimate)."""
+    sample axis (K = 1 is SVD precoding of one estimate).
+
+    ``jitter`` adds ``jitter * mean(diag G) * diag(1/Nb, 2/Nb, ..., 1)`` to ``G``: it
+    splits equal (e.g. zero) eigenvalues, which the eigenvector gradient needs when the
+    precoder is trained through (Card C's E2E)."""
     g = tf.reduce_mean(tf.matmul(h_samples, h_samples, adjoint_a=True), axis=axis)
+    if jitter:
+        nb = g.shape[-1]
+        scale = tf.reduce_mean(tf.math.real(tf.linalg.diag_part(g)), axis=-1, keepdims=True)
+        ramp = tf.range(1, nb + 1, dtype=scale.dtype) / nb
+        g = g + tf.linalg.diag(tf.cast(jitter * scale * ramp, g.dtype))
     _, vecs = tf.linalg.eigh(g)
     f = tf.reverse(vecs, axis=[-1])[..., :num_streams]
     first = f[..., :1, :]

@@ -115,6 +115,21 @@ def receiver_class(name: str, search: list[Path] | None = None):
     return cls
 
 
+def _table_class(name: str, search, table: dict, base: type, what: str):
+    """A class from a link's own receiver ``table`` (name -> "module:Class") or
+    ``module.path:ClassName``, checked to subclass ``base``."""
+    if is_module_path(name):
+        cls = _import_module_path(name, list(search or []) + [Path.cwd()])
+    elif name in table:
+        cls = load_target(table[name])
+    else:
+        raise UserError(f"unknown {what} {name!r}{did_you_mean(name, table)}; allowed: "
+                        f"{allowed(list(table))} or module.path:ClassName")
+    if not (isinstance(cls, type) and issubclass(cls, base)):
+        raise UserError(f"{name!r} is not a {what} (a subclass of {base.__module__}.{base.__name__})")
+    return cls
+
+
 def narrowband_receiver_class(name: str, search: list[Path] | None = None):
     """The receiver class of a narrowband pilot link (link.mode narrowband): a name in
     ``linksim/narrowband/receivers/__init__.py`` or ``module.path:ClassName`` (a subclass
@@ -122,16 +137,17 @@ def narrowband_receiver_class(name: str, search: list[Path] | None = None):
     from .narrowband.receivers import RECEIVERS
     from .narrowband.receivers.base import NarrowbandReceiver
 
-    if is_module_path(name):
-        cls = _import_module_path(name, list(search or []) + [Path.cwd()])
-    elif name in RECEIVERS:
-        cls = load_target(RECEIVERS[name])
-    else:
-        raise UserError(f"unknown narrowband receiver {name!r}{did_you_mean(name, RECEIVERS)}; allowed: "
-                        f"{allowed(list(RECEIVERS))} or module.path:ClassName")
-    if not (isinstance(cls, type) and issubclass(cls, NarrowbandReceiver)):
-        raise UserError(f"{name!r} is not a narrowband receiver (a subclass of linksim.narrowband.receivers.base.NarrowbandReceiver)")
-    return cls
+    return _table_class(name, search, RECEIVERS, NarrowbandReceiver, "narrowband receiver")
+
+
+def srs_receiver_class(name: str, search: list[Path] | None = None):
+    """The receiver class of the SRS precoding link (link.mode srs_precoding): a name in
+    ``linksim/tdd/receivers/__init__.py`` or ``module.path:ClassName`` (a subclass of
+    :class:`~linksim.tdd.receivers.base.SRSReceiver`)."""
+    from .tdd.receivers import RECEIVERS
+    from .tdd.receivers.base import SRSReceiver
+
+    return _table_class(name, search, RECEIVERS, SRSReceiver, "srs_precoding receiver")
 
 
 def channel_names() -> list[str]:

@@ -163,7 +163,7 @@ class Interference(_Strict):
 class Link(_Strict):
     """Coding and modulation."""
 
-    mode: Literal["codeword", "tb", "uncoded", "sounding", "semantic", "narrowband"] = Field("codeword", description="codeword: one LDPC codeword per stream and slot; tb: NR transport block (CRC, segmentation) from an MCS index; uncoded: QAM only; sounding: SRS channel sounding, no data; semantic: learned joint source-channel coding of images (section semantic); narrowband: the massive-MIMO pilot link Y = H X + N of Card B (section narrowband).")
+    mode: Literal["codeword", "tb", "uncoded", "sounding", "semantic", "narrowband", "srs_precoding"] = Field("codeword", description="codeword: one LDPC codeword per stream and slot; tb: NR transport block (CRC, segmentation) from an MCS index; uncoded: QAM only; sounding: SRS channel sounding, no data; semantic: learned joint source-channel coding of images (section semantic); narrowband: the massive-MIMO pilot link Y = H X + N of Card B (section narrowband); srs_precoding: TDD downlink precoding from aged SRS (Card C, section srs_precoding).")
     ofdm: bool = Field(True, description="false: flat single-carrier link (awgn / rayleigh, SISO) for coding references.")
     bits_per_symbol: Literal[2, 4, 6, 8] = Field(4, description="QAM order as bits per symbol (QPSK=2 ... 256-QAM=8); ignored in tb mode (the MCS sets it).")
     coderate: float = Field(0.5, gt=0.05, le=0.95, description="LDPC code rate (codeword mode).")
@@ -264,6 +264,48 @@ class Narrowband(_Strict):
         return max(1, int(round(self.pilot_density * self.num_tx)))
 
 
+MOBILITY_KMH = {"low": 3.0, "high": 30.0}  # UE speed presets of link.mode srs_precoding (Card C)
+
+
+class SRSPrecoding(_Strict):
+    """TDD downlink precoding from uplink SRS under channel ageing (link.mode
+    srs_precoding, Card C): 3GPP UMa (Sionna), dual-polarised BS panel and UE; the UE
+    sounds SRS with a comb over one sub-band per occasion (frequency hopping); the BS keeps
+    the last ``history`` occasions and precodes the downlink ``delay_slots`` after the
+    last one. The swept SNR is the uplink SNR per SRS RE and BS antenna; the channel of
+    every realisation is scaled to unit mean power over its SRS history (known RSRP)."""
+
+    mobility: Literal["low", "high"] = Field("low", description="UE speed preset: low = 3 km/h, high = 30 km/h (outdoor UEs).")
+    ue_speed_kmh: Optional[float] = Field(None, ge=0, le=500, description="UE speed [km/h]; overrides the mobility preset.")
+    carrier_frequency_ghz: float = Field(3.5, gt=0, le=100, description="Carrier frequency [GHz].")
+    subcarrier_spacing_khz: Literal[15, 30, 60] = Field(30, description="Subcarrier spacing [kHz] (slot = 1 ms * 15 / scs).")
+    num_prb: int = Field(48, ge=4, le=275, description="PRBs of the band; the precoder and the metrics are per PRB.")
+    num_hops: int = Field(4, ge=1, le=16, description="Sub-bands sounded in turn (SRS frequency hopping); must divide num_prb.")
+    comb: Literal[2, 4] = Field(4, description="SRS comb: every comb-th subcarrier; a PRB's 12 / comb SRS REs are averaged into one observation.")
+    periodicity_slots: int = Field(20, ge=1, le=2560, description="Slots between two SRS occasions (20 slots = 10 ms at 30 kHz).")
+    history: int = Field(8, ge=1, le=32, description="SRS occasions the BS keeps (L); occasion j sounds sub-band j mod num_hops, the last one sub-band num_hops - 1.")
+    delay_slots: int = Field(40, ge=0, le=2560, description="Slots from the last SRS occasion to the downlink precoding time (40 slots = 20 ms at 30 kHz).")
+    bs_rows: int = Field(2, ge=1, le=16, description="Rows of the BS panel (dual-polarised, 0.5 wavelength, 3GPP 38.901 element): 2 x rows x cols ports.")
+    bs_cols: int = Field(2, ge=1, le=16, description="Columns of the BS panel.")
+    ue_cols: int = Field(1, ge=1, le=4, description="Columns of the UE panel (one row, dual-polarised, omni element): 2 x cols ports.")
+    indoor_probability: float = Field(0.0, ge=0, le=1, description="Share of indoor UEs in the UMa drop.")
+    streams: int = Field(2, ge=1, le=8, description="Downlink streams Ns (equal power).")
+    dl_snr_offset_db: float = Field(10.0, ge=-30, le=40, description="Downlink SNR = swept uplink SNR + this offset [dB] (the spectral efficiency uses it).")
+    cfg_weight: float = Field(1.0, ge=0, le=1, description="Classifier-free guidance weight w of the diffusion receivers (1 = conditional, 0 = unconditional prior; sweepable: sweep.key srs_precoding.cfg_weight).")
+    training_samples: int = Field(20000, ge=256, le=200000, description="Channels of the training set that data-driven receivers without a zoo model fit on (wiener covariances); drawn with training_seed.")
+    training_seed: int = Field(0, ge=0, description="Seed of the training channels (0: the set the shipped models were trained on).")
+
+    @property
+    def speed_kmh(self) -> float:
+        return MOBILITY_KMH[self.mobility] if self.ue_speed_kmh is None else float(self.ue_speed_kmh)
+
+    def channel_key(self) -> dict:
+        """What the channel distribution depends on (cache keys, model compatibility)."""
+        keys = ("carrier_frequency_ghz", "subcarrier_spacing_khz", "num_prb", "num_hops", "comb", "periodicity_slots",
+                "history", "delay_slots", "bs_rows", "bs_cols", "ue_cols", "indoor_probability")
+        return {"ue_speed_kmh": self.speed_kmh, **{k: getattr(self, k) for k in keys}}
+
+
 class ReconstructionSpec(_NamedSpec):
     """One reconstruction stage after the decoder (image sources)."""
 
@@ -324,6 +366,7 @@ class Scenario(_Strict):
     receivers: list[ReceiverSpec] = Field(default_factory=lambda: [ReceiverSpec(name="perfect")], min_length=1, description="Receivers compared on the same realisations.")
     semantic: Semantic = Field(default_factory=Semantic, description="Semantic communication (link.mode semantic).")
     narrowband: Narrowband = Field(default_factory=Narrowband, description="Narrowband massive-MIMO pilot link (link.mode narrowband).")
+    srs_precoding: SRSPrecoding = Field(default_factory=SRSPrecoding, description="TDD precoding from SRS under channel ageing (link.mode srs_precoding).")
     reconstruction: list[ReconstructionSpec] = Field(default_factory=list, description="Stages after the decoder (image sources), each applied to every receiver's received images; results rows are then labelled receiver/stage. Empty: the received images as decoded.")
     sweep: Sweep = Field(default_factory=Sweep, description="Swept key, its values and Monte-Carlo limits.")
     metrics: list[MetricName] = Field(default_factory=lambda: ["ber", "bler"], min_length=1, description="Metrics to compute (see below).")
@@ -374,6 +417,9 @@ def _check_consistency(s: Scenario) -> None:
         return
     if link.mode == "narrowband":
         _check_narrowband(s)
+        return
+    if link.mode == "srs_precoding":
+        _check_srs_precoding(s)
         return
     if not link.ofdm:
         if ch.model not in ("awgn", "rayleigh"):
@@ -495,6 +541,28 @@ def _check_narrowband(s: Scenario) -> None:
     if nb.streams > min(nb.num_tx, nb.num_rx):
         raise UserError(f"{nb.streams} streams need at least as many antennas at both ends (num_tx {nb.num_tx}, num_rx {nb.num_rx})",
                         field="narrowband.streams")
+    _unique_labels(s.receivers, "receivers")
+
+
+SRS_PRECODING_METRICS = ("se", "nmse", "gcs", "calibration")
+
+
+def _check_srs_precoding(s: Scenario) -> None:
+    sec = s.srs_precoding
+    bad = [m for m in s.metrics if m not in SRS_PRECODING_METRICS]
+    if bad:
+        raise UserError(f"the SRS precoding link measures precoders and channel estimates; allowed metrics: "
+                        f"{allowed(SRS_PRECODING_METRICS)} (got {bad[0]})", field="metrics")
+    if s.source.type != "bits" or s.reconstruction:
+        raise UserError("the SRS precoding link sends pilots only: remove source and reconstruction", field="source.type")
+    if s.sweep.key == "ebno_db" or s.sweep.ebno_db is not None:
+        raise UserError("the SRS precoding link has no coded bits: use snr_db", field="sweep.key")
+    if sec.num_prb % sec.num_hops:
+        raise UserError(f"{sec.num_prb} PRBs do not split into {sec.num_hops} hops; allowed: a divisor of num_prb",
+                        field="srs_precoding.num_hops")
+    if sec.streams > min(2 * sec.ue_cols, 2 * sec.bs_rows * sec.bs_cols):
+        raise UserError(f"{sec.streams} streams need at least as many ports at both ends (UE {2 * sec.ue_cols}, "
+                        f"BS {2 * sec.bs_rows * sec.bs_cols})", field="srs_precoding.streams")
     _unique_labels(s.receivers, "receivers")
 
 
@@ -768,9 +836,9 @@ def numeric_keys(data, prefix: str = "") -> list[str]:
 
 
 def _check_receivers(s: Scenario, base_dir: Path | None = None) -> None:
-    from .registry import narrowband_receiver_class, receiver_class
+    from .registry import narrowband_receiver_class, receiver_class, srs_receiver_class
 
-    lookup = narrowband_receiver_class if s.link.mode == "narrowband" else receiver_class
+    lookup = {"narrowband": narrowband_receiver_class, "srs_precoding": srs_receiver_class}.get(s.link.mode, receiver_class)
     _check_entries(s, "receivers", lambda name: lookup(name, search=[base_dir] if base_dir else None))
 
 

@@ -590,6 +590,10 @@ def build_link(scenario: Scenario):
         from ..narrowband.link import NarrowbandLink
 
         return NarrowbandLink(scenario)
+    if scenario.link.mode == "srs_precoding":
+        from ..tdd.link import PrecodingLink
+
+        return PrecodingLink(scenario)
     if not scenario.link.ofdm:
         return FlatLink(scenario)
     if scenario.link.mode == "sounding":

@@ -1,0 +1,176 @@
+"""Channels of the SRS precoding link: 3GPP UMa (Sionna) between a dual-polarised UE and
+a dual-polarised BS panel, sampled at the SRS occasions and at the precoding time.
+
+One realisation gives
+- ``obs``    [L, P, Nu, Nb]: per occasion, the channel of each PRB of the sub-band it
+  sounds, averaged over the PRB's SRS REs (comb), and
+- ``target`` [F, Nu, Nb]: the channel of every PRB (its middle subcarrier) at the
+  precoding time, ``delay_slots`` after the last occasion,
+both in downlink orientation and scaled so that the mean power of ``obs`` is 1 (the BS
+knows the UE's long-term received power). L = history, P = PRBs per sub-band,
+F = num_prb, Nu = UE ports, Nb = BS ports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+from sionna.phy.channel import cir_to_ofdm_channel, gen_single_sector_topology
+from sionna.phy.channel.tr38901 import UMa, AntennaArray
+
+RECIPE = 1  # bump when the way channels are drawn changes (invalidates the cache)
+
+
+@dataclass(frozen=True)
+class SRSGeometry:
+    """Timing and frequency layout of the SRS history (from the ``srs_precoding`` section)."""
+
+    num_prb: int
+    num_hops: int
+    comb: int
+    periodicity_slots: int
+    history: int
+    delay_slots: int
+    subcarrier_spacing_khz: int
+
+    @classmethod
+    def from_section(cls, sec) -> "SRSGeometry":
+        return cls(sec.num_prb, sec.num_hops, sec.comb, sec.periodicity_slots, sec.history, sec.delay_slots,
+                   sec.subcarrier_spacing_khz)
+
+    @property
+    def prb_per_hop(self) -> int:
+        return self.num_prb // self.num_hops
+
+    @property
+    def slot_s(self) -> float:
+        return 1e-3 * 15 / self.subcarrier_spacing_khz
+
+    def hop_of(self, occasion: int) -> int:
+        """Sub-band sounded by occasion ``occasion`` (0 = oldest); the last occasion sounds
+        the last sub-band."""
+        return (occasion - self.history) % self.num_hops
+
+    def prbs_of(self, occasion: int) -> np.ndarray:
+        start = self.hop_of(occasion) * self.prb_per_hop
+        return np.arange(start, start + self.prb_per_hop)
+
+    def occasion_slots(self) -> np.ndarray:
+        """Slot of each occasion; the precoding slot is ``occasion_slots()[-1] + delay_slots``."""
+        return np.arange(self.history) * self.periodicity_slots
+
+    def time_grid(self) -> tuple[int, int, list[int]]:
+        """``(step_slots, num_samples, occasion_indices)``: a uniform grid holding every
+        occasion and the precoding time (its last sample)."""
+        step = math.gcd(self.periodicity_slots, self.delay_slots) if self.delay_slots else self.periodicity_slots
+        last = int(self.occasion_slots()[-1]) + self.delay_slots
+        return step, last // step + 1, [int(t) // step for t in self.occasion_slots()]
+
+    def srs_subcarriers(self) -> np.ndarray:
+        """[num_prb, 12 / comb] subcarrier indices of each PRB's SRS REs (comb offset 0)."""
+        return 12 * np.arange(self.num_prb)[:, None] + self.comb * np.arange(12 // self.comb)[None, :]
+
+    def target_subcarriers(self) -> np.ndarray:
+        """[num_prb] the middle subcarrier of each PRB (where the precoder is evaluated)."""
+        return 12 * np.arange(self.num_prb) + 6
+
+    def latest_occasion(self) -> np.ndarray:
+        """[num_prb] the most recent occasion that sounded each PRB (-1: never)."""
+        owner = -np.ones(self.num_prb, int)
+        for j in range(self.history):
+            owner[self.prbs_of(j)] = j
+        return owner
+
+
+def panel(rows: int, cols: int, pattern: str, carrier_frequency: float) -> AntennaArray:
+    """A dual-polarised (cross) 3GPP panel with half-wavelength spacing."""
+    return AntennaArray(num_rows=rows, num_cols=cols, polarization="dual", polarization_type="cross",
+                        antenna_pattern=pattern, carrier_frequency=carrier_frequency)
+
+
+class SRSChannelSource:
+    """Draws realisations (see the module docstring) from Sionna's UMa model.
+
+    Parameters
+    ----------
+    sec : the scenario's ``srs_precoding`` section (its :meth:`channel_key` fields).
+
+    ``draw(n, seed)`` returns numpy ``(obs, target)``, complex64.
+    """
+
+    def __init__(self, sec):
+        self.key = dict(sec.channel_key())
+        self.geo = SRSGeometry.from_section(sec)
+        fc = sec.carrier_frequency_ghz * 1e9
+        self.num_bs = 2 * sec.bs_rows * sec.bs_cols
+        self.num_ue = 2 * sec.ue_cols
+        self._speed = sec.speed_kmh / 3.6
+        self._indoor = sec.indoor_probability
+        self._model = UMa(carrier_frequency=fc, o2i_model="low",
+                          ut_array=panel(1, sec.ue_cols, "omni", fc), bs_array=panel(sec.bs_rows, sec.bs_cols, "38.901", fc),
+                          direction="uplink", enable_pathloss=False, enable_shadow_fading=False)
+        g = self.geo
+        sc = np.concatenate([g.srs_subcarriers().reshape(-1), g.target_subcarriers()])
+        centre = 6 * g.num_prb
+        self._freqs = tf.constant((sc - centre) * g.subcarrier_spacing_khz * 1e3, tf.float32)
+        self._step, self._num_t, self._occ = g.time_grid()
+
+    def batch(self, n: int):
+        """``n`` realisations from Sionna's current random state: numpy ``(obs, target)``."""
+        g = self.geo
+        topology = gen_single_sector_topology(n, 1, "uma", min_ut_velocity=self._speed, max_ut_velocity=self._speed,
+                                              indoor_probability=self._indoor)
+        self._model.set_topology(*topology)
+        a, tau = self._model(self._num_t, 1.0 / (self._step * g.slot_s))
+        h = cir_to_ofdm_channel(self._freqs, a, tau, normalize=False)   # [n, 1, Nb, 1, Nu, T, Fsc]
+        h = tf.transpose(h[:, 0, :, 0], [0, 3, 4, 2, 1])                # [n, T, Fsc, Nu, Nb] (downlink)
+        per = 12 // g.comb
+        nsrs = g.num_prb * per
+        srs = tf.reshape(h[:, :, :nsrs], [n, self._num_t, g.num_prb, per, self.num_ue, self.num_bs])
+        srs = tf.reduce_mean(srs, axis=3)                               # [n, T, F, Nu, Nb]
+        obs = tf.stack([tf.gather(srs[:, t], g.prbs_of(j), axis=1) for j, t in enumerate(self._occ)], axis=1)
+        target = h[:, -1, nsrs:]                                        # [n, F, Nu, Nb]
+        power = tf.reduce_mean(tf.abs(obs) ** 2, axis=[1, 2, 3, 4], keepdims=True)
+        scale = tf.cast(tf.math.rsqrt(tf.maximum(power, 1e-30)), obs.dtype)
+        return (obs * scale).numpy(), (target * scale[..., 0]).numpy()
+
+    def draw(self, n: int, seed: int, batch: int = 256) -> tuple[np.ndarray, np.ndarray]:
+        """``n`` realisations drawn with Sionna's generator seeded by ``seed``."""
+        from sionna.phy import config
+
+        state = config.seed
+        config.seed = int(seed)
+        try:
+            parts = [self.batch(min(batch, n - i)) for i in range(0, n, batch)]
+        finally:
+            if state is not None:
+                config.seed = state
+        return (np.concatenate([p[0] for p in parts]).astype(np.complex64),
+                np.concatenate([p[1] for p in parts]).astype(np.complex64))
+
+
+def channel_set(sec, num_samples: int, seed: int, cache_dir=None) -> tuple[np.ndarray, np.ndarray]:
+    """The cached channel set ``(obs, target)`` of the section's channel distribution
+    (drawn once per key and seed; a smaller set is the first part of a larger one drawn
+    with the same seed only when both are drawn at the same size)."""
+    from ..data.channels import default_cache_dir
+
+    spec = {"recipe": RECIPE, "num_samples": int(num_samples), "seed": int(seed), **sec.channel_key()}
+    digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+    path = Path(cache_dir or default_cache_dir()) / f"srs-precoding-{digest}.npz"
+    if path.exists():
+        with np.load(path, allow_pickle=False) as f:
+            return f["obs"], f["target"]
+    obs, target = SRSChannelSource(sec).draw(num_samples, seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
+    np.savez(tmp, obs=obs, target=target)
+    tmp.replace(path)
+    return obs, target

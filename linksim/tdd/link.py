@@ -1,0 +1,117 @@
+"""The SRS precoding link in the chain (link.mode srs_precoding, Card C).
+
+Per batch: UMa channels at the SRS occasions and at the precoding time
+(:class:`~.channels.SRSChannelSource`, Sionna's random state of the batch), noisy SRS
+observations at the swept uplink SNR, every receiver on the same realisations; each
+receiver's output becomes a precoder (:func:`precoder_of`) whose spectral efficiency is
+measured with the true channel at the downlink SNR (uplink + ``dl_snr_offset_db``), equal
+power over ``streams``; NMSE, GCS and the error-variance calibration of the point estimate.
+"""
+
+from __future__ import annotations
+
+import time
+
+import tensorflow as tf
+from sionna.phy import config
+
+from ..metrics import all_finite, gcs_stats, nmse_stats, se_stats, zero_stats
+from ..registry import srs_receiver_class
+from ..system.link import _f64, _LinkBase
+from .channels import SRSChannelSource, SRSGeometry
+from ..precoding import expected_gramian_precoder, spectral_efficiency
+from .observation import observe
+from .receivers.base import SRSContext
+
+__all__ = ["PrecodingLink", "precoder_of", "measure", "precode_and_measure"]
+
+
+def precoder_of(est: dict, streams: int):
+    """The precoder [B, F, Nb, Ns] of a receiver's output: its own, else the Bayesian
+    precoder of its samples, else SVD precoding of its point estimate."""
+    if "precoder" in est:
+        return est["precoder"]
+    if "samples" in est:
+        return expected_gramian_precoder(est["samples"], streams, axis=1)
+    return expected_gramian_precoder(est["h_hat"][:, None], streams, axis=1)
+
+
+def measure(est: dict, h, streams: int, dl_snr) -> dict:
+    """Raw sums of one receiver's output against the true channel ``h`` [B, F, Nu, Nb]:
+    SE of its precoder, NMSE / GCS of its point estimate and the error-variance
+    calibration when it reports one."""
+    stats = zero_stats()
+    f = precoder_of(est, streams)
+    stats.update(se_stats(spectral_efficiency(tf.matmul(h, f), tf.constant(dl_snr, tf.float32))))
+    if "h_hat" in est:
+        h_hat = tf.cast(est["h_hat"], h.dtype)
+        stats.update(nmse_stats(h_hat, h))
+        stats.update(gcs_stats(h_hat, h))
+        if "err_var" in est:
+            ev = tf.broadcast_to(tf.cast(est["err_var"], tf.float64), tf.shape(h_hat))
+            stats["ev_reported"] = tf.reduce_sum(ev)
+            stats["ev_measured"] = stats["nmse_err"]
+    return stats
+
+
+def precode_and_measure(est: dict, h, streams: int, dl_snr: float) -> dict:
+    """:func:`measure` as values: ``se``, and ``nmse_db`` / ``gcs`` where defined."""
+    import math
+
+    s = {k: float(v) for k, v in measure(est, h, streams, dl_snr).items()}
+    out = {"se": s["se_sum"] / s["se_count"]}
+    if s["nmse_ref"] > 0:
+        out["nmse_db"] = 10 * math.log10(max(s["nmse_err"], 1e-30) / s["nmse_ref"])
+        out["gcs"] = s["gcs_sum"] / s["gcs_count"]
+    return out
+
+
+class PrecodingLink(_LinkBase):
+    """Input (``run_batch``): batch_size, no (uplink noise variance per SRS RE; SNR = 1/no).
+    Output: {receiver label: raw sums (se, nmse, gcs, calibration)}."""
+
+    def __init__(self, scenario, precision=None):
+        super().__init__(scenario, precision)
+        sec = scenario.srs_precoding
+        self.bits_per_symbol, self.coderate = 2, 1.0   # no coded bits: snr_db only
+        self.section = sec
+        self.geometry = SRSGeometry.from_section(sec)
+        self.source = SRSChannelSource(sec)
+        shape = (self.geometry.history, self.geometry.prb_per_hop, self.geometry.num_prb,
+                 self.source.num_ue, self.source.num_bs)
+        self.context = SRSContext(scenario, self.geometry, shape)
+        self.receivers, self.receiver_info = [], {}
+        for spec in scenario.receivers:
+            cls = srs_receiver_class(spec.name)
+            t0 = time.time()
+            rx = cls(self.context, cls.Params.model_validate(spec.params))
+            self.receiver_info[spec.display] = {"build_s": round(time.time() - t0, 2), **rx.build_info}
+            self.receivers.append((spec.display, rx))
+        self._xla_enabled = False
+        self._build_step()
+
+    def transmit(self, batch_size: int, no: float) -> dict:
+        """One batch: ``obs`` [B, L, P, Nu, Nb] noisy SRS observations, ``obs_clean`` the
+        same without noise, ``h`` [B, F, Nu, Nb] the downlink channel at the precoding time."""
+        obs_clean, h = self.source.batch(int(batch_size))
+        obs = observe(tf.constant(obs_clean), float(no), self.section.comb, config.tf_rng)
+        return {"obs": obs, "obs_clean": obs_clean, "h": tf.constant(h), "no": float(no)}
+
+    def _run(self, batch_size, no):
+        no = float(no)
+        snr_db = -10.0 * float(tf.math.log(tf.constant(no, tf.float64)) / tf.math.log(tf.constant(10.0, tf.float64)))
+        dl_snr = 10.0 ** ((snr_db + self.section.dl_snr_offset_db) / 10.0)
+        batch = self.transmit(batch_size, no)
+        h, obs = batch["h"], batch["obs"]
+        out = {}
+        for label, rx in self.receivers:
+            est = rx(obs, snr_db, config.tf_rng, {"h": h} if rx.genie else None)
+            stats = measure(est, h, self.section.streams, dl_snr)
+            stats["slots"] = _f64(tf.shape(h)[0])
+            if self.check_finite:
+                stats["finite"] = tf.cast(all_finite(*[v for k, v in est.items() if k != "trace"]), tf.float64)
+            out[label] = stats
+        return out
+
+    def _build_step(self):
+        self._step = self._run

@@ -1,0 +1,142 @@
+"""Card C's three learned estimators on one backbone (:class:`~.backbone.SRSTransformer`):
+
+- ``sl``  — discriminative, trained with MSE: an approximation of the conditional mean.
+- ``dm``  — conditional diffusion (DDPM, eps-prediction, cosine schedule), trained with the
+  condition dropped (null memory) with probability ``p_uncond`` for classifier-free
+  guidance; :func:`sample_dm` draws K posterior samples (stochastic or deterministic
+  reverse trajectory) with guidance weight w.
+- ``e2e`` — a latent channel whose Gramian's dominant eigenvectors are the precoder
+  (:func:`linksim.precoding.expected_gramian_precoder`), trained on the received energy ``|H F|_F^2``.
+
+Losses take ``obs`` [B, L, P, Nu, Nb], ``snr_db`` [B], ``h`` [B, F, Nu, Nb] (the target).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from ..diffusion.schedules import cosine_schedule
+from ..graph import graph_function
+from ..precoding import expected_gramian_precoder
+
+KINDS = ("sl", "dm", "e2e")
+DATA_SCALE = math.sqrt(2.0)  # unit-power complex entries -> unit-variance real parts for the DM
+GRAMIAN_JITTER = 1e-4  # relative diagonal ramp that keeps eigh differentiable on rank-deficient Gramians
+
+
+def _energy(x):
+    return tf.reduce_mean(tf.abs(x) ** 2)
+
+
+def sl_loss(net, obs, snr_db, h, rng=None):
+    """Mean squared error of the decoder output (the CME's training loss), normalised by
+    the target power."""
+    return _energy(net(obs, snr_db) - h) / _energy(h)
+
+
+def alpha_bar(T: int) -> np.ndarray:
+    """Cosine schedule ``alpha_bar`` [T+1] (``alpha_bar[0] = 1``)."""
+    return cosine_schedule(T)
+
+
+def _complex_normal(rng, shape):
+    """Real and imaginary parts N(0, 1) (the DM's data space, see :data:`DATA_SCALE`)."""
+    return tf.complex(rng.normal(shape), rng.normal(shape))
+
+
+def dm_loss(net, obs, snr_db, h, rng, p_uncond: float = 0.1):
+    """eps-prediction loss at a uniform step t in 1..T; the condition is dropped with
+    probability ``p_uncond``."""
+    b = tf.shape(h)[0]
+    abar = tf.constant(alpha_bar(net.T), tf.float32)
+    t = rng.uniform([b], 1, net.T + 1, tf.int32)
+    ab = tf.cast(tf.gather(abar, t), tf.complex64)[:, None, None, None]
+    eps = _complex_normal(rng, tf.shape(h))
+    xt = tf.sqrt(ab) * (h * DATA_SCALE) + tf.sqrt(1.0 - ab) * eps
+    drop = rng.uniform([b]) < p_uncond
+    pred = net(obs, snr_db, xt, tf.cast(t, tf.float32), drop=drop)
+    return _energy(pred - eps) / 2.0
+
+
+def received_energy(h, f):
+    """``|H F|_F^2`` per matrix: h [..., Nu, Nb], f [..., Nb, Ns] -> [...] float."""
+    return tf.reduce_sum(tf.abs(tf.matmul(h, f)) ** 2, axis=[-2, -1])
+
+
+def e2e_loss(net, obs, snr_db, h, rng=None, num_streams: int = 2):
+    """Negative received energy with the precoder from the latent channel's Gramian,
+    normalised by the channel energy."""
+    f = expected_gramian_precoder(net(obs, snr_db)[:, None], num_streams, axis=1, jitter=GRAMIAN_JITTER)
+    return -tf.reduce_mean(received_energy(h, f)) / tf.reduce_mean(tf.reduce_sum(tf.abs(h) ** 2, axis=[-2, -1]))
+
+
+LOSSES = {"sl": sl_loss, "dm": dm_loss, "e2e": e2e_loss}
+
+
+# --------------------------------------------------------------------------------------
+# Diffusion sampling
+# --------------------------------------------------------------------------------------
+def _gcs(a, b):
+    """Per-matrix generalised cosine similarity [...]."""
+    inner = tf.abs(tf.reduce_sum(tf.math.conj(a) * b, axis=[-2, -1]))
+    return tf.math.divide_no_nan(inner, tf.norm(a, axis=[-2, -1]) * tf.norm(b, axis=[-2, -1]))
+
+
+class DiffusionSampler:
+    """Reverse DDPM process of a trained ``dm`` backbone.
+
+    ``__call__(obs, snr_db, K, w, stochastic, rng, truth=None)`` -> samples
+    [B, K, F, Nu, Nb] complex64 (and, with ``truth`` [B, F, Nu, Nb], a per-step trace:
+    dict of arrays [T] — NMSE and GCS of ``x_t`` and of the jump-to-clean ``x0_hat``).
+
+    ``w`` is the classifier-free guidance weight: eps = w eps(x, c) + (1 - w) eps(x, null).
+    ``stochastic``: ancestral sampling (posterior variance of q(x_{t-1} | x_t, x_0));
+    otherwise only the mean is propagated (deterministic trajectory)."""
+
+    def __init__(self, net):
+        self.net = net
+        self.T = net.T
+        self.abar = alpha_bar(self.T)
+        self._encode = graph_function(lambda o, s, d: net.encode(o, s, d), reduce_retracing=True)
+        self._eps = graph_function(lambda m, x, t: net.decode(m, x, t), reduce_retracing=True)
+
+    def __call__(self, obs, snr_db, K: int, w: float, stochastic: bool, rng, truth=None):
+        b = int(obs.shape[0])
+        snr = tf.fill([b], tf.cast(snr_db, tf.float32))
+        mem_c = self._encode(obs, snr, tf.zeros([b], tf.bool))
+        mem_c = tf.repeat(mem_c, K, axis=0)
+        mem_u = None
+        if w < 1.0:
+            mem_u = tf.repeat(self._encode(obs, snr, tf.ones([b], tf.bool)), K, axis=0)
+        _, _, F, nu, nb = self.net.data_shape
+        shape = [b * K, F, nu, nb]
+        x = _complex_normal(rng, shape)
+        trace = {k: [] for k in ("nmse_xt", "gcs_xt", "nmse_x0", "gcs_x0")} if truth is not None else None
+        ref = None if truth is None else tf.repeat(tf.cast(truth, tf.complex64), K, axis=0)
+        for t in range(self.T, 0, -1):
+            tt = tf.fill([b * K], float(t))
+            eps = self._eps(mem_c, x, tt)
+            if mem_u is not None:
+                eps = w * eps + (1.0 - w) * self._eps(mem_u, x, tt)
+            ab, ab_prev = self.abar[t], self.abar[t - 1]
+            x0 = (x - math.sqrt(1.0 - ab) * eps) / math.sqrt(ab)
+            beta = 1.0 - ab / ab_prev
+            c0 = math.sqrt(ab_prev) * beta / (1.0 - ab)
+            ct = math.sqrt(1.0 - beta) * (1.0 - ab_prev) / (1.0 - ab)
+            mean = tf.cast(c0, x.dtype) * x0 + tf.cast(ct, x.dtype) * x
+            if trace is not None:
+                for name, v in (("xt", x), ("x0", x0)):
+                    v = v / DATA_SCALE
+                    trace[f"nmse_{name}"].append(float(_energy(v - ref) / _energy(ref)))
+                    trace[f"gcs_{name}"].append(float(tf.reduce_mean(_gcs(v, ref))))
+            if stochastic and t > 1:
+                sd = math.sqrt(beta * (1.0 - ab_prev) / (1.0 - ab))
+                mean = mean + tf.cast(sd, x.dtype) * _complex_normal(rng, shape)
+            x = mean
+        samples = tf.reshape(x / DATA_SCALE, [b, K, F, nu, nb])
+        if trace is None:
+            return samples
+        return samples, {k: np.asarray(v) for k, v in trace.items()}

@@ -1,0 +1,51 @@
+"""Reference receivers: perfect CSI (upper bound), the hold-last-value SRS estimate (lower
+reference) and the Wiener predictor over the SRS history."""
+
+from __future__ import annotations
+
+import time
+
+from pydantic import BaseModel, ConfigDict
+
+from ..channels import channel_set
+from ..observation import hold_last, observation_noise_variance
+from ..wiener import WienerPredictor
+from .base import SRSReceiver
+
+
+class PerfectCSI(SRSReceiver):
+    """The true channel at the precoding time (genie)."""
+
+    genie = True
+
+    def __call__(self, obs, snr_db, rng, genie=None):
+        return {"h_hat": genie["h"]}
+
+
+class HoldLast(SRSReceiver):
+    """Each PRB from the latest SRS occasion that sounded it, no processing."""
+
+    def __call__(self, obs, snr_db, rng, genie=None):
+        return {"h_hat": hold_last(obs, self.context.geometry)}
+
+
+class Wiener(SRSReceiver):
+    """LMMSE prediction with the space-frequency-time covariance of
+    ``srs_precoding.training_samples`` channels (seed ``training_seed``)."""
+
+    def __init__(self, context, params=None):
+        super().__init__(context, params)
+        sec = context.section
+        t0 = time.time()
+        obs, target = channel_set(sec, sec.training_samples, sec.training_seed)
+        self.predictor = WienerPredictor(obs, target)
+        self._info = {"training_samples": len(obs), "fit_s": round(time.time() - t0, 2)}
+
+    @property
+    def build_info(self) -> dict:
+        return self._info
+
+    def __call__(self, obs, snr_db, rng, genie=None):
+        s2 = observation_noise_variance(10.0 ** (-snr_db / 10.0), self.context.section.comb)
+        h, err = self.predictor(obs, s2)
+        return {"h_hat": h, "err_var": err}

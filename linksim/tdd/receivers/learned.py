@@ -1,0 +1,90 @@
+"""Card C's learned receivers on the shared backbone: SL (conditional-mean estimate), DM
+(posterior samples, Bayesian precoder) and E2E (precoder emitted directly). Each loads a
+zoo model (default: the ``cpu`` model trained for the scenario's mobility)."""
+
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ...errors import UserError
+from ..estimators import ModelEstimator
+from .base import SRSReceiver
+
+
+class _ModelParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    model: Optional[str] = Field(None, description="Zoo name or checkpoint folder (default: srs-<kind>-<mobility>-cpu).")
+
+
+class _DMParams(_ModelParams):
+    samples: int = Field(16, ge=1, le=256, description="K posterior samples per realisation (1: SVD precoding of one sample).")
+    trajectory: Literal["stochastic", "deterministic"] = Field("stochastic", description="Reverse process: ancestral sampling, or the mean only (deterministic).")
+    cfg_weight: Optional[float] = Field(None, ge=0, le=1, description="Guidance weight w (default: srs_precoding.cfg_weight).")
+
+
+class _Learned(SRSReceiver):
+    kind = ""
+    Params = _ModelParams
+
+    def __init__(self, context, params=None):
+        super().__init__(context, params)
+        sec = context.section
+        self.model = ModelEstimator(self.model_name(sec, self.params), context.shape, self.kind, streams=sec.streams,
+                                    **self._options(sec))
+
+    @classmethod
+    def model_name(cls, sec, params) -> str:
+        return params.model or f"srs-{cls.kind}-{sec.mobility}-cpu"
+
+    @classmethod
+    def check_scenario(cls, scenario, params) -> None:
+        """The model exists, is a Card C ``kind`` model and fits the scenario's SRS shape."""
+        from ...diffusion.checkpoints import read_checkpoint_config, resolve_model
+        from ..training import data_shape
+
+        sec = scenario.srs_precoding
+        path = resolve_model(cls.model_name(sec, params))
+        cfg = read_checkpoint_config(path)
+        if cfg.get("model") != cls.kind:
+            raise UserError(f"{path} is a {cfg.get('model')!r} model; allowed here: a {cls.kind!r} model",
+                            field="params.model")
+        need = list(data_shape(sec))
+        if list(cfg["data_shape"]) != need:
+            raise UserError(f"{path} was trained for (L, P, F, Nu, Nb) = {tuple(cfg['data_shape'])}, the scenario "
+                            f"needs {tuple(need)}", field="params.model")
+
+    def _options(self, sec) -> dict:
+        return {}
+
+    @property
+    def build_info(self) -> dict:
+        return {"model": self.model.name, "trained_speed_kmh": self.model.channel.get("ue_speed_kmh")}
+
+    def __call__(self, obs, snr_db, rng, genie=None):
+        return self.model(obs, snr_db, rng)
+
+
+class SupervisedCME(_Learned):
+    """SL: the backbone trained with MSE; SVD precoding of its estimate."""
+
+    kind = "sl"
+
+
+class DiffusionPosterior(_Learned):
+    """DM: K posterior samples (Bayesian precoder); the point estimate is their mean."""
+
+    kind = "dm"
+    Params = _DMParams
+
+    def _options(self, sec) -> dict:
+        p = self.params
+        w = sec.cfg_weight if p.cfg_weight is None else p.cfg_weight
+        return {"samples": p.samples, "cfg_weight": w, "stochastic": p.trajectory == "stochastic"}
+
+
+class EndToEnd(_Learned):
+    """E2E: the precoder from its latent channel's Gramian (no channel estimate)."""
+
+    kind = "e2e"

@@ -1,0 +1,229 @@
+"""Training program of Card C's learned estimators (``kind: srs_precoding`` specs,
+``linksim train scenarios/train/srs_precoding/*.yaml``).
+
+Draws (or loads from the cache) the channel set of the spec's ``channel`` section, holds
+out a test split, trains the backbone with the estimator's loss (SL: MSE; DM: eps
+prediction with condition dropout; E2E: received energy), with a fresh noise draw at a
+uniform uplink SNR per example, measures NMSE / GCS / SE on the test split and exports the
+checkpoint with a card to ``linksim/zoo/<name>/``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Literal, Optional
+
+import numpy as np
+import tensorflow as tf
+from pydantic import BaseModel, ConfigDict, Field
+
+from .. import __version__
+from ..diffusion.checkpoints import ZOO, save_checkpoint
+from ..results import atomic_write, git_revision, package_versions
+from ..scenario import SRSPrecoding, apply_overrides, read_yaml, validate_model
+from ..training_loop import cosine_adam, run_steps
+from .backbone import PROFILES, SRSTransformer, count_parameters
+from .channels import SRSGeometry, channel_set
+from .models import LOSSES
+from .observation import observe
+
+TASK = "srs_precoding"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataSpec(_Strict):
+    num_samples: int = Field(20000, ge=256, le=200000, description="Channel realisations drawn (train + test).")
+    test_fraction: float = Field(0.05, gt=0, lt=0.5, description="Share held out for the card's measurements.")
+    seed: int = Field(0, ge=0, description="Seed of the channel draw.")
+
+
+class NetworkSpec(_Strict):
+    profile: Literal["cpu", "paper"] = Field("cpu", description="Backbone size (linksim.tdd.backbone.PROFILES).")
+
+
+class DiffusionSpec(_Strict):
+    T: int = Field(50, ge=2, le=2000, description="Diffusion steps (cosine schedule).")
+    p_uncond: float = Field(0.1, ge=0, lt=1, description="Probability of dropping the condition (classifier-free guidance).")
+
+
+class TrainingSpec(_Strict):
+    steps: int = Field(4000, ge=1, description="Adam steps.")
+    batch_size: int = Field(64, ge=1, description="Realisations per step.")
+    learning_rate: float = Field(1e-3, gt=0, description="Initial learning rate (cosine decay to 5 %).")
+    snr_db: tuple[float, float] = Field((-12.0, 12.0), description="Uplink SNR range [dB], uniform per example.")
+    seed: int = Field(1, ge=0, description="Seed of the batches, noise and initialisation.")
+
+
+class EvalSpec(_Strict):
+    snr_db: list[float] = Field(default_factory=lambda: [-10.0, 0.0, 10.0], description="Uplink SNRs of the card's table.")
+    num_channels: int = Field(128, ge=1, description="Test realisations per SNR (from the held-out split).")
+    samples: int = Field(16, ge=1, le=256, description="DM samples per realisation (Bayesian precoder).")
+    seed: int = Field(7, ge=0, description="Seed of the noise and the sampling.")
+
+
+class SRSTrainSpec(_Strict):
+    kind: Literal["srs_precoding"] = "srs_precoding"
+    name: str = Field(description="Model name (zoo folder).")
+    model: Literal["sl", "dm", "e2e"] = Field(description="Estimator: sl (MSE), dm (conditional diffusion), e2e (received energy).")
+    channel: SRSPrecoding = Field(default_factory=SRSPrecoding, description="The link's srs_precoding section (its channel and SRS fields).")
+    data: DataSpec = Field(default_factory=DataSpec)
+    network: NetworkSpec = Field(default_factory=NetworkSpec)
+    diffusion: DiffusionSpec = Field(default_factory=DiffusionSpec)
+    training: TrainingSpec = Field(default_factory=TrainingSpec)
+    evaluation: EvalSpec = Field(default_factory=EvalSpec)
+    output: Optional[str] = Field(None, description="Export folder (default linksim/zoo/<name>).")
+
+
+def load_spec(path, overrides=None) -> SRSTrainSpec:
+    data = apply_overrides(read_yaml(path), list(overrides or []), str(path))
+    return validate_model(SRSTrainSpec, data, str(path), list(overrides or []))
+
+
+def data_shape(sec) -> tuple[int, int, int, int, int]:
+    """``(L, P, F, Nu, Nb)`` of a section."""
+    geo = SRSGeometry.from_section(sec)
+    return (geo.history, geo.prb_per_hop, geo.num_prb, 2 * sec.ue_cols, 2 * sec.bs_rows * sec.bs_cols)
+
+
+def build_network(spec: SRSTrainSpec) -> SRSTransformer:
+    return SRSTransformer(diffusion=spec.model == "dm", T=spec.diffusion.T,
+                          **PROFILES[spec.network.profile]).build_for(data_shape(spec.channel))
+
+
+def split(spec: SRSTrainSpec):
+    """``(train, test)``: each a pair ``(obs, target)`` of the cached channel set."""
+    obs, target = channel_set(spec.channel, spec.data.num_samples, spec.data.seed)
+    n_test = max(1, int(round(spec.data.test_fraction * len(obs))))
+    return (obs[n_test:], target[n_test:]), (obs[:n_test], target[:n_test])
+
+
+def _step_fn(net, spec: SRSTrainSpec, optimizer, rng):
+    loss_fn = LOSSES[spec.model]
+    extra = {"p_uncond": spec.diffusion.p_uncond} if spec.model == "dm" else {}
+    if spec.model == "e2e":
+        extra = {"num_streams": spec.channel.streams}
+    lo, hi = spec.training.snr_db
+    comb = spec.channel.comb
+
+    @tf.function(jit_compile=spec.model != "e2e")  # eigh has no XLA kernel on the CPU
+    def step(obs_clean, h):
+        b = tf.shape(h)[0]
+        snr = rng.uniform([b], lo, hi)
+        no = tf.pow(10.0, -snr / 10.0) * comb / 12.0
+        shape = tf.shape(obs_clean)
+        noise = tf.complex(rng.normal(shape), rng.normal(shape)) * tf.cast(tf.sqrt(no / 2.0), tf.complex64)[:, None, None, None, None]
+        with tf.GradientTape() as tape:
+            loss = loss_fn(net, obs_clean + noise, snr, h, rng, **extra)
+        grads = tape.gradient(loss, net.trainable_variables)
+        optimizer.apply_gradients(zip(grads, net.trainable_variables))
+        return loss
+
+    return step
+
+
+def train(spec: SRSTrainSpec, resume: bool = False, progress: bool = True, source: str = "") -> Path:
+    """Draw (or load) the channels, train, measure and export; returns the folder."""
+    t0 = time.time()
+    (obs, target), test = split(spec)
+    data_s = time.time() - t0
+    tr = spec.training
+    tf.keras.utils.set_random_seed(tr.seed)
+    net = build_network(spec)
+    optimizer = cosine_adam(tr.learning_rate, tr.steps)
+    rng = tf.random.Generator.from_seed(tr.seed)
+    step = _step_fn(net, spec, optimizer, rng)
+    pick = np.random.default_rng(tr.seed)
+
+    def batch(_):
+        i = pick.integers(0, len(obs), tr.batch_size)
+        return tf.constant(obs[i]), tf.constant(target[i])
+
+    losses = run_steps(step, batch, tr.steps, spec.name, progress)
+    train_s = time.time() - t0
+    output = Path(spec.output) if spec.output else ZOO / spec.name
+    info = {"name": spec.name, "model": spec.model, "spec": spec.model_dump(mode="json"), "source": source,
+            "samples": len(obs), "test_samples": len(test[0]), "data_s": round(data_s, 1), "wall_s": round(train_s, 1),
+            "parameters": count_parameters(net), "final_loss": losses[-1][1] if losses else None,
+            "linksim": __version__, "git_revision": git_revision(), "versions": package_versions(),
+            "threads": tf.config.threading.get_intra_op_parallelism_threads()}
+    extra = {"task": TASK, "model": spec.model, "channel": spec.channel.channel_key(),
+             "streams": spec.channel.streams, "diffusion": spec.diffusion.model_dump(), "training": info}
+    shape = data_shape(spec.channel)
+    save_checkpoint(output, net, data_shape=shape, extra=extra)
+    t1 = time.time()
+    info["measured"] = evaluate(output, spec, test)
+    info["eval_s"] = round(time.time() - t1, 1)
+    save_checkpoint(output, net, data_shape=shape, extra={**extra, "training": info})
+    atomic_write(output / "card.md", model_card(info))
+    return output
+
+
+def evaluate(model_dir: Path, spec: SRSTrainSpec, test) -> dict:
+    """Per uplink SNR on the held-out split: NMSE [dB] and GCS of the estimator's point
+    estimate (DM: one stochastic sample at w = 1) and of the hold-last SRS estimate, and
+    the SE [bit/s/Hz] of its precoder (DM: Bayesian precoder from ``samples`` samples)
+    next to perfect CSI, at the downlink SNR (uplink + ``dl_snr_offset_db``)."""
+    from .estimators import ModelEstimator
+    from .link import precode_and_measure
+    from .observation import hold_last
+
+    ev, sec = spec.evaluation, spec.channel
+    geo = SRSGeometry.from_section(sec)
+    n = min(ev.num_channels, len(test[0]))
+    obs_clean, h = tf.constant(test[0][:n]), tf.constant(test[1][:n])
+    est = ModelEstimator(str(model_dir), data_shape(sec), kind=spec.model, samples=ev.samples if spec.model == "dm" else 1)
+    rng = tf.random.Generator.from_seed(ev.seed)
+    out = {}
+    for snr in ev.snr_db:
+        no = 10.0 ** (-snr / 10.0)
+        y = observe(obs_clean, no, sec.comb, rng)
+        dl = 10.0 ** ((snr + sec.dl_snr_offset_db) / 10.0)
+        row = {}
+        for label, e in (("model", est(y, snr, rng)), ("srs_hold", {"h_hat": hold_last(y, geo)}),
+                         ("perfect", {"h_hat": h})):
+            m = precode_and_measure(e, h, sec.streams, dl)
+            row[label] = {k: round(v, 3) for k, v in m.items()}
+        out[f"{snr:g} dB"] = row
+    return out
+
+
+def model_card(info: dict) -> str:
+    sp = info["spec"]
+    ch, ev = sp["channel"], sp["evaluation"]
+    what = {"sl": "discriminative (MSE) estimate: approximate conditional mean",
+            "dm": f"conditional DDPM, eps-prediction, cosine schedule T = {sp['diffusion']['T']}, "
+                  f"condition dropped with p = {sp['diffusion']['p_uncond']} (classifier-free guidance)",
+            "e2e": "latent channel -> dominant eigenvectors of its Gramian = precoder, trained on received energy"}[info["model"]]
+    speed = ch["ue_speed_kmh"] if ch.get("ue_speed_kmh") is not None else {"low": 3.0, "high": 30.0}[ch["mobility"]]
+    rows = []
+    for snr, row in info["measured"].items():
+        m, s, p = row["model"], row["srs_hold"], row["perfect"]
+        rows.append(f"| {snr} | {m.get('nmse_db', '-')} | {m.get('gcs', '-')} | {m['se']} | {s['nmse_db']} | {s['se']} | {p['se']} |")
+    table = "\n".join(rows)
+    return f"""# {info['name']}
+
+Card C estimator `{info['model']}` trained by `linksim train {info['source']}`.
+
+| | |
+|---|---|
+| model | {what} |
+| network | SRS transformer encoder-decoder (`SRSTransformer`), profile `{sp['network']['profile']}`, {info['parameters']} parameters |
+| data | {info['samples']} training + {info['test_samples']} test realisations (seed {sp['data']['seed']}); UMa, {ch['carrier_frequency_ghz']} GHz, {ch['subcarrier_spacing_khz']} kHz, {ch['num_prb']} PRB, {ch['num_hops']} hops, comb {ch['comb']}, SRS every {ch['periodicity_slots']} slots, L = {ch['history']}, precoding {ch['delay_slots']} slots after the last SRS; BS {2 * ch['bs_rows'] * ch['bs_cols']} ports, UE {2 * ch['ue_cols']} ports; UE speed {speed} km/h ({info['data_s']} s to draw or load) |
+| training | {sp['training']['steps']} steps, batch {sp['training']['batch_size']}, Adam lr {sp['training']['learning_rate']} (cosine), uplink SNR uniform in {list(sp['training']['snr_db'])} dB, final loss {info['final_loss']} |
+| time | {info['wall_s']} s wall on this machine (data included; {info['threads'] or 'all'} TF threads), evaluation {info['eval_s']} s |
+| revision | linksim {info['linksim']}, git {info['git_revision']} |
+
+Measured on {ev['num_channels']} held-out realisations per row (uplink SNR; downlink SNR
+= uplink + {ch['dl_snr_offset_db']} dB; {ch['streams']} streams, equal power). NMSE and GCS
+are those of the point estimate (DM: one stochastic sample at w = 1; E2E: none, its latent
+is not an estimate); SE uses the model's precoder (SL: SVD of the estimate; DM: Bayesian
+precoder from {ev['samples']} samples; E2E: its own).
+
+| uplink SNR | NMSE [dB] | GCS | SE | hold-last NMSE [dB] | hold-last SE | perfect-CSI SE |
+|---|---|---|---|---|---|---|
+{table}
+"""

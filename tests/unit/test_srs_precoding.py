@@ -1,0 +1,159 @@
+"""Card C building blocks: SRS geometry, hold-last estimate, Bayesian precoder theory,
+the diffusion sampler on an exact Gaussian score, the Wiener predictor."""
+
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from linksim.precoding import expected_gramian_precoder
+from linksim.scenario import SRSPrecoding
+from linksim.tdd.channels import SRSGeometry
+from linksim.tdd.link import precoder_of
+from linksim.tdd.models import DiffusionSampler
+from linksim.tdd.observation import hold_last
+from linksim.tdd.wiener import WienerPredictor
+
+
+def _crandn(rng, *shape):
+    return ((rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) / np.sqrt(2)).astype(np.complex64)
+
+
+def test_geometry_hops_and_time_grid():
+    geo = SRSGeometry.from_section(SRSPrecoding(history=6, num_hops=4, periodicity_slots=20, delay_slots=30))
+    assert [geo.hop_of(j) for j in range(6)] == [2, 3, 0, 1, 2, 3]  # the last occasion sounds the last sub-band
+    step, n, occ = geo.time_grid()
+    assert step == 10 and occ == [0, 2, 4, 6, 8, 10]
+    assert (n - 1) * step == 5 * 20 + 30  # the last sample is the precoding time
+    assert list(geo.latest_occasion()) == [2] * 12 + [3] * 12 + [4] * 12 + [5] * 12
+    assert geo.srs_subcarriers()[1].tolist() == [12, 16, 20]
+
+
+def test_hold_last_takes_the_latest_occasion_of_each_prb():
+    geo = SRSGeometry.from_section(SRSPrecoding(history=6, num_prb=8, num_hops=4))
+    L, P = geo.history, geo.prb_per_hop
+    # value = 100 * occasion + PRB index of the band
+    obs = np.zeros([1, L, P, 1, 1], np.complex64)
+    for j in range(L):
+        obs[0, j, :, 0, 0] = 100 * j + geo.prbs_of(j)
+    wb = hold_last(tf.constant(obs), geo).numpy()[0, :, 0, 0].real
+    assert wb.tolist() == [200, 201, 302, 303, 404, 405, 506, 507]
+
+
+def _subspace_gap(f, g):
+    """|| F F^H - G G^H ||_F (0: the same column space)."""
+    pf = f @ np.conj(np.swapaxes(f, -1, -2))
+    pg = g @ np.conj(np.swapaxes(g, -1, -2))
+    return float(np.max(np.linalg.norm(pf - pg, axis=(-2, -1))))
+
+
+def test_one_sample_bayesian_precoder_is_svd_precoding_of_that_sample():
+    rng = np.random.default_rng(0)
+    h = _crandn(rng, 3, 5, 2, 8)                                   # [B, F, Nu, Nb]
+    from_samples = precoder_of({"samples": tf.constant(h[:, None])}, 2).numpy()
+    from_point = precoder_of({"h_hat": tf.constant(h)}, 2).numpy()
+    _, _, vh = np.linalg.svd(h)
+    svd = np.conj(np.swapaxes(vh, -1, -2))[..., :2]
+    assert _subspace_gap(from_samples, svd) < 1e-4
+    assert _subspace_gap(from_point, svd) < 1e-4
+    eye = np.eye(2)
+    assert np.abs(np.conj(np.swapaxes(from_samples, -1, -2)) @ from_samples - eye).max() < 1e-5
+
+
+def test_expected_gramian_precoder_is_the_closed_form_and_maximises_expected_energy():
+    """Gaussian posterior H = M + E, rows of E i.i.d. CN(0, C): E[H^H H] = M^H M + Nu C*.
+    The Monte-Carlo precoder matches the closed form, and the closed form maximises
+    E |H F|_F^2 = tr(F^H G F) against random orthonormal F and the SVD of the mean."""
+    rng = np.random.default_rng(1)
+    nu, nb, ns, k = 2, 6, 2, 20000
+    m = 0.5 * _crandn(rng, nu, nb)
+    a = _crandn(rng, nb, nb)
+    c = (a @ a.conj().T / nb).astype(np.complex64)                  # column covariance of each row
+    ch = np.linalg.cholesky(c.astype(np.complex128))
+    e = _crandn(rng, k, nu, nb) @ ch.T.astype(np.complex64)           # rows ~ CN(0, C)
+    samples = m[None] + e
+    g = m.conj().T @ m + nu * c.conj()            # E[conj(e_i) e_j] = C_ji
+    w, v = np.linalg.eigh(g)
+    closed = v[:, ::-1][:, :ns]
+    mc = expected_gramian_precoder(tf.constant(samples), ns, axis=0).numpy()
+    assert _subspace_gap(mc, closed) < 0.05
+
+    def energy(f):
+        return float(np.real(np.trace(f.conj().T @ g @ f)))
+
+    best = energy(closed)
+    assert best == pytest.approx(w[::-1][:ns].sum(), rel=1e-6)
+    for _ in range(200):
+        q, _ = np.linalg.qr(_crandn(rng, nb, ns))
+        assert energy(q) <= best + 1e-6
+    _, _, vh = np.linalg.svd(m)
+    svd_of_mean = vh.conj().T[:, :ns]
+    assert energy(svd_of_mean) < best - 1e-3 * best  # the mean's SVD misses the covariance
+
+
+class _GaussianScoreNet:
+    """Exact eps-prediction for x0 ~ N(mu, s2) per real component (the DM's data space),
+    mu = memory * mu_c: the conditional memory is 1, the null memory 0."""
+
+    def __init__(self, mu_c, s2, T=40, shape=(1, 1, 4, 1, 2)):
+        self.T, self.data_shape = T, shape
+        self.mu = tf.constant(mu_c * math.sqrt(2.0), tf.complex64)   # DM space: scaled by sqrt(2)
+        self.s2 = s2
+        from linksim.tdd.models import alpha_bar
+
+        self.abar = tf.constant(alpha_bar(T), tf.float32)
+
+    def encode(self, obs, snr, drop):
+        return tf.where(drop[:, None, None], 0.0, 1.0)
+
+    def decode(self, memory, x, t):
+        ab = tf.gather(self.abar, tf.cast(t, tf.int32))[:, None, None, None]
+        mu = tf.cast(memory[:, :, :, None], tf.complex64) * self.mu
+        gain = tf.sqrt(1.0 - ab) / (ab * self.s2 + 1.0 - ab)
+        return tf.cast(gain, tf.complex64) * (x - tf.cast(tf.sqrt(ab), tf.complex64) * mu)
+
+
+def test_sampler_draws_the_exact_gaussian_and_the_mean_trajectory_collapses():
+    s2 = 0.49                                # real-component variance in the DM space: 0.245 per real part of h
+    # 200 steps: with the posterior variance beta_tilde, DDPM's ancestral sampler is
+    # under-dispersed at few steps (0.88 of the variance at T = 40, 0.98 at T = 200)
+    net = _GaussianScoreNet(0.0, s2, T=200)
+    sampler = DiffusionSampler(net)
+    obs = tf.zeros([64, 1, 1, 1, 2], tf.complex64)
+    rng = tf.random.Generator.from_seed(3)
+    x = sampler(obs, 0.0, 16, 1.0, True, rng).numpy()              # [64, 16, 4, 1, 2]
+    var = np.mean(np.abs(x) ** 2)                                   # E|h|^2 = 2 * s2 / 2
+    assert var == pytest.approx(s2, rel=0.05)
+    det = sampler(obs, 0.0, 1, 1.0, False, rng).numpy()
+    assert np.mean(np.abs(det) ** 2) < 0.05 * s2                     # the prior mean (0), not a sample
+
+
+def test_guidance_weight_moves_samples_from_the_prior_to_the_condition():
+    mu_c = 1.0 + 0.5j
+    net = _GaussianScoreNet(mu_c, 0.04)
+    sampler = DiffusionSampler(net)
+    obs = tf.zeros([32, 1, 1, 1, 2], tf.complex64)
+    rng = tf.random.Generator.from_seed(4)
+    means = {w: complex(np.mean(sampler(obs, 0.0, 4, w, True, rng).numpy())) for w in (0.0, 1.0)}
+    assert abs(means[1.0] - mu_c) < 0.05
+    assert abs(means[0.0]) < 0.05
+
+
+def test_wiener_predictor_is_exact_on_a_linear_gaussian_model():
+    """y = A h + noise with Gaussian h: the predictor recovers the LMMSE filter of the
+    true covariances from samples, and its error variance is the measured one."""
+    rng = np.random.default_rng(5)
+    n, dy, dh = 40000, 6, 3
+    a = _crandn(rng, dy, dh)
+    h = _crandn(rng, n, dh)
+    y = h @ a.T
+    pred = WienerPredictor(y.reshape(n, 1, dy, 1, 1), h.reshape(n, dh, 1, 1))
+    s2 = 0.3
+    h_test = _crandn(rng, 4000, dh)
+    y_test = h_test @ a.T + math.sqrt(s2) * _crandn(rng, 4000, dy)
+    est, err = pred(tf.constant(y_test.reshape(4000, 1, dy, 1, 1)), s2)
+    exact = y_test @ (a.conj().T @ np.linalg.inv(a @ a.conj().T + s2 * np.eye(dy))).T
+    assert np.abs(est.numpy().reshape(4000, dh) - exact).max() < 0.05
+    measured = np.mean(np.abs(est.numpy().reshape(4000, dh) - h_test) ** 2)
+    assert float(np.mean(err.numpy())) == pytest.approx(measured, rel=0.1)
