@@ -19,7 +19,7 @@ SECTIONS = [
     ("carrier", sc.Carrier), ("antennas.bs / antennas.ue", sc.Array), ("channel", sc.Channel),
     ("pilots", sc.Pilots), ("pilots.srs", sc.SRS), ("link", sc.Link), ("mimo", sc.Mimo),
     ("source", sc.Source), ("semantic", sc.Semantic), ("semantic.systems[]", sc.SemanticSystemSpec),
-    ("narrowband", sc.Narrowband),
+    ("narrowband", sc.Narrowband), ("srs_precoding", sc.SRSPrecoding),
     ("sweep", sc.Sweep), ("runtime", sc.Runtime),
 ]
 
@@ -72,6 +72,16 @@ def model_table(model: type[BaseModel], prefix: str = "") -> list[str]:
     return lines
 
 
+def _table_receivers(table: dict, lookup, what: str) -> list[str]:
+    """A heading, the first docstring paragraph and the parameter table of every entry."""
+    out = []
+    for name in table:
+        cls = lookup(name)
+        out += ["", f"### {what} `{name}`", "", " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split()), ""]
+        out += model_table(cls.Params) if cls.Params.model_fields else ["No parameters."]
+    return out
+
+
 def render() -> str:
     out = ["# Scenario reference", "",
            "Generated from the schema in `linksim/scenario.py` and the receivers' parameter",
@@ -113,12 +123,18 @@ def render() -> str:
             "variance is measured once per pilot matrix and noise level on fresh calibration",
             "channels of every profile (`calibration_samples`)."]
     from .narrowband.receivers import RECEIVERS as NB_RECEIVERS
-    from .registry import narrowband_receiver_class
+    from .registry import narrowband_receiver_class, srs_receiver_class
 
-    for name in NB_RECEIVERS:
-        cls = narrowband_receiver_class(name)
-        out += ["", f"### narrowband receiver `{name}`", "", " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split()), ""]
-        out += model_table(cls.Params) if cls.Params.model_fields else ["No parameters."]
+    out += _table_receivers(NB_RECEIVERS, narrowband_receiver_class, "narrowband receiver")
+    out += ["", "## `receivers[]` of the SRS precoding link", "",
+            "With `link.mode: srs_precoding` the receivers come from their own registry",
+            "(`linksim/tdd/receivers/__init__.py`; `module.path:ClassName` of an",
+            "`SRSReceiver` subclass works too). Each returns a point estimate, posterior",
+            "samples or a precoder; the link precodes with SVD of the estimate, the Bayesian",
+            "precoder of the samples, or the precoder itself."]
+    from .tdd.receivers import RECEIVERS as SRS_RECEIVERS
+
+    out += _table_receivers(SRS_RECEIVERS, srs_receiver_class, "srs_precoding receiver")
     out += ["", "## `reconstruction[]`", "",
             "A list of stages after the decoder (image sources only); each entry names a stage",
             "and may set its parameters next to `name` and `label`. Every stage gets every",

@@ -10,6 +10,7 @@ power over ``streams``; NMSE, GCS and the error-variance calibration of the poin
 
 from __future__ import annotations
 
+import math
 import time
 
 import tensorflow as tf
@@ -56,8 +57,6 @@ def measure(est: dict, h, streams: int, dl_snr) -> dict:
 
 def precode_and_measure(est: dict, h, streams: int, dl_snr: float) -> dict:
     """:func:`measure` as values: ``se``, and ``nmse_db`` / ``gcs`` where defined."""
-    import math
-
     s = {k: float(v) for k, v in measure(est, h, streams, dl_snr).items()}
     out = {"se": s["se_sum"] / s["se_count"]}
     if s["nmse_ref"] > 0:
@@ -99,7 +98,7 @@ class PrecodingLink(_LinkBase):
 
     def _run(self, batch_size, no):
         no = float(no)
-        snr_db = -10.0 * float(tf.math.log(tf.constant(no, tf.float64)) / tf.math.log(tf.constant(10.0, tf.float64)))
+        snr_db = -10.0 * math.log10(no)
         dl_snr = 10.0 ** ((snr_db + self.section.dl_snr_offset_db) / 10.0)
         batch = self.transmit(batch_size, no)
         h, obs = batch["h"], batch["obs"]

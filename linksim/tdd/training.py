@@ -119,7 +119,8 @@ def _step_fn(net, spec: SRSTrainSpec, optimizer, rng):
         with tf.GradientTape() as tape:
             loss = loss_fn(net, obs_clean + noise, snr, h, rng, **extra)
         grads = tape.gradient(loss, net.trainable_variables)
-        optimizer.apply_gradients(zip(grads, net.trainable_variables))
+        # the null token only has a gradient in the DM (condition dropout)
+        optimizer.apply_gradients([(g, v) for g, v in zip(grads, net.trainable_variables) if g is not None])
         return loss
 
     return step
@@ -148,6 +149,7 @@ def train(spec: SRSTrainSpec, resume: bool = False, progress: bool = True, sourc
     info = {"name": spec.name, "model": spec.model, "spec": spec.model_dump(mode="json"), "source": source,
             "samples": len(obs), "test_samples": len(test[0]), "data_s": round(data_s, 1), "wall_s": round(train_s, 1),
             "parameters": count_parameters(net), "final_loss": losses[-1][1] if losses else None,
+            "first_loss": losses[0][1] if losses else None,
             "linksim": __version__, "git_revision": git_revision(), "versions": package_versions(),
             "threads": tf.config.threading.get_intra_op_parallelism_threads()}
     extra = {"task": TASK, "model": spec.model, "channel": spec.channel.channel_key(),
