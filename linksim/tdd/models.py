@@ -24,6 +24,12 @@ from ..precoding import expected_gramian_precoder
 
 KINDS = ("sl", "dm", "e2e")
 DATA_SCALE = math.sqrt(2.0)  # unit-power complex entries -> unit-variance real parts for the DM
+#: Clip of the jump-to-clean estimate's real and imaginary parts in the DM's data space
+#: (unit variance; |x| > 5 has probability ~1e-6 per Gaussian entry). The cosine schedule
+#: ends at beta_T = 0.999, so the first reverse step divides the network's eps error by
+#: sqrt(alpha_bar_T) ~ 1e-3: unclipped, an imperfect network's first x0 is off by +39 dB
+#: and the trajectory never recovers (standard DDPM practice clips x0 the same way).
+X0_CLIP = 5.0
 GRAMIAN_JITTER = 1e-4  # relative diagonal ramp that keeps eigh differentiable on rank-deficient Gramians
 
 
@@ -82,7 +88,8 @@ LOSSES = {"sl": sl_loss, "dm": dm_loss, "e2e": e2e_loss}
 def _gcs(a, b):
     """Per-matrix generalised cosine similarity [...]."""
     inner = tf.abs(tf.reduce_sum(tf.math.conj(a) * b, axis=[-2, -1]))
-    return tf.math.divide_no_nan(inner, tf.norm(a, axis=[-2, -1]) * tf.norm(b, axis=[-2, -1]))
+    norms = tf.sqrt(tf.reduce_sum(tf.abs(a) ** 2, axis=[-2, -1]) * tf.reduce_sum(tf.abs(b) ** 2, axis=[-2, -1]))
+    return tf.math.divide_no_nan(inner, norms)
 
 
 class DiffusionSampler:
@@ -94,10 +101,12 @@ class DiffusionSampler:
 
     ``w`` is the classifier-free guidance weight: eps = w eps(x, c) + (1 - w) eps(x, null).
     ``stochastic``: ancestral sampling (posterior variance of q(x_{t-1} | x_t, x_0));
-    otherwise only the mean is propagated (deterministic trajectory)."""
+    otherwise only the mean is propagated (deterministic trajectory). The jump-to-clean
+    estimate is clipped to ``clip_x0`` per real component (see :data:`X0_CLIP`)."""
 
-    def __init__(self, net):
+    def __init__(self, net, clip_x0: float | None = X0_CLIP):
         self.net = net
+        self.clip_x0 = clip_x0
         self.T = net.T
         self.abar = alpha_bar(self.T)
         self._encode = graph_function(lambda o, s, d: net.encode(o, s, d), reduce_retracing=True)
@@ -123,6 +132,9 @@ class DiffusionSampler:
                 eps = w * eps + (1.0 - w) * self._eps(mem_u, x, tt)
             ab, ab_prev = self.abar[t], self.abar[t - 1]
             x0 = (x - math.sqrt(1.0 - ab) * eps) / math.sqrt(ab)
+            if self.clip_x0 is not None:
+                x0 = tf.complex(tf.clip_by_value(tf.math.real(x0), -self.clip_x0, self.clip_x0),
+                                tf.clip_by_value(tf.math.imag(x0), -self.clip_x0, self.clip_x0))
             beta = 1.0 - ab / ab_prev
             c0 = math.sqrt(ab_prev) * beta / (1.0 - ab)
             ct = math.sqrt(1.0 - beta) * (1.0 - ab_prev) / (1.0 - ab)

@@ -164,6 +164,26 @@ def train(spec: SRSTrainSpec, resume: bool = False, progress: bool = True, sourc
     return output
 
 
+def remeasure(spec: SRSTrainSpec) -> Path:
+    """Measure a trained model again (same held-out split and evaluation seed) with the
+    current estimator code and rewrite its card; the weights stay as trained. The card
+    records the revision of the re-measurement."""
+    from ..diffusion.checkpoints import load_checkpoint
+
+    output = Path(spec.output) if spec.output else ZOO / spec.name
+    net, cfg = load_checkpoint(output, data_shape(spec.channel))
+    info = dict(cfg["training"])
+    _, test = split(spec)
+    t1 = time.time()
+    info["measured"] = evaluate(output, spec, test)
+    info["eval_s"] = round(time.time() - t1, 1)
+    info["remeasured_git_revision"] = git_revision()
+    extra = {k: v for k, v in cfg.items() if k in ("task", "model", "channel", "streams", "diffusion")}
+    save_checkpoint(output, net, data_shape=data_shape(spec.channel), extra={**extra, "training": info})
+    atomic_write(output / "card.md", model_card(info))
+    return output
+
+
 def evaluate(model_dir: Path, spec: SRSTrainSpec, test) -> dict:
     """Per uplink SNR on the held-out split: NMSE [dB] and GCS of the estimator's point
     estimate (DM: one stochastic sample at w = 1) and of the hold-last SRS estimate, and
@@ -206,6 +226,8 @@ def model_card(info: dict) -> str:
         m, s, p = row["model"], row["srs_hold"], row["perfect"]
         rows.append(f"| {snr} | {m.get('nmse_db', '-')} | {m.get('gcs', '-')} | {m['se']} | {s['nmse_db']} | {s['se']} | {p['se']} |")
     table = "\n".join(rows)
+    remeasured = (f"; measured again at git {info['remeasured_git_revision']} (`python -m linksim.tdd.training "
+                  f"--remeasure {info['source']}`)") if info.get("remeasured_git_revision") else ""
     return f"""# {info['name']}
 
 Card C estimator `{info['model']}` trained by `linksim train {info['source']}`.
@@ -217,7 +239,7 @@ Card C estimator `{info['model']}` trained by `linksim train {info['source']}`.
 | data | {info['samples']} training + {info['test_samples']} test realisations (seed {sp['data']['seed']}); UMa, {ch['carrier_frequency_ghz']} GHz, {ch['subcarrier_spacing_khz']} kHz, {ch['num_prb']} PRB, {ch['num_hops']} hops, comb {ch['comb']}, SRS every {ch['periodicity_slots']} slots, L = {ch['history']}, precoding {ch['delay_slots']} slots after the last SRS; BS {2 * ch['bs_rows'] * ch['bs_cols']} ports, UE {2 * ch['ue_cols']} ports; UE speed {speed} km/h ({info['data_s']} s to draw or load) |
 | training | {sp['training']['steps']} steps, batch {sp['training']['batch_size']}, Adam lr {sp['training']['learning_rate']} (cosine), uplink SNR uniform in {list(sp['training']['snr_db'])} dB, final loss {info['final_loss']} |
 | time | {info['wall_s']} s wall on this machine (data included; {info['threads'] or 'all'} TF threads), evaluation {info['eval_s']} s |
-| revision | linksim {info['linksim']}, git {info['git_revision']} |
+| revision | linksim {info['linksim']}, git {info['git_revision']}{remeasured} |
 
 Measured on {ev['num_channels']} held-out realisations per row (uplink SNR; downlink SNR
 = uplink + {ch['dl_snr_offset_db']} dB; {ch['streams']} streams, equal power). NMSE and GCS
@@ -229,3 +251,13 @@ precoder from {ev['samples']} samples; E2E: its own).
 |---|---|---|---|---|---|---|
 {table}
 """
+
+
+if __name__ == "__main__":
+    import argparse
+
+    ap = argparse.ArgumentParser(description="Measure trained Card C models again and rewrite their cards.")
+    ap.add_argument("--remeasure", nargs="+", required=True, metavar="SPEC", help="training spec YAML files")
+    for path in ap.parse_args().remeasure:
+        print(remeasure(load_spec(path)))
+
