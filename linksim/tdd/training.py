@@ -186,7 +186,7 @@ def remeasure(spec: SRSTrainSpec) -> Path:
 
 def evaluate(model_dir: Path, spec: SRSTrainSpec, test) -> dict:
     """Per uplink SNR on the held-out split: NMSE [dB] and GCS of the estimator's point
-    estimate (DM: one stochastic sample at w = 1) and of the hold-last SRS estimate, and
+    estimate (DM: the mean of its samples at w = 1) and of the hold-last SRS estimate, and
     the SE [bit/s/Hz] of its precoder (DM: Bayesian precoder from ``samples`` samples)
     next to perfect CSI, at the downlink SNR (uplink + ``dl_snr_offset_db``)."""
     from .estimators import ModelEstimator
@@ -243,8 +243,8 @@ Card C estimator `{info['model']}` trained by `linksim train {info['source']}`.
 
 Measured on {ev['num_channels']} held-out realisations per row (uplink SNR; downlink SNR
 = uplink + {ch['dl_snr_offset_db']} dB; {ch['streams']} streams, equal power). NMSE and GCS
-are those of the point estimate (DM: one stochastic sample at w = 1; E2E: none, its latent
-is not an estimate); SE uses the model's precoder (SL: SVD of the estimate; DM: Bayesian
+are those of the point estimate (DM: the mean of its {ev['samples']} stochastic samples at w = 1;
+E2E: none, its latent is not an estimate); SE uses the model's precoder (SL: SVD of the estimate; DM: Bayesian
 precoder from {ev['samples']} samples; E2E: its own).
 
 | uplink SNR | NMSE [dB] | GCS | SE | hold-last NMSE [dB] | hold-last SE | perfect-CSI SE |
