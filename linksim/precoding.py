@@ -26,8 +26,8 @@ def expected_gramian_precoder(h_samples, num_streams: int, axis: int = 0, jitter
     sample axis (K = 1 is SVD precoding of one estimate).
 
     ``jitter`` adds ``jitter * mean(diag G) * diag(1/Nb, 2/Nb, ..., 1)`` to ``G``: it
-    splits equal (e.g. zero) eigenvalues, which the eigenvector gradient needs when the
-    precoder is trained through (Card C's E2E)."""
+    splits equal (e.g. zero) eigenvalues before the eigendecomposition (Card C's E2E
+    trains through it)."""
     g = tf.reduce_mean(tf.matmul(h_samples, h_samples, adjoint_a=True), axis=axis)
     if jitter:
         nb = g.shape[-1]
