@@ -521,16 +521,20 @@ def _check_consistency(s: Scenario) -> None:
 NARROWBAND_METRICS = ("nmse", "se", "calibration")
 
 
+def _check_pilot_link(s: Scenario, link: str, measures: str, metrics) -> None:
+    """Rules of a link that sends pilots only: its metrics, no image source, an SNR key."""
+    bad = [m for m in s.metrics if m not in metrics]
+    if bad:
+        raise UserError(f"{link} measures {measures}; allowed metrics: {allowed(metrics)} (got {bad[0]})", field="metrics")
+    if s.source.type != "bits" or s.reconstruction:
+        raise UserError(f"{link} sends pilots only: remove source and reconstruction", field="source.type")
+    if s.sweep.key == "ebno_db" or s.sweep.ebno_db is not None:
+        raise UserError(f"{link} has no coded bits: use snr_db", field="sweep.key")
+
+
 def _check_narrowband(s: Scenario) -> None:
     nb = s.narrowband
-    bad = [m for m in s.metrics if m not in NARROWBAND_METRICS]
-    if bad:
-        raise UserError(f"the narrowband pilot link measures channel estimates; allowed metrics: {allowed(NARROWBAND_METRICS)} "
-                        f"(got {bad[0]})", field="metrics")
-    if s.source.type != "bits" or s.reconstruction:
-        raise UserError("the narrowband pilot link sends pilots only: remove source and reconstruction", field="source.type")
-    if s.sweep.key == "ebno_db" or s.sweep.ebno_db is not None:
-        raise UserError("the narrowband pilot link has no coded bits: use snr_db", field="sweep.key")
+    _check_pilot_link(s, "the narrowband pilot link", "channel estimates", NARROWBAND_METRICS)
     for p, n in nb.training_samples.items():
         if p not in nb.profiles:
             raise UserError(f"{p!r} is not in narrowband.profiles; allowed: {allowed(nb.profiles)}", field=f"narrowband.training_samples.{p}")
@@ -549,14 +553,7 @@ SRS_PRECODING_METRICS = ("se", "nmse", "gcs", "calibration")
 
 def _check_srs_precoding(s: Scenario) -> None:
     sec = s.srs_precoding
-    bad = [m for m in s.metrics if m not in SRS_PRECODING_METRICS]
-    if bad:
-        raise UserError(f"the SRS precoding link measures precoders and channel estimates; allowed metrics: "
-                        f"{allowed(SRS_PRECODING_METRICS)} (got {bad[0]})", field="metrics")
-    if s.source.type != "bits" or s.reconstruction:
-        raise UserError("the SRS precoding link sends pilots only: remove source and reconstruction", field="source.type")
-    if s.sweep.key == "ebno_db" or s.sweep.ebno_db is not None:
-        raise UserError("the SRS precoding link has no coded bits: use snr_db", field="sweep.key")
+    _check_pilot_link(s, "the SRS precoding link", "precoders and channel estimates", SRS_PRECODING_METRICS)
     if sec.num_prb % sec.num_hops:
         raise UserError(f"{sec.num_prb} PRBs do not split into {sec.num_hops} hops; allowed: a divisor of num_prb",
                         field="srs_precoding.num_hops")

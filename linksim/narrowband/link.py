@@ -4,8 +4,6 @@ calibration and the spectral efficiency of SVD precoding with each estimate."""
 
 from __future__ import annotations
 
-import time
-
 import tensorflow as tf
 from sionna.phy import config
 
@@ -39,14 +37,7 @@ class NarrowbandLink(_LinkBase):
         self._component = nb.profiles.index(nb.test_profile) if nb.test_profile in nb.profiles else -1
         self.context = NarrowbandContext(scenario, self.model, list(nb.profiles),
                                          {p: nb.samples(p) for p in nb.profiles}, nb.training_seed)
-        self.receivers = []
-        self.receiver_info = {}
-        for spec in scenario.receivers:
-            cls = narrowband_receiver_class(spec.name)
-            t0 = time.time()
-            rx = cls(self.context, cls.Params.model_validate(spec.params))
-            self.receiver_info[spec.display] = {"build_s": round(time.time() - t0, 2), **rx.build_info}
-            self.receivers.append((spec.display, rx))
+        self.receivers = self._table_receivers(narrowband_receiver_class, self.context)
         self._xla_enabled = False
         self._build_step()
 

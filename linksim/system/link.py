@@ -186,6 +186,19 @@ class _LinkBase(Block):
     def call(self, batch_size, no):
         return self._step(batch_size, no)
 
+    def _table_receivers(self, lookup, context):
+        """``[(label, receiver)]`` of a link with its own receiver registry (``lookup``:
+        name -> class); ``self.receiver_info[label]``: build wall time and ``build_info``."""
+        receivers = []
+        self.receiver_info = {}
+        for spec in self.scenario.receivers:
+            cls = lookup(spec.name)
+            t0 = time.time()
+            rx = cls(context, cls.Params.model_validate(spec.params))
+            self.receiver_info[spec.display] = {"build_s": round(time.time() - t0, 2), **rx.build_info}
+            receivers.append((spec.display, rx))
+        return receivers
+
     def _make_receivers(self, context: LinkContext):
         """``[(label, receiver)]``; ``self.receiver_info[label]`` records each build's wall
         time and what the receiver reports of it (``build_info``, e.g. a fit)."""

@@ -11,7 +11,6 @@ power over ``streams``; NMSE, GCS and the error-variance calibration of the poin
 from __future__ import annotations
 
 import math
-import time
 
 import tensorflow as tf
 from sionna.phy import config
@@ -79,13 +78,7 @@ class PrecodingLink(_LinkBase):
         shape = (self.geometry.history, self.geometry.prb_per_hop, self.geometry.num_prb,
                  self.source.num_ue, self.source.num_bs)
         self.context = SRSContext(scenario, self.geometry, shape)
-        self.receivers, self.receiver_info = [], {}
-        for spec in scenario.receivers:
-            cls = srs_receiver_class(spec.name)
-            t0 = time.time()
-            rx = cls(self.context, cls.Params.model_validate(spec.params))
-            self.receiver_info[spec.display] = {"build_s": round(time.time() - t0, 2), **rx.build_info}
-            self.receivers.append((spec.display, rx))
+        self.receivers = self._table_receivers(srs_receiver_class, self.context)
         self._xla_enabled = False
         self._build_step()
 

@@ -40,7 +40,7 @@ def test_srs_input_errors_name_the_field(scenario_path):
         load_scenario(scenario_path("srs_precoding_low"), ["metrics=[ber]"])
     assert err.value.field == "metrics" and "gcs" in err.value.message
     with pytest.raises(UserError) as err:
-        load_scenario(scenario_path("srs_precoding_low"), ["srs_precoding.num_hops=5"])
+        load_scenario(scenario_path("srs_precoding_low"), ["srs_precoding.num_hops=5", "receivers=[{name: srs_hold}]"])
     assert err.value.field == "srs_precoding.num_hops"
     with pytest.raises(UserError) as err:
         load_scenario(scenario_path("srs_precoding_low"), ["receivers=[{name: dm, samples: 0}]"])
