@@ -99,7 +99,6 @@ def plot(rows, ref, path, args) -> None:
         ax.set_xlabel("reverse step (1 = t = T)")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
-    axes[0].set_ylim(top=max(3.0, axes[0].get_ylim()[0] + 1))
     axes[1].legend(fontsize=7)
     fig.suptitle(f"DM reverse trajectories, {args.mobility} mobility, uplink {args.snr:g} dB, {args.channels} channels")
     fig.tight_layout()
