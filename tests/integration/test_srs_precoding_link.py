@@ -11,7 +11,7 @@ from linksim.metrics import Accumulator
 from linksim.scenario import load_scenario
 from linksim.system.link import build_link
 
-RECEIVERS = ("receivers=[{name: perfect}, {name: srs_hold}, {name: wiener}, {name: sl}, "
+RECEIVERS = ("receivers=[{name: perfect}, {name: srs_hold}, {name: wiener}, {name: wiener, label: wiener_k8, samples: 8}, {name: sl}, "
              "{name: dm, label: dm_k4, samples: 4}, {name: e2e}]")
 
 
@@ -27,11 +27,12 @@ def test_perfect_csi_bounds_every_precoder_and_wiener_beats_hold_last(scenario_p
         for label, st in link.run_batch(24, link.noise_variance("snr_db", 0.0)).items():
             accs.setdefault(label, Accumulator()).add(st)
     v = {label: acc.values(None) for label, acc in accs.items()}
-    for label in ("srs_hold", "wiener", "sl", "dm_k4", "e2e"):
+    for label in ("srs_hold", "wiener", "wiener_k8", "sl", "dm_k4", "e2e"):
         assert v[label]["se"] < v["perfect"]["se"], label
     assert v["wiener"]["nmse_db_hi"] < v["srs_hold"]["nmse_db_lo"]
     assert 0.5 < v["wiener"]["err_var_ratio"] < 2.0      # 2 000 training channels for 1 536-dim covariances
     assert np.isnan(v["e2e"]["nmse_db"])                  # E2E emits a precoder, no estimate
+    assert v["wiener_k8"]["nmse_db"] == v["wiener"]["nmse_db"]   # same estimate, other precoder
     assert 0.0 < v["dm_k4"]["gcs"] < 1.0
 
 

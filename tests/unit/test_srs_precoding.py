@@ -157,6 +157,14 @@ def test_wiener_predictor_is_exact_on_a_linear_gaussian_model():
     assert np.abs(est.numpy().reshape(4000, dh) - exact).max() < 0.05
     measured = np.mean(np.abs(est.numpy().reshape(4000, dh) - h_test) ** 2)
     assert float(np.mean(err.numpy())) == pytest.approx(measured, rel=0.1)
+    # Gaussian-posterior draws: centred on the estimate, with the exact error covariance
+    draws = pred.sample(est[:4], s2, 20000, tf.random.Generator.from_seed(8)).numpy().reshape(4, 20000, dh)
+    dev = draws - est.numpy()[:4].reshape(4, 1, dh)
+    cov = np.einsum("bki,bkj->ij", dev, dev.conj()) / dev.shape[0] / dev.shape[1]
+    a_h = a.conj().T.astype(np.complex128)
+    exact_cov = np.eye(dh) - a_h @ np.linalg.inv(a @ a_h + s2 * np.eye(dy)) @ a
+    assert np.abs(cov - exact_cov).max() < 0.02
+    assert np.abs(dev.mean(axis=1)).max() < 0.02
 
 
 def test_backbone_checkpoint_round_trip_and_null_condition(tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..channels import channel_set
 from ..observation import hold_last, observation_noise_variance
@@ -29,9 +29,17 @@ class HoldLast(SRSReceiver):
         return {"h_hat": hold_last(obs, self.context.geometry)}
 
 
+class _WienerParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    samples: int = Field(0, ge=0, le=1024, description="0: SVD precoding of the LMMSE estimate; K > 0: also K draws of the Gaussian posterior CN(estimate, error covariance), and the link uses their Bayesian precoder.")
+
+
 class Wiener(SRSReceiver):
     """LMMSE prediction with the space-frequency-time covariance of
-    ``srs_precoding.training_samples`` channels (seed ``training_seed``)."""
+    ``srs_precoding.training_samples`` channels (seed ``training_seed``); with
+    ``samples`` > 0 also draws from the Gaussian posterior (Bayesian precoder)."""
+
+    Params = _WienerParams
 
     def __init__(self, context, params=None):
         super().__init__(context, params)
@@ -48,4 +56,7 @@ class Wiener(SRSReceiver):
     def __call__(self, obs, snr_db, rng, genie=None):
         s2 = observation_noise_variance(10.0 ** (-snr_db / 10.0), self.context.section.comb)
         h, err = self.predictor(obs, s2)
-        return {"h_hat": h, "err_var": err}
+        out = {"h_hat": h, "err_var": err}
+        if self.params.samples:
+            out["samples"] = self.predictor.sample(h, s2, self.params.samples, rng)
+        return out
