@@ -922,6 +922,13 @@ def read_yaml(path: str | Path) -> dict:
     return data if data is not None else {}
 
 
+def load_yaml_model(model: type[BaseModel], path, overrides=None):
+    """A YAML file validated as ``model`` after ``--set`` overrides (training specs);
+    errors name the file, the field and the override."""
+    data = apply_overrides(read_yaml(path), list(overrides or []), str(path))
+    return validate_model(model, data, str(path), list(overrides or []))
+
+
 def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:
     """Read, override and validate a scenario file.
 

@@ -25,7 +25,7 @@ from ..diffusion.checkpoints import ZOO, save_checkpoint
 from ..diffusion.networks import count_parameters
 from ..diffusion.schedules import linear_beta_schedule
 from ..results import atomic_write, git_revision, package_versions
-from ..scenario import apply_overrides, read_yaml, validate_model
+from ..scenario import load_yaml_model
 from ..training_loop import cosine_adam, run_steps
 from .channels import PROFILES as CDL_PROFILES, NarrowbandCDL, training_set
 from .film_cnn import PROFILES, FiLMDenoiserNet
@@ -102,8 +102,7 @@ class NarrowbandTrainSpec(_Strict):
 
 
 def load_spec(path, overrides=None) -> NarrowbandTrainSpec:
-    data = apply_overrides(read_yaml(path), list(overrides or []), str(path))
-    return validate_model(NarrowbandTrainSpec, data, str(path), list(overrides or []))
+    return load_yaml_model(NarrowbandTrainSpec, path, overrides)
 
 
 def training_channels(spec: NarrowbandTrainSpec) -> np.ndarray:

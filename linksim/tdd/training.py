@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .. import __version__
 from ..diffusion.checkpoints import ZOO, save_checkpoint
 from ..results import atomic_write, git_revision, package_versions
-from ..scenario import SRSPrecoding, apply_overrides, read_yaml, validate_model
+from ..scenario import SRSPrecoding, load_yaml_model
 from ..training_loop import cosine_adam, run_steps
 from .backbone import PROFILES, SRSTransformer, count_parameters
 from .channels import SRSGeometry, channel_set
@@ -79,8 +79,7 @@ class SRSTrainSpec(_Strict):
 
 
 def load_spec(path, overrides=None) -> SRSTrainSpec:
-    data = apply_overrides(read_yaml(path), list(overrides or []), str(path))
-    return validate_model(SRSTrainSpec, data, str(path), list(overrides or []))
+    return load_yaml_model(SRSTrainSpec, path, overrides)
 
 
 def data_shape(sec) -> tuple[int, int, int, int, int]:
