@@ -27,7 +27,11 @@ from linksim.tdd.link import precoder_of
 def passes(rx) -> str:
     model = getattr(rx, "model", None)
     if model is None:
-        return "none" if type(rx).__name__ != "Wiener" else "one matrix product (filter built once per SNR)"
+        if type(rx).__name__ != "Wiener":
+            return "none"
+        k = rx.params.samples
+        draws = f" + {k} Gaussian draws (768 x 768 factor, built once per SNR)" if k else ""
+        return "one matrix product (filter built once per SNR)" + draws
     if model.kind != "dm":
         return "1 encoder + 1 decoder pass"
     k, t = model.samples, model.net.T
