@@ -54,7 +54,7 @@ def test_model_trained_for_another_shape_is_refused_with_one_message(scenario_pa
     rc = main(["validate", str(scenario_path("srs_precoding_low")), "--set", "srs_precoding.num_prb=24"])
     err = capsys.readouterr().err
     assert rc != 0
-    assert "receivers[3].params.model" in err and "trained for" in err and "(8, 6, 24, 2, 8)" in err
+    assert "receivers[4].params.model" in err and "trained for" in err and "(8, 6, 24, 2, 8)" in err
     assert "Traceback" not in err
 
 
