@@ -27,6 +27,7 @@ from linksim.scenario import SRSPrecoding
 from linksim.tdd.channels import SRSChannelSource
 from linksim.tdd.estimators import ModelEstimator
 from linksim.tdd.link import precode_and_measure
+from linksim.tdd.models import X0_CLIP, DiffusionSampler
 from linksim.tdd.observation import observe
 from linksim.tdd.training import data_shape
 
@@ -38,6 +39,7 @@ def main() -> None:
     ap.add_argument("--channels", type=int, default=128)
     ap.add_argument("--seed", type=int, default=21)
     ap.add_argument("--out", default="results/srs_precoding_trajectories")
+    ap.add_argument("--clip", type=float, default=X0_CLIP, help="clip of the jump-to-clean estimate (0: none)")
     args = ap.parse_args()
 
     sec = SRSPrecoding(mobility=args.mobility)
@@ -54,6 +56,7 @@ def main() -> None:
     rows, summary = [], {"sl": ref}
     for variant in ("stochastic", "deterministic"):
         dm = ModelEstimator(f"srs-dm-{args.mobility}-cpu", shape, "dm", samples=1, stochastic=variant == "stochastic")
+        dm.sampler = DiffusionSampler(dm.net, clip_x0=args.clip or None)
         est = dm(y, args.snr, rng, truth=h)
         tr = est["trace"]
         T = len(tr["nmse_xt"])
