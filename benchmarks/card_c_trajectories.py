@@ -24,12 +24,11 @@ from sionna.phy import config
 
 from linksim.results import git_revision, package_versions
 from linksim.scenario import SRSPrecoding
-from linksim.tdd.channels import SRSChannelSource
+from linksim.tdd.channels import SRSChannelSource, data_shape
 from linksim.tdd.estimators import ModelEstimator
 from linksim.tdd.link import precode_and_measure
 from linksim.tdd.models import X0_CLIP, DiffusionSampler
 from linksim.tdd.observation import observe
-from linksim.tdd.training import data_shape
 
 
 def main() -> None:

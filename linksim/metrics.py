@@ -391,10 +391,17 @@ def gcs_stats(h_hat, h) -> dict:
     0 where ``h_hat`` is all zero) and ``gcs_count``."""
     import tensorflow as tf
 
-    inner = tf.abs(tf.reduce_sum(tf.math.conj(h_hat) * h, axis=[-2, -1]))
-    norms = tf.norm(h_hat, axis=[-2, -1]) * tf.norm(h, axis=[-2, -1])
-    gcs = tf.math.divide_no_nan(tf.cast(inner, tf.float64), tf.cast(tf.abs(norms), tf.float64))
+    gcs = tf.cast(gcs_per_matrix(h_hat, h), tf.float64)
     return {"gcs_sum": tf.reduce_sum(gcs), "gcs_count": tf.cast(tf.size(gcs), tf.float64)}
+
+
+def gcs_per_matrix(a, b):
+    """/tr(a^H b)/ / (/a/_F /b/_F) per matrix [..., M, N] -> [...] (real; 0 where a norm is 0)."""
+    import tensorflow as tf
+
+    inner = tf.abs(tf.reduce_sum(tf.math.conj(a) * b, axis=[-2, -1]))
+    norms = tf.sqrt(tf.reduce_sum(tf.abs(a) ** 2, axis=[-2, -1]) * tf.reduce_sum(tf.abs(b) ** 2, axis=[-2, -1]))
+    return tf.math.divide_no_nan(inner, norms)
 
 
 SSIM_WINDOW = {"filter_size": 7, "filter_sigma": 1.5}  # 8x8 images: TF's default 11x11 window does not fit

@@ -89,6 +89,13 @@ class SRSGeometry:
         return owner
 
 
+def data_shape(sec) -> tuple[int, int, int, int, int]:
+    """``(L, P, F, Nu, Nb)`` of an ``srs_precoding`` section: occasions kept, PRBs per
+    sub-band, PRBs of the band, UE ports, BS ports (what a model is trained for)."""
+    geo = SRSGeometry.from_section(sec)
+    return (geo.history, geo.prb_per_hop, geo.num_prb, 2 * sec.ue_cols, 2 * sec.bs_rows * sec.bs_cols)
+
+
 def panel(rows: int, cols: int, pattern: str, carrier_frequency: float) -> AntennaArray:
     """A dual-polarised (cross) 3GPP panel with half-wavelength spacing."""
     return AntennaArray(num_rows=rows, num_cols=cols, polarization="dual", polarization_type="cross",
@@ -109,8 +116,8 @@ class SRSChannelSource:
         self.key = dict(sec.channel_key())
         self.geo = SRSGeometry.from_section(sec)
         fc = sec.carrier_frequency_ghz * 1e9
-        self.num_bs = 2 * sec.bs_rows * sec.bs_cols
-        self.num_ue = 2 * sec.ue_cols
+        self.shape = data_shape(sec)
+        self.num_ue, self.num_bs = self.shape[3:]
         self._speed = sec.speed_kmh / 3.6
         self._indoor = sec.indoor_probability
         self._model = UMa(carrier_frequency=fc, o2i_model="low",

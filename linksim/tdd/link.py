@@ -75,9 +75,7 @@ class PrecodingLink(_LinkBase):
         self.section = sec
         self.geometry = SRSGeometry.from_section(sec)
         self.source = SRSChannelSource(sec)
-        shape = (self.geometry.history, self.geometry.prb_per_hop, self.geometry.num_prb,
-                 self.source.num_ue, self.source.num_bs)
-        self.context = SRSContext(scenario, self.geometry, shape)
+        self.context = SRSContext(scenario, self.geometry, self.source.shape)
         self.receivers = self._table_receivers(srs_receiver_class, self.context)
         self._xla_enabled = False
         self._build_step()

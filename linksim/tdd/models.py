@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from ..diffusion.schedules import cosine_schedule
 from ..graph import graph_function
+from ..metrics import gcs_per_matrix
 from ..precoding import expected_gramian_precoder
 
 KINDS = ("sl", "dm", "e2e")
@@ -89,13 +90,6 @@ LOSSES = {"sl": sl_loss, "dm": dm_loss, "e2e": e2e_loss}
 # --------------------------------------------------------------------------------------
 # Diffusion sampling
 # --------------------------------------------------------------------------------------
-def _gcs(a, b):
-    """Per-matrix generalised cosine similarity [...]."""
-    inner = tf.abs(tf.reduce_sum(tf.math.conj(a) * b, axis=[-2, -1]))
-    norms = tf.sqrt(tf.reduce_sum(tf.abs(a) ** 2, axis=[-2, -1]) * tf.reduce_sum(tf.abs(b) ** 2, axis=[-2, -1]))
-    return tf.math.divide_no_nan(inner, norms)
-
-
 class DiffusionSampler:
     """Reverse DDPM process of a trained ``dm`` backbone.
 
@@ -147,7 +141,7 @@ class DiffusionSampler:
                 for name, v in (("xt", x), ("x0", x0)):
                     v = v / DATA_SCALE
                     trace[f"nmse_{name}"].append(float(_energy(v - ref) / _energy(ref)))
-                    trace[f"gcs_{name}"].append(float(tf.reduce_mean(_gcs(v, ref))))
+                    trace[f"gcs_{name}"].append(float(tf.reduce_mean(gcs_per_matrix(v, ref))))
             if stochastic and t > 1:
                 sd = math.sqrt(beta * (1.0 - ab_prev) / (1.0 - ab))
                 mean = mean + tf.cast(sd, x.dtype) * _complex_normal(rng, shape)

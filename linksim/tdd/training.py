@@ -24,7 +24,7 @@ from ..results import atomic_write, git_revision, package_versions
 from ..scenario import SRSPrecoding, load_yaml_model
 from ..training_loop import cosine_adam, run_steps
 from .backbone import PROFILES, SRSTransformer, count_parameters
-from .channels import SRSGeometry, channel_set
+from .channels import SRSGeometry, channel_set, data_shape
 from .models import LOSSES
 from .observation import observe
 
@@ -80,12 +80,6 @@ class SRSTrainSpec(_Strict):
 
 def load_spec(path, overrides=None) -> SRSTrainSpec:
     return load_yaml_model(SRSTrainSpec, path, overrides)
-
-
-def data_shape(sec) -> tuple[int, int, int, int, int]:
-    """``(L, P, F, Nu, Nb)`` of a section."""
-    geo = SRSGeometry.from_section(sec)
-    return (geo.history, geo.prb_per_hop, geo.num_prb, 2 * sec.ue_cols, 2 * sec.bs_rows * sec.bs_cols)
 
 
 def build_network(spec: SRSTrainSpec) -> SRSTransformer:
@@ -219,7 +213,7 @@ def model_card(info: dict) -> str:
             "dm": f"conditional DDPM, eps-prediction, cosine schedule T = {sp['diffusion']['T']}, "
                   f"condition dropped with p = {sp['diffusion']['p_uncond']} (classifier-free guidance)",
             "e2e": "latent channel -> dominant eigenvectors of its Gramian = precoder, trained on received energy"}[info["model"]]
-    speed = ch["ue_speed_kmh"] if ch.get("ue_speed_kmh") is not None else {"low": 3.0, "high": 30.0}[ch["mobility"]]
+    speed = SRSPrecoding.model_validate(ch).speed_kmh
     rows = []
     for snr, row in info["measured"].items():
         m, s, p = row["model"], row["srs_hold"], row["perfect"]

@@ -3,6 +3,7 @@ reference) and the Wiener predictor over the SRS history."""
 
 from __future__ import annotations
 
+import json
 import time
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -29,6 +30,21 @@ class HoldLast(SRSReceiver):
         return {"h_hat": hold_last(obs, self.context.geometry)}
 
 
+_PREDICTORS: dict = {}
+
+
+def wiener_predictor(sec) -> WienerPredictor:
+    """The Wiener predictor of a section's training channels, fitted once per process
+    and channel set (receivers of one link, e.g. ``wiener`` and ``wiener_k64``, and the
+    links of a sweep share it; at most two are kept)."""
+    key = (json.dumps(sec.channel_key(), sort_keys=True), sec.training_samples, sec.training_seed)
+    if key not in _PREDICTORS:
+        while len(_PREDICTORS) >= 2:
+            _PREDICTORS.pop(next(iter(_PREDICTORS)))
+        _PREDICTORS[key] = WienerPredictor(*channel_set(sec, sec.training_samples, sec.training_seed))
+    return _PREDICTORS[key]
+
+
 class _WienerParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     samples: int = Field(0, ge=0, le=1024, description="0: SVD precoding of the LMMSE estimate; K > 0: also K draws of the Gaussian posterior CN(estimate, error covariance), and the link uses their Bayesian precoder.")
@@ -43,11 +59,9 @@ class Wiener(SRSReceiver):
 
     def __init__(self, context, params=None):
         super().__init__(context, params)
-        sec = context.section
         t0 = time.time()
-        obs, target = channel_set(sec, sec.training_samples, sec.training_seed)
-        self.predictor = WienerPredictor(obs, target)
-        self._info = {"training_samples": len(obs), "fit_s": round(time.time() - t0, 2)}
+        self.predictor = wiener_predictor(context.section)
+        self._info = {"training_samples": context.section.training_samples, "fit_s": round(time.time() - t0, 2)}
 
     @property
     def build_info(self) -> dict:

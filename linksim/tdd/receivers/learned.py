@@ -42,7 +42,7 @@ class _Learned(SRSReceiver):
     def check_scenario(cls, scenario, params) -> None:
         """The model exists, is a Card C ``kind`` model and fits the scenario's SRS shape."""
         from ...diffusion.checkpoints import read_checkpoint_config, resolve_model
-        from ..training import data_shape
+        from ..channels import data_shape
 
         sec = scenario.srs_precoding
         path = resolve_model(cls.model_name(sec, params))
