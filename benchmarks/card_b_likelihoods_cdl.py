@@ -1,7 +1,9 @@
-"""Card B's sampler on CDL data with the expert of the true profile: the likelihood
-variants (uninformative = Card B's, tweedie-white, tweedie-trace) against the genie LMMSE
-of the same channels, per profile and SNR. Decides which likelihood dm_vb uses (the
-exact-Gaussian check is ``card_b_sampler_gaussian.py``).
+"""The narrowband samplers on CDL data with the expert of the true profile: Card B's sampler
+with its likelihood variants (uninformative = Card B's, tweedie-white, tweedie-trace) and
+the Gaussian-posterior sampler (its conditional-mean chain at several step counts, the mean
+of 8 draws, one draw) against the genie LMMSE of the same channels, per profile and SNR.
+Decides which sampler the diffusion receivers use (the exact-Gaussian check is
+``card_b_sampler_exact.py``).
 
     PYTHONPATH=. python benchmarks/card_b_likelihoods_cdl.py scenarios/moe_vb_balanced.yaml \
         --snrs 0 10 20 --channels 32 --out results/reference/moe_vb_likelihoods
@@ -18,7 +20,8 @@ import tensorflow as tf
 from sionna.phy import config
 
 from linksim.narrowband.network_prior import NetworkPrior
-from linksim.narrowband.receivers.diffusion_common import DiffusionParams, run_sampler
+from linksim.narrowband.linear_gaussian import sample_covariance
+from linksim.narrowband.receivers.diffusion_common import DiffusionParams, make_sampler, run_sampler
 from linksim.narrowband.receivers.zoo_names import expert_name
 from linksim.scenario import load_scenario, with_value
 from linksim.system.link import build_link
@@ -27,6 +30,16 @@ from linksim.system.link import build_link
 # the receivers' default tweedie-trace with it
 VARIANTS = [("uninformative", 1.0, None), ("uninformative", 3.0, None), ("tweedie-white", 1.0, None),
             ("tweedie-trace", 1.0, None), ("tweedie-trace", 1.0, DiffusionParams().step_cap)]
+
+
+# Gaussian-posterior sampler: (steps, samples); samples 0 is the conditional-mean chain,
+# (steps, -1) one posterior draw
+GAUSSIAN_VARIANTS = [(20, 0), (50, 0), (100, 0), (20, 8), (20, -1)]
+
+
+def gaussian_label(steps, samples):
+    what = "chain" if samples == 0 else ("1 draw" if samples < 0 else f"mean of {samples}")
+    return f"gaussian-posterior {steps} steps {what}"
 
 
 def label(lik, zeta, cap):
@@ -47,6 +60,9 @@ def run(args):
         genie = dict(link.receivers)["lmmse_genie"]
         name = expert_name(profile, s.narrowband.samples(profile))
         priors = {False: NetworkPrior(name, link.context.shape), True: NetworkPrior(name, link.context.shape, eager=True)}
+        cov = sample_covariance(link.context.training(profile))
+        samplers = {st: make_sampler(DiffusionParams(steps=st), lambda: [cov], link.context.model.num_rx,
+                                     priors[False].alpha_bar) for st in {v[0] for v in GAUSSIAN_VARIANTS}}
         for snr in args.snrs:
             no = 10.0 ** (-snr / 10.0)
             config.seed = s.seed + int(round(10 * snr)) + 2000
@@ -60,6 +76,11 @@ def run(args):
                 prior = priors[lik == "tweedie-trace"]
                 out = run_sampler(prior.eps, prior.alpha_bar, batch["y"], link.op, no, params, 1, seed=args.seed)[0]
                 row[label(lik, zeta, cap)] = round(nmse_db(out, h), 2)
+            for steps, samples in GAUSSIAN_VARIANTS:
+                draws = 1 if samples < 0 else samples
+                out = samplers[steps](priors[False].eps, batch["y"], link.op, no, args.seed, draws)
+                out = out[0] if samples < 0 else tf.reduce_mean(out, axis=0)
+                row[gaussian_label(steps, samples)] = round(nmse_db(out, h), 2)
             rows.append(row)
             print(json.dumps(row), flush=True)
     return rows
@@ -75,7 +96,7 @@ def main():
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
     rows = run(args)
-    cols = ["lmmse_genie"] + [label(*v) for v in VARIANTS]
+    cols = ["lmmse_genie"] + [label(*v) for v in VARIANTS] + [gaussian_label(*v) for v in GAUSSIAN_VARIANTS]
     lines = [f"NMSE [dB], {args.channels} channels per row, the expert of the true profile, tweedie likelihoods "
              f"from alpha_bar >= {DiffusionParams().tweedie_from} (uninformative before):", "",
              "| profile | SNR dB | " + " | ".join(cols) + " |", "|" + "---|" * (len(cols) + 2)]

@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from .pilots import complex_normal
 
-__all__ = ["low_rank_covariance", "GaussianRowPrior"]
+__all__ = ["low_rank_covariance", "GaussianRowPrior", "GaussianMatrixPrior"]
 
 
 def low_rank_covariance(num_tx: int, rank: int, seed: int = 0, floor: float = 1e-3) -> np.ndarray:
@@ -88,3 +88,37 @@ class GaussianRowPrior:
         cah, gram = self._lmmse_parts(op, noise_var)
         err = self.cov - tf.matmul(cah, tf.linalg.solve(gram, tf.linalg.adjoint(cah)))
         return float(tf.math.real(tf.linalg.trace(err)) / tf.math.real(tf.linalg.trace(self.cov)))
+
+
+class GaussianMatrixPrior:
+    r"""``vec(H) ~ CN(0, C)`` with a full ``[Nr Nt, Nr Nt]`` covariance (row-major ``vec``);
+    the exact noise prediction of every step. A row prior ``CN(0, C_r)`` is the case
+    ``C = I_Nr ⊗ C_r``.
+
+    Parameters
+    ----------
+    cov : [d, d], complex (Hermitian, PSD)
+    shape : (Nr, Nt), ``Nr Nt = d``
+    dtype : tf.complex64 | tf.complex128
+    """
+
+    def __init__(self, cov, shape, dtype=tf.complex64):
+        cov = np.asarray(cov, dtype=np.complex128)
+        self.cov, self.shape, self.dtype = cov, tuple(int(v) for v in shape), dtype
+        lam, q = np.linalg.eigh(0.5 * (cov + cov.conj().T))
+        self.lam = np.maximum(lam, 0.0)
+        self._q = tf.constant(q, dtype=dtype)
+        self._root = tf.constant(q * np.sqrt(self.lam), dtype=dtype)          # C = R R^H
+
+    def sample(self, n: int, rng: tf.random.Generator) -> tf.Tensor:
+        """``n`` draws: [n, Nr, Nt]."""
+        z = complex_normal([n, len(self.lam)], rng, self.dtype)
+        return tf.reshape(tf.matmul(z, self._root, transpose_b=True), [n, *self.shape])
+
+    def eps(self, h_t, a, b):
+        r"""Exact :math:`E[\xi|h_t] = b S^{-1} h_t`, :math:`S = a^2 C + b^2 I`; [B, Nr, Nt] -> same."""
+        inv = tf.constant(b / (a * a * self.lam + b * b), dtype=self.dtype.real_dtype)
+        v = tf.reshape(tf.cast(h_t, self.dtype), [tf.shape(h_t)[0], -1])
+        # row form of Q diag(inv) Q^H v: v^T conj(Q) diag(inv) Q^T
+        out = tf.matmul(tf.matmul(v, tf.math.conj(self._q)) * tf.cast(inv, self.dtype), self._q, transpose_b=True)
+        return tf.cast(tf.reshape(out, tf.shape(h_t)), h_t.dtype)

@@ -25,8 +25,9 @@ import tensorflow as tf
 
 from ..graph import graph_function
 from .likelihoods import tweedie_score, uninformative_score
+from .pilots import complex_normal
 
-__all__ = ["LIKELIHOODS", "posterior_sample"]
+__all__ = ["LIKELIHOODS", "posterior_sample", "sampling_steps", "consistent_sample"]
 
 LIKELIHOODS = ("uninformative", "tweedie-white", "tweedie-trace")
 
@@ -101,3 +102,62 @@ def _probe(h, rng):
     real = h.dtype.real_dtype
     signs = tf.cast(rng.uniform([2] + h.shape.as_list(), 0, 2, dtype=tf.int32) * 2 - 1, real)
     return tf.complex(signs[0], signs[1]) / np.sqrt(2.0)
+
+
+def sampling_steps(T: int, num_steps: int) -> list[int]:
+    """``num_steps`` diffusion steps from ``T`` down to 1, evenly spaced (``T`` first, 1
+    last; all ``T`` steps when ``num_steps >= T``)."""
+    n = max(2, min(int(num_steps), int(T)))
+    return sorted({int(round(v)) for v in np.linspace(T, 1, n)}, reverse=True)
+
+
+def consistent_sample(prior_eps, consistency, y, alpha_bar, steps, h_init, *, stochastic: bool = False,
+                      rng: tf.random.Generator | None = None, weights=None):
+    r"""Posterior sampling with Gaussian-covariance data consistency (the default sampler of
+    the narrowband diffusion receivers; :mod:`~linksim.narrowband.gaussian_dc`).
+
+    Per step ``t -> s`` of ``steps`` (then ``s = 0``): the prior's Tweedie mean
+    ``mu = (h_t - b eps_hat)/a``; the clean channel given ``h_t`` and ``y``,
+    ``x0 = E[h_0 | h_t, y]`` (``stochastic=False``) or a draw from ``p(h_0 | h_t, y)``
+    (``stochastic=True``); then the DDPM step from ``q(h_s | h_t, h_0 = x0)``: its mean
+    (deterministic chain) or a draw.
+
+    With the exact posterior of ``h_0`` the deterministic chain is ``E[h_s | h_t, y]`` at
+    every step, so for a Gaussian prior it ends at the LMMSE estimate (given ``h_T``, which
+    carries no information for ``alpha_bar_T -> 0``), and the stochastic chain draws exact
+    posterior samples — for any step list. For a learned prior both are approximations.
+
+    Input
+    -----
+    prior_eps : callable ``(h_t, t) -> eps_hat``, ``t`` a python int in ``1..T``
+    consistency : :class:`~linksim.narrowband.gaussian_dc.GaussianConsistency` built for
+        ``steps``, the pilots of ``y`` and its noise level
+    y : [B, Nr, Np], complex
+    alpha_bar : [T+1] array, ``alpha_bar[0] = 1``
+    steps : decreasing list of steps in ``1..T`` (:func:`sampling_steps`)
+    h_init : [B, Nr, Nt], complex — ``h_T``
+    stochastic : draw a posterior sample (True) or run the conditional-mean chain
+    rng : tf.random.Generator (``stochastic``)
+    weights : [B, K] float or None — expert weights (a mixture of surrogates)
+
+    Output
+    ------
+    h0 : [B, Nr, Nt], complex
+    """
+    abar = np.asarray(alpha_bar, dtype=np.float64)
+    h = tf.convert_to_tensor(h_init)
+    dt = h.dtype
+    seq = [int(t) for t in steps] + [0]
+    for t, s in zip(seq[:-1], seq[1:]):
+        a, b = float(np.sqrt(abar[t])), float(np.sqrt(1.0 - abar[t]))
+        mu = (h - tf.cast(b, dt) * tf.cast(prior_eps(h, t), dt)) / tf.cast(a, dt)
+        x0 = consistency.sample(mu, y, t, rng, weights) if stochastic else consistency.mean(mu, y, t, weights)
+        if s == 0:
+            return x0
+        ats = abar[t] / abar[s]                                    # alpha_{t|s}
+        c0 = np.sqrt(abar[s]) * (1.0 - ats) / (1.0 - abar[t])
+        ch = np.sqrt(ats) * (1.0 - abar[s]) / (1.0 - abar[t])
+        h = tf.cast(c0, dt) * x0 + tf.cast(ch, dt) * h
+        if stochastic:
+            h += complex_normal(tf.shape(h), rng, dt, (1.0 - abar[s]) * (1.0 - ats) / (1.0 - abar[t]))
+    return h

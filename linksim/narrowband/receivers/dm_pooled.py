@@ -1,10 +1,14 @@
-"""Card B's sampler with one pooled diffusion prior (the paper's "standard DM")."""
+"""One pooled diffusion prior (the paper's "standard DM") with the narrowband posterior
+samplers."""
 
 from __future__ import annotations
 
+import tensorflow as tf
+
+from ..linear_gaussian import sample_covariance
 from ..network_prior import NetworkPrior
 from .base import NarrowbandReceiver
-from .diffusion_common import DiffusionParams, run_sampler
+from .diffusion_common import GAUSSIAN, DiffusionParams, make_sampler, run_point
 from .zoo_names import pooled_name, require
 
 
@@ -13,10 +17,11 @@ class PooledParams(DiffusionParams):
 
 
 class PooledDiffusion(NarrowbandReceiver):
-    """Deterministic posterior sampling (Card B) with the model trained on the aggregated
-    training set of every profile; ``model: auto`` picks the zoo model of the scenario's
-    training sets. Point estimate: one sampler run (the sampler is deterministic and
-    forgets its start, so it offers no posterior samples)."""
+    """Posterior sampling with the model trained on the aggregated training set of every
+    profile; ``model: auto`` picks the zoo model of the scenario's training sets.
+    Data consistency ``gaussian-posterior`` uses the Gaussian fit of that pooled set; point
+    estimate: its conditional-mean chain or the mean of ``samples`` draws. With Card B's
+    likelihoods: one deterministic sampler run (it forgets its start, so no samples)."""
 
     Params = PooledParams
 
@@ -26,12 +31,17 @@ class PooledDiffusion(NarrowbandReceiver):
         if name == "auto":
             name = require(pooled_name({p: context.samples[p] for p in context.profiles}), "model",
                            "scenarios/train/moe_vb/pooled_*.yaml")
-        self.prior = NetworkPrior(name, context.shape, eager=True)  # traced in the sampler's step graphs
+        gaussian = self.params.likelihood == GAUSSIAN
+        # Card B's samplers trace the network into their step graphs (eager here); the
+        # Gaussian-posterior sampler calls its compiled forward pass
+        self.prior = NetworkPrior(name, context.shape, eager=not gaussian)
+        self.sampler = make_sampler(self.params, lambda: [sample_covariance(context.pooled())], context.model.num_rx,
+                                    self.prior.alpha_bar)
         self.build_info = {"model": name, "parameters": self.prior.parameters()}
         self._calls = 0
 
     def estimate(self, y, op, no, genie=None):
         self._calls += 1
-        out = run_sampler(self.prior.eps, self.prior.alpha_bar, y, op, no, self.params, 1,
-                          seed=self.context.scenario.seed * 7919 + self._calls)
-        return out[0], None
+        out = run_point(self.sampler, self.prior.eps, self.prior.alpha_bar, y, op, no, self.params,
+                        seed=self.context.scenario.seed * 7919 + self._calls)
+        return tf.reduce_mean(out, axis=0), None

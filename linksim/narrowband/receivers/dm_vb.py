@@ -22,10 +22,11 @@ import tensorflow as tf
 from pydantic import Field
 from typing import Literal
 
+from ..linear_gaussian import sample_covariance
 from ..network_prior import NetworkPrior, to_real
 from ..pilots import complex_normal
 from .base import NarrowbandReceiver
-from .diffusion_common import DiffusionParams, run_sampler
+from .diffusion_common import GAUSSIAN, DiffusionParams, make_sampler, run_point, run_sampler
 from .zoo_names import expert_name, require
 
 
@@ -46,8 +47,9 @@ def _e_ln_pi(conc):
 
 class DiffusionVB(NarrowbandReceiver):
     """Mixture-of-experts diffusion with variational Bayes (Card B). Point estimate: the
-    sampler output of the last iteration (no posterior samples: the sampler is
-    deterministic and forgets its start); ``last`` keeps the responsibilities and the
+    sampler output of the last iteration (``gaussian-posterior``: its conditional-mean
+    chain or the mean of ``samples`` draws, each expert's Gaussian fit weighted by the
+    responsibilities; Card B's likelihoods: one deterministic run); ``last`` keeps the responsibilities and the
     estimate of every iteration of the latest call (for the convergence and expert-pick
     statistics)."""
 
@@ -61,11 +63,14 @@ class DiffusionVB(NarrowbandReceiver):
             name = self.params.models.get(p) or require(expert_name(p, context.samples[p]), f"models.{p}",
                                                         "scenarios/train/moe_vb/expert_*.yaml")
             names[p] = name
-            self.experts.append(NetworkPrior(name, context.shape, eager=True))  # traced in the sampler's step graphs
+            # Card B's samplers trace the networks into their step graphs (eager here)
+            self.experts.append(NetworkPrior(name, context.shape, eager=self.params.likelihood != GAUSSIAN))
         abars = {tuple(np.round(e.alpha_bar, 12)) for e in self.experts}
         if len(abars) != 1:
             raise ValueError("the experts must share one diffusion schedule")
         self.alpha_bar = self.experts[0].alpha_bar
+        self.sampler = make_sampler(self.params, lambda: [sample_covariance(context.training(p)) for p in context.profiles],
+                                    context.model.num_rx, self.alpha_bar)
         self.build_info = {"models": names, "parameters": sum(e.parameters() for e in self.experts)}
         self.last = None
         self._calls = 0
@@ -82,6 +87,14 @@ class DiffusionVB(NarrowbandReceiver):
                 out += w[:, k, None, None] * e.eps(h, t)
             return out
         return eps
+
+    def _run(self, r, y, op, no, seed, starts: int = 1):
+        """Sampler outputs [S, B, Nr, Nt] with expert weights ``r`` [B, K]: the
+        Gaussian-posterior sampler (its surrogates mixed with ``r``), or Card B's sampler
+        from ``starts`` starts."""
+        if self.sampler is None:
+            return run_sampler(self._mixture_eps(r), self.alpha_bar, y, op, no, self.params, starts, seed)
+        return run_point(self.sampler, self._mixture_eps(r), self.alpha_bar, y, op, no, self.params, seed, weights=r)
 
     def _scores(self, h_hat, y, op, no, rng, experts=None):
         """ELBO_k + DC_k [B, K] of the estimate ``h_hat`` [B, Nr, Nt]; ``experts``: the
@@ -115,8 +128,7 @@ class DiffusionVB(NarrowbandReceiver):
         own = []
         for j in range(k):
             one_hot = tf.one_hot(tf.fill([b], j), k)
-            h_j = tf.reduce_mean(run_sampler(self._mixture_eps(one_hot), self.alpha_bar, y, op, no, self.params, 1,
-                                             seed - 31 * (j + 1)), axis=0)
+            h_j = tf.reduce_mean(self._run(one_hot, y, op, no, seed - 31 * (j + 1)), axis=0)
             elbo, dc = self._scores(h_j, y, op, no, rng, experts=[j])
             own.append(elbo[:, 0] + dc[:, 0])
         return tf.nn.softmax(_e_ln_pi(conc) + tf.stack(own, axis=1), axis=1)
@@ -137,7 +149,7 @@ class DiffusionVB(NarrowbandReceiver):
             r = self._experts_init(y, op, no, rng, seed, conc)
         hist_r, hist_h = [], []
         for it in range(self.params.max_iterations):
-            samples = run_sampler(self._mixture_eps(r), self.alpha_bar, y, op, no, self.params, num_samples, seed + 17 * it)
+            samples = self._run(r, y, op, no, seed + 17 * it, num_samples)
             h_hat = tf.reduce_mean(samples, axis=0)
             elbo, dc = self._scores(h_hat, y, op, no, rng)
             r_new = tf.nn.softmax(_e_ln_pi(conc) + elbo + dc, axis=1)
@@ -153,4 +165,4 @@ class DiffusionVB(NarrowbandReceiver):
 
     def estimate(self, y, op, no, genie=None):
         outputs, _ = self.vb(y, op, no)
-        return outputs[0], None
+        return tf.reduce_mean(outputs, axis=0), None
