@@ -91,34 +91,90 @@ class GaussianRowPrior:
 
 
 class GaussianMatrixPrior:
-    r"""``vec(H) ~ CN(0, C)`` with a full ``[Nr Nt, Nr Nt]`` covariance (row-major ``vec``);
-    the exact noise prediction of every step. A row prior ``CN(0, C_r)`` is the case
-    ``C = I_Nr ⊗ C_r``.
+    r"""``vec(H) ~ CN(0, C)`` (row-major ``vec``, ``d = Nr Nt``) with
+    ``C = U diag(lam) U^H + floor (I - U U^H)``: ``U`` [d, R] orthonormal eigenvectors
+    (all ``d`` of them, or the dominant ones with the rest at the mean level ``floor``);
+    draws and the exact noise prediction of every diffusion step. A row prior
+    ``CN(0, C_r)`` is the case ``C = I_Nr ⊗ C_r``. It is the exact-prior harness of the
+    samplers and the Gaussian backbone of narrowband diffusion models
+    (:meth:`to_mixture` / :meth:`from_mixture` store it as a one-component
+    :class:`~linksim.diffusion.gmm.GaussianMixturePrior`).
 
     Parameters
     ----------
     cov : [d, d], complex (Hermitian, PSD)
     shape : (Nr, Nt), ``Nr Nt = d``
     dtype : tf.complex64 | tf.complex128
+    energy_tol : keep the fewest eigenvectors that leave at most this share of the energy
+        outside ``U`` (None: all ``d``)
     """
 
-    def __init__(self, cov, shape, dtype=tf.complex64):
+    def __init__(self, cov, shape, dtype=tf.complex64, energy_tol: float | None = None):
         cov = np.asarray(cov, dtype=np.complex128)
-        self.cov, self.shape, self.dtype = cov, tuple(int(v) for v in shape), dtype
         lam, q = np.linalg.eigh(0.5 * (cov + cov.conj().T))
-        self.lam = np.maximum(lam, 0.0)
-        self._q = tf.constant(q, dtype=dtype)
-        self._root = tf.constant(q * np.sqrt(self.lam), dtype=dtype)          # C = R R^H
+        lam, q = np.maximum(lam[::-1], 0.0), q[:, ::-1]
+        rank, floor = len(lam), 0.0
+        if energy_tol is not None:
+            tail = np.concatenate([np.cumsum(lam[::-1])[::-1][1:], [0.0]])      # energy beyond each rank
+            rank = int(np.argmax(tail <= energy_tol * lam.sum())) + 1
+            floor = float(tail[rank - 1] / (len(lam) - rank)) if rank < len(lam) else 0.0
+        self._set(q[:, :rank], lam[:rank], floor, shape, dtype)
+
+    def _set(self, q, lam, floor, shape, dtype):
+        self.shape, self.dtype = tuple(int(v) for v in shape), dtype
+        self.lam, self.floor = np.asarray(lam, np.float64), float(floor)
+        self.basis = np.asarray(q)
+        self._q = tf.constant(self.basis, dtype=dtype)
+        self._root = tf.constant(self.basis * np.sqrt(self.lam), dtype=dtype)
+
+    @classmethod
+    def from_mixture(cls, prior, dtype=tf.complex64) -> "GaussianMatrixPrior":
+        """From a one-component :class:`~linksim.diffusion.gmm.GaussianMixturePrior`
+        whose factor is diagonal (as :meth:`to_mixture` writes it)."""
+        chol = np.asarray(prior.chol)
+        if chol.shape[0] != 1 or np.abs(chol[0] - np.diag(np.diag(chol[0]))).max() > 0:
+            raise ValueError("a Gaussian backbone is one component with a diagonal factor")
+        self = cls.__new__(cls)
+        self._set(prior.basis, np.abs(np.diag(chol[0])) ** 2, prior.floor, prior.data_shape, dtype)
+        return self
+
+    def to_mixture(self, info=None):
+        """This prior as a one-component :class:`~linksim.diffusion.gmm.GaussianMixturePrior`
+        (complex64 basis, diagonal factor) for a checkpoint's ``prior.npz``."""
+        from ..diffusion.gmm import GaussianMixturePrior
+
+        chol = np.diag(np.sqrt(self.lam)).astype(np.complex64)[None]
+        return GaussianMixturePrior(self.basis.astype(np.complex64), chol, [1.0], self.floor, self.shape, info)
+
+    @property
+    def rank(self) -> int:
+        return len(self.lam)
+
+    def covariance(self) -> np.ndarray:
+        """``C`` [d, d] complex128."""
+        q = self.basis.astype(np.complex128)
+        return (q * self.lam) @ q.conj().T + self.floor * (np.eye(len(q)) - q @ q.conj().T)
 
     def sample(self, n: int, rng: tf.random.Generator) -> tf.Tensor:
         """``n`` draws: [n, Nr, Nt]."""
-        z = complex_normal([n, len(self.lam)], rng, self.dtype)
-        return tf.reshape(tf.matmul(z, self._root, transpose_b=True), [n, *self.shape])
+        d = int(self._q.shape[0])
+        z = complex_normal([n, self.rank], rng, self.dtype)
+        v = tf.matmul(z, self._root, transpose_b=True)
+        if self.floor > 0:
+            w = complex_normal([n, d], rng, self.dtype, self.floor)
+            v += w - tf.matmul(tf.matmul(w, tf.math.conj(self._q)), self._q, transpose_b=True)
+        return tf.reshape(v, [n, *self.shape])
 
     def eps(self, h_t, a, b):
-        r"""Exact :math:`E[\xi|h_t] = b S^{-1} h_t`, :math:`S = a^2 C + b^2 I`; [B, Nr, Nt] -> same."""
-        inv = tf.constant(b / (a * a * self.lam + b * b), dtype=self.dtype.real_dtype)
+        r"""Exact :math:`E[\xi|h_t] = b S^{-1} h_t`, :math:`S = a^2 C + b^2 I`; [B, Nr, Nt] -> same.
+        ``a``, ``b`` python floats or scalar tensors."""
         v = tf.reshape(tf.cast(h_t, self.dtype), [tf.shape(h_t)[0], -1])
-        # row form of Q diag(inv) Q^H v: v^T conj(Q) diag(inv) Q^T
-        out = tf.matmul(tf.matmul(v, tf.math.conj(self._q)) * tf.cast(inv, self.dtype), self._q, transpose_b=True)
+        real = self.dtype.real_dtype
+        a, b = tf.cast(a, real), tf.cast(b, real)
+        inv = b / (a * a * tf.constant(self.lam, real) + b * b)                   # [R]
+        coef = tf.matmul(v, tf.math.conj(self._q))                                # row form of U^H v
+        out = tf.matmul(coef * tf.cast(inv, self.dtype), self._q, transpose_b=True)
+        if self.rank < int(self._q.shape[0]):                                     # the complement, level floor
+            inv_f = tf.cast(b / (a * a * self.floor + b * b), self.dtype)
+            out += inv_f * (v - tf.matmul(coef, self._q, transpose_b=True))
         return tf.cast(tf.reshape(out, tf.shape(h_t)), h_t.dtype)
