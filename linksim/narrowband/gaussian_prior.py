@@ -167,10 +167,10 @@ class GaussianMatrixPrior:
 
     def eps(self, h_t, a, b):
         r"""Exact :math:`E[\xi|h_t] = b S^{-1} h_t`, :math:`S = a^2 C + b^2 I`; [B, Nr, Nt] -> same.
-        ``a``, ``b`` python floats or scalar tensors."""
+        ``a``, ``b``: python floats, scalars or [B] tensors (one step per channel)."""
         v = tf.reshape(tf.cast(h_t, self.dtype), [tf.shape(h_t)[0], -1])
         real = self.dtype.real_dtype
-        a, b = tf.cast(a, real), tf.cast(b, real)
+        a, b = tf.reshape(tf.cast(a, real), [-1, 1]), tf.reshape(tf.cast(b, real), [-1, 1])
         inv = b / (a * a * tf.constant(self.lam, real) + b * b)                   # [R]
         coef = tf.matmul(v, tf.math.conj(self._q))                                # row form of U^H v
         out = tf.matmul(coef * tf.cast(inv, self.dtype), self._q, transpose_b=True)

@@ -3,10 +3,19 @@ scenarios/train/moe_vb/<name>.yaml`` (spec ``kind: narrowband``).
 
 One spec trains one DDPM (eps-prediction, linear beta, ``T`` steps) with Card B's FiLM CNN
 on the CDL training channels of ``data.profiles`` (``{profile: samples}``): one profile
-makes an expert, several the pooled "standard DM" on the aggregated set. The model is
-measured on fresh channels of each profile with Card B's sampler (uninformative-prior
-likelihood, ``zeta = 1``) next to the LMMSE estimate with the sample covariance of the same
-training channels, and exported with a card to ``linksim/zoo/<name>/``.
+makes an expert, several the pooled "standard DM" on the aggregated set.
+
+``network.backbone: gaussian`` adds the Gaussian fit of the fitting channels as a backbone:
+the model predicts the backbone's exact noise prediction plus the network's output, whose
+last layer starts at zero (so training starts at the Gaussian optimum). With
+``data.validation > 0`` that share of the training channels is held out, and the
+network's residual is switched off (``residual_gate``) at the steps where it does not
+lower the noise-prediction error on them.
+
+The model is measured on fresh channels of each profile: its per-timestep noise-prediction
+error against the Gaussian optimum, and the NMSE of the receivers' sampler and of Card B's
+sampler with it next to LMMSE with the sample covariance of the same channels; exported
+with a card to ``linksim/zoo/<name>/``.
 """
 
 from __future__ import annotations
@@ -28,8 +37,11 @@ from ..results import atomic_write, git_revision, package_versions
 from ..scenario import load_yaml_model
 from ..training_loop import cosine_adam, run_steps
 from .channels import PROFILES as CDL_PROFILES, NarrowbandCDL, training_set
+from .eps_mse import eps_mse_curve
 from .film_cnn import PROFILES, FiLMDenoiserNet
-from .network_prior import TASK, to_real
+from .gaussian_prior import GaussianMatrixPrior
+from .linear_gaussian import sample_covariance
+from .network_prior import TASK, to_complex, to_real
 
 __all__ = ["NarrowbandTrainSpec", "load_spec", "train", "evaluate"]
 
@@ -52,6 +64,7 @@ class ChannelSpec(_Strict):
 class DataSpec(_Strict):
     profiles: dict[str, int] = Field(description="Training channels per CDL profile ({A: 10000}); one profile: an expert; several: the pooled model.")
     seed: int = Field(0, ge=0, description="Seed of the training channels (the scenarios' receivers use the same sets).")
+    validation: float = Field(0.0, ge=0, lt=0.5, description="Share of every profile's training channels held out to choose the residual gate (0: no gate).")
 
     @field_validator("profiles")
     @classmethod
@@ -67,6 +80,8 @@ class DataSpec(_Strict):
 class NetSpec(_Strict):
     profile: Literal["cpu", "paper"] = "cpu"
     width: Optional[int] = Field(None, ge=4, description="Override of the profile's widest feature depth C.")
+    backbone: Literal["none", "gaussian"] = Field("none", description="gaussian: the network learns a residual on the exact denoiser of the Gaussian fit of its training channels.")
+    energy_tol: float = Field(1e-6, gt=0, lt=1, description="Backbone: the eigenvectors kept leave at most this share of the energy to an isotropic floor.")
 
 
 class DiffusionSpec(_Strict):
@@ -105,9 +120,23 @@ def load_spec(path, overrides=None) -> NarrowbandTrainSpec:
     return load_yaml_model(NarrowbandTrainSpec, path, overrides)
 
 
-def training_channels(spec: NarrowbandTrainSpec) -> np.ndarray:
+def training_channels(spec: NarrowbandTrainSpec) -> tuple[np.ndarray, np.ndarray]:
+    """``(fit, held_out)``: the channels the model is fitted on and those held out
+    (``data.validation`` of every profile's set, its last ones)."""
     model = spec.channel.model()
-    return np.concatenate([training_set(model, p, n, spec.data.seed) for p, n in spec.data.profiles.items()])
+    fit, held = [], []
+    for p, n in spec.data.profiles.items():
+        h = training_set(model, p, n, spec.data.seed)
+        keep = n - int(round(spec.data.validation * n))
+        fit.append(h[:keep])
+        held.append(h[keep:])
+    return np.concatenate(fit), np.concatenate(held)
+
+
+def gaussian_backbone(spec: NarrowbandTrainSpec, h: np.ndarray) -> GaussianMatrixPrior:
+    """The Gaussian fit of the channels ``h`` (truncated at ``network.energy_tol``)."""
+    return GaussianMatrixPrior(sample_covariance(h), (spec.channel.num_rx, spec.channel.num_tx),
+                               energy_tol=spec.network.energy_tol)
 
 
 def build_network(spec: NarrowbandTrainSpec) -> FiLMDenoiserNet:
@@ -117,7 +146,7 @@ def build_network(spec: NarrowbandTrainSpec) -> FiLMDenoiserNet:
     return FiLMDenoiserNet(T=spec.diffusion.T, **cfg).build_for((spec.channel.num_rx, spec.channel.num_tx))
 
 
-def _step_fn(net, spec: NarrowbandTrainSpec, optimizer, rng):
+def _step_fn(net, spec: NarrowbandTrainSpec, optimizer, rng, backbone=None):
     d = spec.diffusion
     abar = tf.constant(linear_beta_schedule(d.T, d.beta_start, d.beta_end), tf.float32)
 
@@ -128,8 +157,11 @@ def _step_fn(net, spec: NarrowbandTrainSpec, optimizer, rng):
         ab = tf.gather(abar, t)[:, None, None, None]
         eps = rng.normal(tf.shape(x))
         xt = tf.sqrt(ab) * x + tf.sqrt(1.0 - ab) * eps
+        base = 0.0
+        if backbone is not None:
+            base = to_real(backbone.eps(to_complex(xt), tf.sqrt(ab[:, 0, 0, 0]), tf.sqrt(1.0 - ab[:, 0, 0, 0])))
         with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(tf.square(net(xt, tf.cast(t, tf.float32)) - eps))
+            loss = tf.reduce_mean(tf.square(base + net(xt, tf.cast(t, tf.float32)) - eps))
         grads = tape.gradient(loss, net.trainable_variables)
         optimizer.apply_gradients(zip(grads, net.trainable_variables))
         return loss
@@ -140,15 +172,20 @@ def _step_fn(net, spec: NarrowbandTrainSpec, optimizer, rng):
 def train(spec: NarrowbandTrainSpec, resume: bool = False, progress: bool = True, source: str = "") -> Path:
     """Draw (or load) the training channels, train, measure and export; returns the folder."""
     t0 = time.time()
-    h = training_channels(spec)
+    h, h_held = training_channels(spec)
     data_s = time.time() - t0
     x = to_real(tf.constant(h)).numpy().astype(np.float32)          # [N, Nr, Nt, 2], unit variance per entry
     net = build_network(spec)
+    backbone = None
+    if spec.network.backbone == "gaussian":
+        backbone = gaussian_backbone(spec, h)
+        for w in net.c5.weights:                                     # the residual starts at zero
+            w.assign(tf.zeros_like(w))
     tr = spec.training
     optimizer = cosine_adam(tr.learning_rate, tr.steps)
     tf.keras.utils.set_random_seed(tr.seed)
     rng = tf.random.Generator.from_seed(tr.seed)
-    step = _step_fn(net, spec, optimizer, rng)
+    step = _step_fn(net, spec, optimizer, rng, backbone)
     pick = np.random.default_rng(tr.seed)
     losses = run_steps(step, lambda _: (tf.constant(x[pick.integers(0, len(x), tr.batch_size)]),), tr.steps,
                        spec.name, progress)
@@ -156,28 +193,80 @@ def train(spec: NarrowbandTrainSpec, resume: bool = False, progress: bool = True
     output = Path(spec.output) if spec.output else ZOO / spec.name
     d = spec.diffusion
     info = {"name": spec.name, "spec": spec.model_dump(mode="json"), "source": source, "samples": len(h),
+            "held_out": len(h_held),
             "data_s": round(data_s, 1), "wall_s": round(train_s, 1), "parameters": count_parameters(net),
             "final_loss": losses[-1][1] if losses else None, "linksim": __version__,
             "git_revision": git_revision(), "versions": package_versions()}
     extra = {"task": TASK, "parameterisation": "eps", "data_scale": math.sqrt(2.0),
              "schedule": {"kind": "linear_beta", "T": d.T, "beta_start": d.beta_start, "beta_end": d.beta_end},
-             "profiles": spec.data.profiles, "channel": spec.channel.model_dump(), "training": info}
-    save_checkpoint(output, net, data_shape=(spec.channel.num_rx, spec.channel.num_tx), extra=extra)
+             "profiles": spec.data.profiles, "fit_samples": {p: n - int(round(spec.data.validation * n))
+                                                             for p, n in spec.data.profiles.items()},
+             "channel": spec.channel.model_dump(), "training": info}
+    shape = (spec.channel.num_rx, spec.channel.num_tx)
+    mixture = backbone.to_mixture({"samples": len(h), "rank": backbone.rank}) if backbone is not None else None
+    save_checkpoint(output, net, data_shape=shape, extra=extra, prior=mixture)
+    if backbone is not None and len(h_held):
+        extra["residual_gate"] = residual_gate(output, h_held)
+        save_checkpoint(output, net, data_shape=shape, extra=extra, prior=mixture)
     t1 = time.time()
     info["measured"] = evaluate(output, spec, h)
+    info["eps_mse"] = eps_mse_table(output, spec, h)
     info["eval_s"] = round(time.time() - t1, 1)
-    save_checkpoint(output, net, data_shape=(spec.channel.num_rx, spec.channel.num_tx), extra={**extra, "training": info})
+    save_checkpoint(output, net, data_shape=shape, extra={**extra, "training": info}, prior=mixture)
     atomic_write(output / "card.md", model_card(info))
+    atomic_write(output / "eps_mse.csv", eps_csv(info["eps_mse"]))
     return output
 
 
+#: Steps of the noise-prediction table in the card (the whole curve is in eps_mse.csv).
+CARD_STEPS = (1, 2, 5, 10, 20, 50, 100)
+
+
+def residual_gate(model_dir: Path, h_held: np.ndarray) -> list:
+    """Per step ``t`` (index 0 unused): 1 where the network's residual lowers the
+    noise-prediction error of the backbone alone on the held-out channels, else 0."""
+    from .network_prior import NetworkPrior
+
+    full, alone = NetworkPrior(str(model_dir)), NetworkPrior(str(model_dir), network=False)
+    steps = list(range(1, full.T + 1))
+    curve = eps_mse_curve({"net": full.eps, "backbone": alone.eps}, h_held, full.alpha_bar, steps, seed=11, draws=1)
+    return [0.0] + [float(n <= g) for n, g in zip(curve["net"], curve["backbone"])]
+
+
+def fresh_channels(spec: NarrowbandTrainSpec, profile: str, n: int) -> np.ndarray:
+    """``n`` fresh test channels of ``profile`` (the evaluation seed; never a training set)."""
+    return spec.channel.model().draw_many(profile, n, spec.evaluation.seed + 1)
+
+
+def eps_mse_table(model_dir: Path, spec: NarrowbandTrainSpec, h_train: np.ndarray, num_channels: int = 256) -> dict:
+    """Per profile: the noise-prediction error per step on fresh channels of the model and of
+    the exact Gaussian denoiser of the training channels (``{profile: {"t": [...],
+    "model": [...], "gaussian": [...]}}``; all ``T`` steps)."""
+    from .network_prior import NetworkPrior
+
+    ch = spec.channel
+    model = NetworkPrior(str(model_dir), (ch.num_rx, ch.num_tx))
+    optimum = GaussianMatrixPrior(sample_covariance(h_train), (ch.num_rx, ch.num_tx))
+    abar = model.alpha_bar
+    gauss = lambda x, t: optimum.eps(x, np.sqrt(abar[t]), np.sqrt(1.0 - abar[t]))  # noqa: E731
+    steps = list(range(1, model.T + 1))
+    out = {}
+    for p in spec.data.profiles:
+        curve = eps_mse_curve({"model": model.eps, "gaussian": gauss}, fresh_channels(spec, p, num_channels), abar,
+                              steps, seed=spec.evaluation.seed, draws=1)
+        out[p] = {"t": steps, **{k: [round(v, 6) for v in c] for k, c in curve.items()}}
+    return out
+
+
 def evaluate(model_dir: Path, spec: NarrowbandTrainSpec, h_train: np.ndarray) -> dict:
-    """NMSE [dB] per profile and SNR on fresh channels: Card B's sampler with this model
-    (uninformative likelihood, zeta 1) and the LMMSE estimate with the sample covariance
-    of the training channels."""
-    from .linear_gaussian import GaussianMixtureLinear, sample_covariance
+    """NMSE [dB] per profile and SNR on fresh channels: the receivers' default sampler
+    (Gaussian-posterior chain) and Card B's sampler as published (uninformative likelihood,
+    zeta 1) with this model, and LMMSE with the sample covariance of the training
+    channels."""
+    from .linear_gaussian import GaussianMixtureLinear
     from .network_prior import NetworkPrior
     from .pilots import PilotOperator, complex_normal, qpsk_pilots
+    from .receivers.diffusion_common import DiffusionParams, make_sampler
     from .samplers import posterior_sample
 
     ev, ch = spec.evaluation, spec.channel
@@ -186,25 +275,64 @@ def evaluate(model_dir: Path, spec: NarrowbandTrainSpec, h_train: np.ndarray) ->
     num_pilots = max(1, int(round(ev.pilot_density * ch.num_tx)))
     op = PilotOperator(qpsk_pilots(ch.num_tx, num_pilots, rng, tf.complex64))
     cov = sample_covariance(h_train)
+    sampler = make_sampler(DiffusionParams(), lambda: [cov], ch.num_rx, prior.alpha_bar)
     nmse = lambda a, b: round(float(10 * np.log10(np.sum(np.abs(a - b) ** 2) / np.sum(np.abs(b) ** 2))), 2)  # noqa: E731
     out = {}
     for p in spec.data.profiles:
-        h = tf.constant(ch.model().draw_many(p, ev.num_channels, ev.seed + 1))
+        h = tf.constant(fresh_channels(spec, p, ev.num_channels))
         for snr in ev.snr_db:
             nv = 10.0 ** (-snr / 10.0)
             y = op.observe(h, nv, rng)
+            h_gp = sampler(prior.eps, y, op, nv, seed=ev.seed)[0]
             h_dm = posterior_sample(prior.eps, y, op, nv, prior.alpha_bar, complex_normal(h.shape, rng, tf.complex64))
             h_lm = GaussianMixtureLinear(cov[None], [1.0], op.x.numpy(), nv, ch.num_rx)(y)[0]
-            out[f"CDL-{p}, {snr:g} dB"] = {"dm": nmse(h_dm.numpy(), h.numpy()), "lmmse": nmse(h_lm.numpy(), h.numpy())}
+            out[f"CDL-{p}, {snr:g} dB"] = {"gp": nmse(h_gp.numpy(), h.numpy()), "dm": nmse(h_dm.numpy(), h.numpy()),
+                                          "lmmse": nmse(h_lm.numpy(), h.numpy())}
     return out
+
+
+def eps_csv(table: dict) -> str:
+    """The whole noise-prediction curves: ``profile,t,model,gaussian`` rows."""
+    lines = ["profile,t,model,gaussian"]
+    for p, c in table.items():
+        lines += [f"{p},{t},{m},{g}" for t, m, g in zip(c["t"], c["model"], c["gaussian"])]
+    return "\n".join(lines) + "\n"
+
+
+def eps_rows(table: dict) -> str:
+    """Markdown rows of the noise-prediction table: per profile, the mean over all steps and
+    the error at :data:`CARD_STEPS` (model / Gaussian optimum)."""
+    rows = []
+    for p, c in table.items():
+        idx = {t: i for i, t in enumerate(c["t"])}
+        cells = [f"{np.mean(c['model']):.4f} / {np.mean(c['gaussian']):.4f}"]
+        cells += [f"{c['model'][idx[t]]:.4f} / {c['gaussian'][idx[t]]:.4f}" for t in CARD_STEPS if t in idx]
+        rows.append(f"| CDL-{p} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
 
 
 def model_card(info: dict) -> str:
     sp = info["spec"]
     ev = sp["evaluation"]
-    rows = "\n".join(f"| {k} | {v['dm']} | {v['lmmse']} |" for k, v in info["measured"].items())
+    rows = "\n".join(f"| {k} | {v.get('gp', 'n/a')} | {v['dm']} | {v['lmmse']} |" for k, v in info["measured"].items())
     data = ", ".join(f"CDL-{p}: {n}" for p, n in sp["data"]["profiles"].items())
     ch = sp["channel"]
+    net = sp["network"]
+    backbone = (f"; Gaussian backbone (the fit of the {info['samples']} fitting channels, "
+                f"energy tolerance {net['energy_tol']:g}) plus the network's residual"
+                if net.get("backbone") == "gaussian" else "")
+    held = (f"; {info['held_out']} more held out to gate the residual per step" if info.get("held_out") else "")
+    eps = info.get("eps_mse")
+    eps_text = ""
+    if eps:
+        steps = [t for t in CARD_STEPS if t <= sp["diffusion"]["T"]]
+        eps_text = f"""
+Noise-prediction error (mean squared error per real entry; model / exact Gaussian denoiser
+of the same training channels, the bound) on 256 fresh channels per profile: the mean over
+all T steps and at single steps t (the whole curve: `eps_mse.csv`).
+
+| profile | mean over t | """ + " | ".join(f"t = {t}" for t in steps) + """ |
+|---|---|""" + "---|" * len(steps) + "\n" + eps_rows(eps) + "\n"
     return f"""# {info['name']}
 
 Narrowband diffusion prior (Card B) trained by `linksim train {info['source']}`.
@@ -212,18 +340,18 @@ Narrowband diffusion prior (Card B) trained by `linksim train {info['source']}`.
 | | |
 |---|---|
 | model | DDPM, eps-prediction, linear beta {sp['diffusion']['beta_start']}..{sp['diffusion']['beta_end']}, T = {sp['diffusion']['T']} |
-| network | Card B's FiLM CNN (`FiLMDenoiserNet`), profile `{sp['network']['profile']}`, {info['parameters']} parameters |
-| data | {info['samples']} channels ({data}; seed {sp['data']['seed']}), {ch['num_rx']} x {ch['num_tx']} ULAs, {ch['carrier_frequency_ghz']} GHz, {ch['delay_spread_ns']} ns, {ch['doppler_hz']} Hz, first subcarrier ({info['data_s']} s to draw or load) |
+| network | Card B's FiLM CNN (`FiLMDenoiserNet`), profile `{net['profile']}`, {info['parameters']} parameters{backbone} |
+| data | {info['samples']} channels ({data}; seed {sp['data']['seed']}){held}, {ch['num_rx']} x {ch['num_tx']} ULAs, {ch['carrier_frequency_ghz']} GHz, {ch['delay_spread_ns']} ns, {ch['doppler_hz']} Hz, first subcarrier ({info['data_s']} s to draw or load) |
 | training | {sp['training']['steps']} steps, batch {sp['training']['batch_size']}, Adam lr {sp['training']['learning_rate']} (cosine), final loss {info['final_loss']} |
 | time | {info['wall_s']} s wall on this machine (data included), evaluation {info['eval_s']} s |
 | revision | linksim {info['linksim']}, git {info['git_revision']} |
-
+{eps_text}
 NMSE [dB] on {ev['num_channels']} fresh channels per row, pilot density {ev['pilot_density']}
-(QPSK pilots): Card B's deterministic sampler with this prior (uninformative-prior
-likelihood, zeta = 1, all T steps) and, for reference, LMMSE with the sample covariance of
-the same training channels.
+(QPSK pilots): the receivers' sampler (Gaussian-posterior data consistency, its
+conditional-mean chain), Card B's sampler as published (uninformative-prior likelihood,
+zeta = 1, all T steps), and LMMSE with the sample covariance of the same training channels.
 
-| profile, SNR | DM sampler | LMMSE (sample covariance) |
-|---|---|---|
+| profile, SNR | default sampler | Card B's sampler | LMMSE (sample covariance) |
+|---|---|---|---|
 {rows}
 """

@@ -4,6 +4,7 @@ on request)."""
 
 from __future__ import annotations
 
+import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
@@ -53,14 +54,16 @@ class NarrowbandContext:
         """The aggregated training set of every profile (each with its own size)."""
         return np.concatenate([self.training(p) for p in self.profiles])
 
-    def calibration_channels(self, n: int) -> np.ndarray:
-        """``n`` fresh channels, equal shares of every profile, from their own seed
-        (for error-variance calibration; not the training sets, not the test draws)."""
+    def calibration_channels(self, n: int, profile: str | None = None) -> np.ndarray:
+        """``n`` fresh channels, equal shares of every profile (or of ``profile`` alone),
+        from their own seed (for error-variance calibration; not the training sets, not the
+        test draws)."""
         seed = self.scenario.seed + _CALIBRATION_SEED
-        key = (tuple(sorted(self.model.key().items())), tuple(self.profiles), int(n), seed)
+        profiles = self.profiles if profile is None else [profile]
+        key = (tuple(sorted(self.model.key().items())), tuple(profiles), int(n), seed)
         if key not in _CALIBRATION:  # kept for the process: links of a sweep over pilot density share them
-            per = -(-n // len(self.profiles))
-            h = np.concatenate([self.model.draw_many(p, per, seed + i) for i, p in enumerate(self.profiles)])
+            per = -(-n // len(profiles))
+            h = np.concatenate([self.model.draw_many(p, per, seed + self.profiles.index(p)) for p in profiles])
             while len(_CALIBRATION) >= 8:
                 _CALIBRATION.pop(next(iter(_CALIBRATION)))
             _CALIBRATION[key] = h[np.random.default_rng(seed).permutation(len(h))[:n]]
@@ -139,6 +142,15 @@ class NarrowbandReceiver(ABC):
     def posterior_samples(self, y, op, no: float, num_samples: int):
         """``[num_samples, B, Nr, Nt]`` posterior samples (``offers_samples`` receivers)."""
         raise NotImplementedError(f"{type(self).__name__} draws no posterior samples")
+
+
+def observation_seed(y, base: int) -> int:
+    """A sampler seed from the observation itself and ``base`` (the scenario seed): the
+    same ``y`` gets the same seed whatever ran before in the process, so a resumed or
+    re-ordered run draws the same sampler noise (``y`` is fixed by run seed, point and
+    batch)."""
+    digest = hashlib.sha256(np.ascontiguousarray(np.asarray(y)).tobytes()).digest()
+    return (int.from_bytes(digest[:6], "little") + 7919 * int(base)) % (2 ** 62)
 
 
 def initial_noise(shape, seed) -> tf.Tensor:

@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from ..linear_gaussian import sample_covariance
 from ..network_prior import NetworkPrior
-from .base import NarrowbandReceiver
+from .base import NarrowbandReceiver, observation_seed
 from .diffusion_common import GAUSSIAN, DiffusionParams, make_sampler, run_point
 from .zoo_names import pooled_name, require
 
@@ -38,10 +38,8 @@ class PooledDiffusion(NarrowbandReceiver):
         self.sampler = make_sampler(self.params, lambda: [sample_covariance(context.pooled())], context.model.num_rx,
                                     self.prior.alpha_bar)
         self.build_info = {"model": name, "parameters": self.prior.parameters()}
-        self._calls = 0
 
     def estimate(self, y, op, no, genie=None):
-        self._calls += 1
         out = run_point(self.sampler, self.prior.eps, self.prior.alpha_bar, y, op, no, self.params,
-                        seed=self.context.scenario.seed * 7919 + self._calls)
+                        seed=observation_seed(y, self.context.scenario.seed))
         return tf.reduce_mean(out, axis=0), None

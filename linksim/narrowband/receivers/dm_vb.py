@@ -11,6 +11,10 @@ Per realisation, alternate until the responsibilities ``r`` settle:
   ``DC_k = -|Y - h_k X|^2 / s2`` where ``h_k`` is expert ``k``'s one-step denoising of
   ``h_hat`` re-noised to step ``t'``;
 * ``q(pi) = Dir(alpha0 + r)``, ``E[ln pi_k] = psi(alpha_k) - psi(sum_j alpha_j)``.
+
+Error variance: per expert ``k``, the mean squared error of the sampler with expert ``k``
+alone on ``calibration_samples`` fresh channels of profile ``k`` (once per pilot matrix and
+noise level); a realisation reports ``sum_k r_k ev_k`` with its final responsibilities.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from typing import Literal
 from ..linear_gaussian import sample_covariance
 from ..network_prior import NetworkPrior, to_real
 from ..pilots import complex_normal
-from .base import NarrowbandReceiver
+from .base import NarrowbandReceiver, observation_seed
 from .diffusion_common import GAUSSIAN, DiffusionParams, make_sampler, run_point, run_sampler
 from .zoo_names import expert_name, require
 
@@ -54,6 +58,7 @@ class DiffusionVB(NarrowbandReceiver):
     statistics)."""
 
     Params = VBParams
+    reports_err_var = True
 
     def __init__(self, context, params=None):
         super().__init__(context, params)
@@ -73,18 +78,20 @@ class DiffusionVB(NarrowbandReceiver):
                                     context.model.num_rx, self.alpha_bar)
         self.build_info = {"models": names, "parameters": sum(e.parameters() for e in self.experts)}
         self.last = None
-        self._calls = 0
+        self._expert_ev = {}
 
     # -- pieces ----------------------------------------------------------------------------
     def _mixture_eps(self, r):
         """Prior noise prediction with per-realisation weights ``r`` [B, K] (tiled over
-        sampler starts)."""
+        sampler starts); experts of weight zero throughout are not run."""
+        active = [k for k in range(len(self.experts)) if float(tf.reduce_max(r[:, k])) > 0.0]
+
         def eps(h, t):
             reps = tf.shape(h)[0] // tf.shape(r)[0]
             w = tf.cast(tf.tile(r, [reps, 1]), h.dtype)
             out = 0.0
-            for k, e in enumerate(self.experts):
-                out += w[:, k, None, None] * e.eps(h, t)
+            for k in active:
+                out += w[:, k, None, None] * self.experts[k].eps(h, t)
             return out
         return eps
 
@@ -138,8 +145,7 @@ class DiffusionVB(NarrowbandReceiver):
         (``num_samples`` starts), and a dict with ``responsibilities`` [iterations, B, K]
         and ``estimates`` [iterations, B, Nr, Nt] (the mean over starts after each
         iteration)."""
-        self._calls += 1
-        seed = self.context.scenario.seed * 7919 + self._calls
+        seed = observation_seed(y, self.context.scenario.seed)
         rng = tf.random.Generator.from_seed(seed + 1)
         y = tf.cast(y, tf.complex64)
         b, k = int(y.shape[0]), len(self.experts)
@@ -163,6 +169,24 @@ class DiffusionVB(NarrowbandReceiver):
         self.last = {"responsibilities": tf.stack(hist_r), "estimates": tf.stack(hist_h)}
         return samples, self.last
 
+    def expert_err_var(self, op, no: float) -> tf.Tensor:
+        """Mean squared error per entry [K] of the sampler with each expert alone on fresh
+        channels of its own profile."""
+        key = (id(op), float(no))
+        if key not in self._expert_ev:
+            k, evs = len(self.experts), []
+            for j, p in enumerate(self.context.profiles):
+                h = tf.constant(self.context.calibration_channels(self.params.calibration_samples, profile=p))
+                rng = tf.random.Generator.from_seed(self.context.scenario.seed + 104729 * (j + 1))
+                y = op.observe(h, no, rng)
+                one_hot = tf.one_hot(tf.fill([int(h.shape[0])], j), k)
+                h_hat = tf.reduce_mean(self._run(one_hot, y, op, no, self.context.scenario.seed + j), axis=0)
+                evs.append(tf.reduce_mean(tf.abs(h_hat - h) ** 2))
+            self._expert_ev = {key: tf.stack(evs)}
+        return self._expert_ev[key]
+
     def estimate(self, y, op, no, genie=None):
-        outputs, _ = self.vb(y, op, no)
-        return tf.reduce_mean(outputs, axis=0), None
+        ev = self.expert_err_var(op, no)               # first: ``last`` keeps the test call's VB trace
+        outputs, last = self.vb(y, op, no)
+        r = last["responsibilities"][-1]               # [B, K]
+        return tf.reduce_mean(outputs, axis=0), tf.reduce_sum(r * ev[None], axis=1)[:, None, None]
