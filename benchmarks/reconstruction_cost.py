@@ -63,7 +63,7 @@ def main() -> None:
     stages = {
         "median 3x3": MedianFilter(shape, MedianFilter.Params()),
         "regressor": RegressorReconstruction(shape, RegressorReconstruction.Params()),
-        f"ddpm, {args.steps} steps, 1 sample": DDPMReconstruction(shape, DDPMReconstruction.Params(steps=args.steps)),
+        f"ddpm, {args.steps} steps, 1 sample": DDPMReconstruction(shape, DDPMReconstruction.Params(steps=args.steps, samples=1)),
         f"ddpm, {args.steps} steps, {args.samples} samples": DDPMReconstruction(
             shape, DDPMReconstruction.Params(steps=args.steps, samples=args.samples)),
     }

@@ -186,6 +186,7 @@ class Source(_Strict):
 
     type: Literal["bits", "digits"] = Field("bits", description="bits: uniform random bits; digits: scikit-learn's bundled 8x8 hand-written digits, 8 bits per pixel (MSB first), packed back to back into the information bits of a batch (the rest random); needs pip install -e \".[images]\".")
     split: Literal["test", "train"] = Field("test", description="digits: the fixed split that is sent (train: the images the reconstruction models learn from).")
+    pass_correct_blocks: bool = Field(True, description="digits with reconstruction stages: the decoder reports each block's success flag (tb: the transport block CRC; codeword: a zero LDPC syndrome; uncoded: none), and every pixel whose bits all come from blocks that passed is returned as received, bit for bit, by every stage (a batch that passed entirely skips the stages). false: the stages work on every pixel, correct or not (the setting of the Card D paper).")
 
 
 class _NamedSpec(BaseModel):

@@ -3,6 +3,7 @@ reconstructed ones (Card D)."""
 
 from __future__ import annotations
 
+import tensorflow as tf
 from pydantic import BaseModel, ConfigDict
 from sionna.phy import Block
 
@@ -15,7 +16,8 @@ class Reconstruction(Block):
     """Abstract reconstruction stage.
 
     A stage sees only what the receiver has after decoding: the received images (pixels
-    from the decoded bits). Randomness (a diffusion sampler's noise) comes from Sionna's
+    from the decoded bits) and, through :meth:`reconstruct`, which pixels the decoder's
+    per-block flags (CRC / LDPC syndrome) mark as correct; those pass through unchanged. Randomness (a diffusion sampler's noise) comes from Sionna's
     ``config.tf_rng``, which the runner seeds per batch.
 
     Subclasses set ``Params`` (a pydantic model of their scenario options) and implement
@@ -53,6 +55,21 @@ class Reconstruction(Block):
 
     def call(self, images):
         raise NotImplementedError
+
+    def reconstruct(self, images, known=None):
+        """The stage's output with correctly decoded pixels passed through.
+
+        ``known`` [M, H, W] bool (or None: every pixel is the stage's): pixels whose bits
+        all come from blocks the decoder flagged correct (CRC / zero LDPC syndrome). Those
+        are returned as received, bit for bit; the stage still sees the whole received
+        image (its correct pixels are context for the others). A batch whose pixels are
+        all known skips the stage.
+        """
+        if known is None:
+            return self(images)
+        out = tf.cond(tf.reduce_all(known), lambda: tf.identity(images),
+                      lambda: tf.cast(self(images), images.dtype))
+        return tf.where(known, images, out)
 
 
 class NoReconstruction(Reconstruction):

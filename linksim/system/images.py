@@ -64,11 +64,29 @@ class ImageSource(Object):
         pixels = tf.reshape(bits, [m, -1, BITS_PER_PIXEL]) @ self._weights[:, None]
         return tf.reshape(pixels, [m, *self.image_shape])
 
+    def known_pixels(self, b, ok):
+        """Which pixels of :meth:`images` ``(b)`` are known to be correct: every bit of the
+        pixel comes from a block whose decoder flag ``ok`` is set.
+
+        Input: ``b`` [..., k] bits, one block per last-axis row; ``ok`` [...] bool, one
+        flag per block, or None (no flags: nothing is known). Output: [M, H, W] bool, or
+        None. A pixel (or image) whose bits straddle two blocks needs both flags.
+        """
+        if ok is None:
+            return None
+        m = self.images_in(b.shape)
+        k = int(b.shape[-1])
+        bit_ok = tf.repeat(tf.reshape(ok, [-1]), k)[: m * self.bits_per_image]  # the flag of each bit's block
+        pixel_ok = tf.reduce_all(tf.reshape(bit_ok, [m, -1, BITS_PER_PIXEL]), axis=-1)
+        return tf.reshape(pixel_ok, [m, *self.image_shape])
+
 
 class ImageOutputs:
     """Per-receiver results with an image source: the received images go through every
     reconstruction stage; each stage is one row, ``receiver/stage`` (the receiver's label
-    alone without stages)."""
+    alone without stages). With the decoder's per-block flags, every pixel whose bits all
+    come from blocks that passed (CRC / zero syndrome) is returned as received
+    (:meth:`~linksim.reconstruction.base.Reconstruction.reconstruct`)."""
 
     def __init__(self, scenario, source: ImageSource):
         self.source = source
@@ -81,14 +99,17 @@ class ImageOutputs:
             self.info[spec.display] = {"build_s": round(time.time() - t0, 2), **stage.build_info}
             self.stages.append((spec.display, stage))
 
-    def rows(self, label: str, stats: dict, b, b_hat) -> dict:
+    def rows(self, label: str, stats: dict, b, b_hat, ok=None) -> dict:
         """``{row label: stats}`` of one receiver: its bit/block ``stats`` plus the image
-        sums of each stage's output."""
+        sums of each stage's output (``ok``: the decoder's per-block success flags, or
+        None: the stages work on every pixel)."""
         sent = self.source.images(b)
         received = self.source.images(b_hat)
         if not self.stages:
             return {label: {**stats, **image_stats(received, sent)}}
-        return {f"{label}/{name}": {**stats, **image_stats(stage(received), sent)} for name, stage in self.stages}
+        known = self.source.known_pixels(b_hat, ok)
+        return {f"{label}/{name}": {**stats, **image_stats(stage.reconstruct(received, known), sent)}
+                for name, stage in self.stages}
 
 
 def example_images(link, noise_key: str, values, count: int = 8, seed: int = 0) -> dict:

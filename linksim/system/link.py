@@ -38,6 +38,7 @@ from .channels import ChannelGenerator
 from .detection import linear_detector
 from .grid import build_resource_grid, build_srs
 from .images import ImageOutputs, ImageSource
+from .syndrome import LDPCSyndrome
 from ..graph import graph_function
 
 
@@ -51,16 +52,25 @@ class Coding(Object):
 
     Input (encode)  : batch_size -> (b [B, 1, Ns, k] or [B, 1, tb], c [B, 1, Ns, n])
     Input (decode)  : llr [B, 1, Ns, n] -> b_hat like b
+    Input (decode_flagged) : llr -> (b_hat, ok) with ``ok`` [B, 1, Ns] or [B, 1] bool,
+        the decoder's own success flag per block (``flags=True``; None otherwise)
+
+    ``flags``: the decoder also reports each block's success flag as a receiver knows it
+    (no genie): the transport block CRC in ``tb`` mode, a zero LDPC syndrome in
+    ``codeword`` mode (:class:`~linksim.system.syndrome.LDPCSyndrome`; a second decoder
+    returns the codeword bits of the same belief propagation); ``uncoded`` has no flag
+    (``ok`` None).
 
     ``source`` (``shape -> bits``) makes the information bits: random bits by default,
     or an :class:`~linksim.system.images.ImageSource`.
     """
 
     def __init__(self, scenario: Scenario, bits_per_stream: int, num_bits_per_symbol: int,
-                 num_streams: int, precision=None, source=None):
+                 num_streams: int, precision=None, source=None, flags: bool = False):
         super().__init__(precision=precision)
         link = scenario.link
         self.mode = link.mode
+        self.flags = flags and self.mode in ("codeword", "tb")
         self.num_streams = num_streams
         self.n = bits_per_stream
         self._source = source or BinarySource(precision=precision)
@@ -68,6 +78,10 @@ class Coding(Object):
             self.k = int(round(link.coderate * self.n))
             self._enc = LDPC5GEncoder(self.k, self.n, num_bits_per_symbol=num_bits_per_symbol, precision=precision)
             self._dec = LDPC5GDecoder(self._enc, num_iter=link.ldpc_iterations, hard_out=True, precision=precision)
+            if self.flags:
+                self._dec_cw = LDPC5GDecoder(self._enc, num_iter=link.ldpc_iterations, hard_out=True,
+                                             return_infobits=False, precision=precision)
+                self._syndrome = LDPCSyndrome(self._enc)
             self.info_bits_per_block = self.k
             self.blocks_per_slot = num_streams
         elif self.mode == "tb":
@@ -109,15 +123,20 @@ class Coding(Object):
         self._decode_fn = graph_function(self._decode, jit_compile=xla, reduce_retracing=True) if xla else self._decode
 
     def decode(self, llr):
+        return self._decode_fn(llr)[0]
+
+    def decode_flagged(self, llr):
         return self._decode_fn(llr)
 
     def _decode(self, llr):
         if self.mode == "tb":
             llr = tf.reshape(llr, [tf.shape(llr)[0], 1, self.num_streams * self.n])
-            return self._dec(llr)[0]
+            b_hat, crc_ok = self._dec(llr)
+            return b_hat, (crc_ok if self.flags else None)
         if self.mode == "codeword":
-            return self._dec(llr)
-        return tf.cast(llr > 0, self.rdtype)
+            b_hat = self._dec(llr)
+            return b_hat, (self._syndrome(b_hat, self._dec_cw(llr)) if self.flags else None)
+        return tf.cast(llr > 0, self.rdtype), None
 
 
 class _LinkBase(Block):
@@ -133,6 +152,8 @@ class _LinkBase(Block):
         packs_images = scenario.source.type != "bits" and scenario.link.mode != "semantic"  # semantic: images, no bits
         self.image_source = ImageSource(scenario, precision=self.precision) if packs_images else None
         self.image_outputs = ImageOutputs(scenario, self.image_source) if self.image_source is not None else None
+        # the decoder reports each block's success flag to the reconstruction stages
+        self.block_flags = bool(packs_images and scenario.reconstruction and scenario.source.pass_correct_blocks)
 
     def sample_channels(self, n: int, component: int | None = None) -> np.ndarray:
         """``n`` fresh channel draws for receiver statistics (of one mixture component if
@@ -238,12 +259,12 @@ class _LinkBase(Block):
     def _coding_stats(self, b, b_hat):
         return coding_stats(b, b_hat, self.coding.blocks_per_slot, self.coding.info_bits_per_block)
 
-    def _rows(self, label: str, stats: dict, b, b_hat) -> dict:
+    def _rows(self, label: str, stats: dict, b, b_hat, ok=None) -> dict:
         """``{row label: stats}`` of one receiver (one row per reconstruction stage with an
-        image source)."""
+        image source; ``ok``: the decoder's per-block success flags, or None)."""
         if self.image_outputs is None:
             return {label: stats}
-        return self.image_outputs.rows(label, stats, b, b_hat)
+        return self.image_outputs.rows(label, stats, b, b_hat, ok)
 
     @property
     def decodes(self) -> bool:
@@ -283,7 +304,7 @@ class OFDMLink(_LinkBase):
             self.bits_per_symbol = int(q)
             n = self.rg.num_data_symbols * self.bits_per_symbol
         self.coding = Coding(s, int(n), self.bits_per_symbol, self.num_streams, precision=self.precision,
-                             source=self.image_source)
+                             source=self.image_source, flags=self.block_flags)
         self.coderate = self.coding.rate
         self._mapper = Mapper("qam", self.bits_per_symbol, precision=self.precision)
         self._rg_mapper = ResourceGridMapper(self.rg, precision=self.precision)
@@ -407,9 +428,9 @@ class OFDMLink(_LinkBase):
                 if w2 is not None:
                     h_hat, err_var = h_hat * w, err_var * w2
                 llr = self._detector(y_det, h_hat, err_var, det_no)
-                b_hat = self.coding.decode(llr)
+                b_hat, ok = self.coding.decode_flagged(llr)
                 stats.update(self._coding_stats(b, b_hat))
-                out.update(self._rows(label, stats, b, b_hat))
+                out.update(self._rows(label, stats, b, b_hat, ok))
             else:
                 out[label] = stats
         return out
@@ -445,7 +466,8 @@ class FlatLink(_LinkBase):
         s = scenario
         self.bits_per_symbol = s.link.bits_per_symbol
         n = s.link.codeword_length - s.link.codeword_length % self.bits_per_symbol
-        self.coding = Coding(s, n, self.bits_per_symbol, 1, precision=self.precision, source=self.image_source)
+        self.coding = Coding(s, n, self.bits_per_symbol, 1, precision=self.precision, source=self.image_source,
+                             flags=self.block_flags)
         self.coderate = self.coding.rate
         self._mapper = Mapper("qam", self.bits_per_symbol, precision=self.precision)
         self._demapper = Demapper("maxlog", "qam", self.bits_per_symbol, precision=self.precision)
@@ -465,16 +487,16 @@ class FlatLink(_LinkBase):
         y = self._awgn(h * x, no)
         no_eff = no / tf.abs(h) ** 2
         llr = self._demapper(y / h, no_eff)
-        b_hat = self.coding.decode(llr)
+        b_hat, ok = self.coding.decode_flagged(llr)
         stats = zero_stats()
         stats["slots"] = _f64(batch_size)
         stats.update(self._coding_stats(b, b_hat))
-        return b, b_hat, stats
+        return b, b_hat, ok, stats
 
-    def _outputs(self, b, b_hat, stats):
+    def _outputs(self, b, b_hat, ok, stats):
         out = {}
         for label, _ in self.receivers:
-            out.update(self._rows(label, stats, b, b_hat))
+            out.update(self._rows(label, stats, b, b_hat, ok))
         return out
 
     def _build_step(self):
@@ -488,15 +510,18 @@ class FlatLink(_LinkBase):
     def image_pairs(self, batch_size: int, no: float):
         """Sent and decoded images of one batch (image sources): ``(x, x_hat)``, each
         [M, H, W] float in [0, 1] (the training pairs of the reconstruction stages)."""
-        b, b_hat, _ = self._run_compiled(batch_size, tf.constant(no, self.rdtype))
+        b, b_hat, _, _ = self._run_compiled(batch_size, tf.constant(no, self.rdtype))
         return self.image_source.images(b), self.image_source.images(b_hat)
 
     def example_rows(self, batch_size: int, no: float):
         """Sent images and what each receiver/stage row makes of them in one batch:
-        ``(x, {row label: x_hat})``, [M, H, W] float in [0, 1] (example grids)."""
-        x, x_hat = self.image_pairs(batch_size, no)
+        ``(x, {row label: x_hat})``, [M, H, W] float in [0, 1] (example grids; correctly
+        decoded pixels pass through as in the sweep)."""
+        b, b_hat, ok, _ = self._run_compiled(batch_size, tf.constant(no, self.rdtype))
+        x, x_hat = self.image_source.images(b), self.image_source.images(b_hat)
+        known = self.image_source.known_pixels(b_hat, ok)
         label = self.receivers[0][0]
-        rows = {f"{label}/{name}": stage(x_hat) for name, stage in self.image_outputs.stages}
+        rows = {f"{label}/{name}": stage.reconstruct(x_hat, known) for name, stage in self.image_outputs.stages}
         return x, rows or {label: x_hat}
 
 

@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from linksim.data.images import TEST_SIZE, load_images, to_bits
 from linksim.metrics import Accumulator, image_stats
+from linksim.reconstruction.base import Reconstruction
 from linksim.reconstruction.classical import MedianFilter
 from linksim.scenario import Scenario
 from linksim.system.images import ImageSource
@@ -85,3 +86,57 @@ def test_median_removes_an_impulse_and_switching_keeps_the_rest():
     changed = switching != img
     assert changed.sum() == 1 and changed[0, 5, 2]  # only the impulse was replaced
     assert (plain != img).sum() > 20  # the plain median smooths the texture too
+
+
+class _Invert(Reconstruction):  # a stage that changes every pixel
+    def call(self, images):
+        return 1.0 - images
+
+
+def test_block_flags_map_to_the_pixels_they_carry():
+    """Two blocks of 300 bits carry one 512-bit image: pixels 0-36 lie in block 0, pixel 37
+    (bits 296-303) straddles both, pixels 38-63 lie in block 1. A pixel is known correct
+    only if every block holding its bits passed."""
+    src = _source()
+    b = src([2, 1, 1, 300])
+    assert src.images_in(b.shape) == 1
+    known = src.known_pixels(b, tf.constant([[[True]], [[False]]])).numpy().reshape(-1)
+    assert known[:37].all() and not known[37:].any()
+    known = src.known_pixels(b, tf.constant([[[False]], [[True]]])).numpy().reshape(-1)
+    assert not known[:38].any() and known[38:].all()
+    assert src.known_pixels(b, tf.constant([[[True]], [[True]]])).numpy().all()
+    assert src.known_pixels(b, None) is None
+    # a stage returns the known pixels as received, bit for bit, and changes the others
+    images = src.images(b)
+    stage = _Invert((8, 8))
+    known = src.known_pixels(b, tf.constant([[[True]], [[False]]]))
+    out = stage.reconstruct(images, known).numpy().reshape(-1)
+    flat = images.numpy().reshape(-1)
+    assert np.array_equal(out[:37], flat[:37]) and np.allclose(out[37:], 1.0 - flat[37:])
+    assert np.allclose(stage.reconstruct(images, None).numpy(), 1.0 - images.numpy())
+    everything = tf.ones_like(known)
+    assert np.array_equal(stage.reconstruct(images, everything).numpy(), images.numpy())
+
+
+def test_ldpc_syndrome_flags_codewords():
+    """The syndrome of an encoded codeword is zero; one flipped transmitted bit or
+    information bit makes it non-zero. The checked rows are those Sionna's decoder keeps
+    after pruning (every row whose columns all have a decision)."""
+    from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
+    from sionna.phy.mapping import BinarySource
+
+    from linksim.system.syndrome import LDPCSyndrome
+
+    for k in (600, 240):
+        enc = LDPC5GEncoder(k, 1200, num_bits_per_symbol=6)
+        syn = LDPCSyndrome(enc)
+        assert syn.num_checks == LDPC5GDecoder(enc).pcm.shape[0]
+        u = BinarySource()([4, 1, k])
+        c = enc(u)
+        assert syn(u, c).shape == (4, 1) and syn(u, c).numpy().all()
+        c_bad = c.numpy()
+        c_bad[0, 0, 700] = 1 - c_bad[0, 0, 700]
+        u_bad = u.numpy()
+        u_bad[1, 0, 3] = 1 - u_bad[1, 0, 3]  # a punctured information bit (one of the first 2Z)
+        assert syn(u, tf.constant(c_bad)).numpy().ravel().tolist() == [False, True, True, True]
+        assert syn(tf.constant(u_bad), c).numpy().ravel().tolist() == [True, False, True, True]
