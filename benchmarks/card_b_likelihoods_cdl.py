@@ -46,6 +46,11 @@ def label(lik, zeta, cap):
     return f"{lik} z={zeta:g}" + (f" cap={cap:g}" if cap else "")
 
 
+def chosen(variants, name, wanted):
+    """The variants whose label is in ``wanted`` (all when ``wanted`` is empty)."""
+    return [v for v in variants if not wanted or name(*v) in wanted]
+
+
 def nmse_db(a, h):
     return float(10 * np.log10(np.sum(np.abs(np.asarray(a) - h) ** 2) / np.sum(np.abs(h) ** 2)))
 
@@ -62,7 +67,8 @@ def run(args):
         priors = {False: NetworkPrior(name, link.context.shape), True: NetworkPrior(name, link.context.shape, eager=True)}
         cov = sample_covariance(link.context.training(profile))
         samplers = {st: make_sampler(DiffusionParams(steps=st), lambda: [cov], link.context.model.num_rx,
-                                     priors[False].alpha_bar) for st in {v[0] for v in GAUSSIAN_VARIANTS}}
+                                     priors[False].alpha_bar)
+                    for st in {v[0] for v in chosen(GAUSSIAN_VARIANTS, gaussian_label, args.variants)}}
         for snr in args.snrs:
             no = 10.0 ** (-snr / 10.0)
             config.seed = s.seed + int(round(10 * snr)) + 2000
@@ -71,12 +77,12 @@ def run(args):
             comp = tf.fill([args.channels], s.narrowband.profiles.index(profile))
             row = {"profile": profile, "snr_db": snr, "expert": name,
                    "lmmse_genie": round(nmse_db(genie(batch["y"], link.op, no, {"h": batch["h"], "component": comp})[0], h), 2)}
-            for lik, zeta, cap in VARIANTS:
+            for lik, zeta, cap in chosen(VARIANTS, label, args.variants):
                 params = DiffusionParams(likelihood=lik, zeta=zeta, step_cap=cap)
                 prior = priors[lik == "tweedie-trace"]
                 out = run_sampler(prior.eps, prior.alpha_bar, batch["y"], link.op, no, params, 1, seed=args.seed)[0]
                 row[label(lik, zeta, cap)] = round(nmse_db(out, h), 2)
-            for steps, samples in GAUSSIAN_VARIANTS:
+            for steps, samples in chosen(GAUSSIAN_VARIANTS, gaussian_label, args.variants):
                 draws = 1 if samples < 0 else samples
                 out = samplers[steps](priors[False].eps, batch["y"], link.op, no, args.seed, draws)
                 out = out[0] if samples < 0 else tf.reduce_mean(out, axis=0)
@@ -93,12 +99,15 @@ def main():
     ap.add_argument("--snrs", type=float, nargs="+", default=[0.0, 10.0, 20.0])
     ap.add_argument("--channels", type=int, default=32)
     ap.add_argument("--seed", type=int, default=3)
+    ap.add_argument("--variants", nargs="*", default=[], help="column labels to run (default: all)")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
     rows = run(args)
-    cols = ["lmmse_genie"] + [label(*v) for v in VARIANTS] + [gaussian_label(*v) for v in GAUSSIAN_VARIANTS]
+    cols = ["lmmse_genie"] + [label(*v) for v in chosen(VARIANTS, label, args.variants)] + \
+        [gaussian_label(*v) for v in chosen(GAUSSIAN_VARIANTS, gaussian_label, args.variants)]
     lines = [f"NMSE [dB], {args.channels} channels per row, the expert of the true profile, tweedie likelihoods "
-             f"from alpha_bar >= {DiffusionParams().tweedie_from} (uninformative before):", "",
+             f"from alpha_bar >= {DiffusionParams().tweedie_from} (uninformative before); gaussian-posterior: the "
+             f"Gaussian fit of the profile's training set as the data-consistency covariance:", "",
              "| profile | SNR dB | " + " | ".join(cols) + " |", "|" + "---|" * (len(cols) + 2)]
     lines += [f"| {r['profile']} | {r['snr_db']:g} | " + " | ".join(str(r[c]) for c in cols) + " |" for r in rows]
     text = "\n".join(lines) + "\n"
