@@ -126,3 +126,21 @@ def test_transport_block_crc_flags_the_pixels(scenario_path):
     bad = link.run_batch(4, link.noise_variance("ebno_db", -12.0))
     assert bad["perfect/none"]["block_errors"] == bad["perfect/none"]["blocks"]
     assert bad["perfect/median"]["img_err"] != bad["perfect/none"]["img_err"]
+
+
+def test_trained_stages_use_their_condition(scenario_path):
+    """Guard of the conditional stages: at 4 dB (every codeword fails) the DDPM and the
+    regressor, given the received images, land far closer to the sent images than when
+    given the received images of the other images of the batch (a shuffled condition)."""
+    from linksim.metrics import image_stats
+
+    s = load_scenario(scenario_path("ddpm_images"), [
+        "reconstruction=[{name: regressor}, {name: ddpm, steps: 20, samples: 1}]"])
+    link = build_link(s)
+    sent, received = link.image_pairs(64, link.noise_variance("snr_db", 4.0))
+    m = int(sent.shape[0])
+    assert m >= 4
+    shuffled = tf.gather(received, [(i + 1) % m for i in range(m)])
+    for name, stage in link.image_outputs.stages:
+        mse = [float(image_stats(stage(x), sent)["img_err"]) for x in (received, shuffled)]
+        assert mse[0] < 0.5 * mse[1], (name, mse)
