@@ -35,6 +35,7 @@ def main() -> None:
                     help="write the rows into each DM's zoo config (training.guard) and rewrite its card")
     args = ap.parse_args()
 
+    revision = git_revision()   # before this run writes anything (--record edits tracked files)
     sec = SRSPrecoding(mobility=args.mobility)
     dms = args.dm or [f"srs-dm-{args.mobility}-cpu"]
     sl = args.sl or f"srs-sl-{args.mobility}-cpu"
@@ -56,14 +57,14 @@ def main() -> None:
         out.mkdir(parents=True, exist_ok=True)
         (out / "guard.md").write_text(text)
         meta = {"args": vars(args), "rows": rows, "wall_s": round(time.time() - t0, 1),
-                "git_revision": git_revision(), "versions": package_versions()}
+                "git_revision": revision, "versions": package_versions()}
         (out / "guard.json").write_text(json.dumps(meta, indent=2) + "\n")
     if args.record:
         for dm in dms:
-            record(dm, [r for r in rows if r["model"] == dm], sl, args, round(time.time() - t0, 1))
+            record(dm, [r for r in rows if r["model"] == dm], sl, args, round(time.time() - t0, 1), revision)
 
 
-def record(dm: str, rows: list, sl: str, args, wall_s: float) -> None:
+def record(dm: str, rows: list, sl: str, args, wall_s: float, revision: str) -> None:
     """Store the guard rows in the model's config.json (``training.guard``; the weights
     and their hash are untouched) and rewrite its card."""
     from linksim.diffusion.checkpoints import resolve_model
@@ -73,7 +74,7 @@ def record(dm: str, rows: list, sl: str, args, wall_s: float) -> None:
     path = resolve_model(dm)
     cfg = json.loads((path / "config.json").read_text())
     cfg["training"]["guard"] = {"rows": rows, "channels": args.channels, "seed": args.seed, "samples": args.samples,
-                                "sl": sl, "git_revision": git_revision(), "wall_s": wall_s}
+                                "sl": sl, "git_revision": revision, "wall_s": wall_s}
     atomic_write(path / "config.json", json.dumps(cfg, indent=2) + "\n")
     atomic_write(path / "card.md", model_card(cfg["training"]))
 

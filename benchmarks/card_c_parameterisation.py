@@ -53,7 +53,8 @@ def main() -> None:
             continue
         overrides = [f"training.steps={args.steps}", f"output={Path(args.models) / str(len(rows))}",
                      "evaluation.snr_db=[0]", "evaluation.num_channels=16"]
-        overrides += [f"diffusion.{k}={v}" for k, v in diff.items()]
+        base = {"parameterisation": "eps", "weighting": "null", "init_from": "null"}  # whatever the spec sets
+        overrides += [f"diffusion.{k}={v}" for k, v in {**base, **diff}.items()]
         spec = load_spec(args.spec, overrides)
         t0 = time.time()
         folder = train(spec, progress=False, source=args.spec)

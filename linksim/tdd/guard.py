@@ -10,7 +10,10 @@ SNR, with SL's estimate on the same noisy observations as the reference:
   posterior sample has twice the MMSE, SL + 3.01 dB;
 - ``mean`` — NMSE [dB] of the mean of the K samples (MMSE times 1 + 1/K) and
   ``err_var_ratio``: the reported error variance of that mean over the measured one;
-- ``sl``, ``hold_last`` and ``zero`` (0 dB by definition) for scale.
+- ``sl``, ``hold_last`` and ``zero`` (0 dB by definition) for scale;
+- ``gcs_*``: the mean GCS of the clean estimates, the sample mean and SL (in high
+  mobility the history says little about the power at the precoding time, NMSE stays
+  near 0 dB even for SL, but it says much about the spatial structure).
 
 :data:`TARGETS` states the pass conditions; :func:`verdicts` applies them.
 """
@@ -22,6 +25,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from ..metrics import gcs_per_matrix
 from .channels import SRSChannelSource, SRSGeometry, data_shape
 from .estimators import ModelEstimator
 from .observation import hold_last, observe
@@ -35,6 +39,10 @@ TARGETS = {
     "mean": "mean of K samples within 0.5 dB of SL",
     "calibration": "err_var_ratio of the mean in [0.8, 1.25]",
 }
+
+
+def _gcs(h_hat, h) -> float:
+    return float(tf.reduce_mean(gcs_per_matrix(tf.cast(h_hat, tf.complex64), tf.cast(h, tf.complex64))))
 
 
 def _nmse_db(h_hat, h) -> float:
@@ -73,18 +81,21 @@ def guard(dm: str, sl: str, sec, obs_clean, h, snr_db: float, samples: int = 64,
         ev.append(est["err_var"])
         sq_sample += float(tf.reduce_sum(tf.abs(est["samples"] - tf.cast(hi, tf.complex64)[:, None]) ** 2)) / samples
     ref = float(tf.reduce_sum(tf.abs(h) ** 2))
-    mean = tf.concat(means, 0)
+    mean, cond, null = tf.concat(means, 0), tf.concat(cond, 0), tf.concat(null, 0)
     measured = float(tf.reduce_sum(tf.abs(mean - h) ** 2))
+    sl_h = sl_est(y, snr_db, rng)["h_hat"]
     out = {
         "snr_db": float(snr_db), "channels": n, "samples": int(samples),
-        "clean_cond": _nmse_db(tf.concat(cond, 0), h),
-        "clean_null": _nmse_db(tf.concat(null, 0), h),
+        "clean_cond": _nmse_db(cond, h),
+        "clean_null": _nmse_db(null, h),
         "sample": 10.0 * math.log10(sq_sample / ref),
         "mean": _nmse_db(mean, h),
         "err_var_ratio": float(tf.reduce_sum(tf.concat(ev, 0))) / measured,
-        "sl": _nmse_db(sl_est(y, snr_db, rng)["h_hat"], h),
+        "sl": _nmse_db(sl_h, h),
         "hold_last": _nmse_db(hold_last(y, SRSGeometry.from_section(sec)), h),
         "zero": 0.0,
+        "gcs_clean_cond": _gcs(cond, h), "gcs_clean_null": _gcs(null, h), "gcs_mean": _gcs(mean, h),
+        "gcs_sl": _gcs(sl_h, h),
     }
     return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in out.items()}
 
@@ -103,13 +114,19 @@ def verdicts(g: dict) -> dict:
 def table(rows: list[dict], label: str = "model") -> str:
     """Markdown table of guard rows (one per model and SNR) with the verdicts."""
     head = (f"| {label} | SNR | clean, condition | clean, null | one sample | mean of K | err_var_ratio | SL | "
-            "hold-last | all-zero | targets met |")
-    lines = [head, "|---|---|---|---|---|---|---|---|---|---|---|"]
+            "hold-last | all-zero | GCS clean cond / null / mean / SL | targets met |")
+    lines = [head, "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for g in rows:
         v = verdicts(g)
         met = ", ".join(f"{k} {'yes' if ok else 'NO'} ({m:+.2f})" if k != "calibration" else
                         f"{k} {'yes' if ok else 'NO'}" for k, (ok, m) in v.items())
         lines.append(f"| {g.get('model', '')} | {g['snr_db']:g} dB | {g['clean_cond']:.2f} | {g['clean_null']:.2f} | "
                      f"{g['sample']:.2f} | {g['mean']:.2f} (K = {g['samples']}) | {g['err_var_ratio']:.2f} | "
-                     f"{g['sl']:.2f} | {g['hold_last']:.2f} | {g['zero']:.2f} | {met} |")
+                     f"{g['sl']:.2f} | {g['hold_last']:.2f} | {g['zero']:.2f} | {_gcs_cell(g)} | {met} |")
     return "\n".join(lines)
+
+
+def _gcs_cell(g: dict) -> str:
+    if "gcs_sl" not in g:
+        return "-"
+    return " / ".join(f"{g[k]:.3f}" for k in ("gcs_clean_cond", "gcs_clean_null", "gcs_mean", "gcs_sl"))
