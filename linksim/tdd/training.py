@@ -164,6 +164,7 @@ def _step_fn(net, spec: SRSTrainSpec, optimizer, rng):
 def train(spec: SRSTrainSpec, resume: bool = False, progress: bool = True, source: str = "") -> Path:
     """Draw (or load) the channels, train, measure and export; returns the folder."""
     t0 = time.time()
+    revision = git_revision()   # of the code that trains (a parallel run may write tracked zoo files meanwhile)
     (obs, target), test = split(spec)
     data_s = time.time() - t0
     tr = spec.training
@@ -188,7 +189,7 @@ def train(spec: SRSTrainSpec, resume: bool = False, progress: bool = True, sourc
             "samples": len(obs), "test_samples": len(test[0]), "data_s": round(data_s, 1), "wall_s": round(train_s, 1),
             "parameters": count_parameters(net), "final_loss": losses[-1][1] if losses else None,
             "first_loss": losses[0][1] if losses else None,
-            "linksim": __version__, "git_revision": git_revision(), "versions": package_versions(),
+            "linksim": __version__, "git_revision": revision, "versions": package_versions(),
             "threads": tf.config.threading.get_intra_op_parallelism_threads(), "init_copied": copied}
     extra = {"task": TASK, "model": spec.model, "channel": spec.channel.channel_key(),
              "streams": spec.channel.streams, "diffusion": spec.diffusion.model_dump(), "training": info}
