@@ -27,6 +27,7 @@ VARIANTS = {
     "v, min-SNR-5": {"parameterisation": "v", "weighting": "min_snr"},
     "v (v-MSE), SL init": {"parameterisation": "v", "init_from": "srs-sl-high-cpu"},
     "x0 (x0-MSE), SL init": {"parameterisation": "x0", "init_from": "srs-sl-high-cpu"},
+    "v (v-MSE), SL init, input alpha x_t": {"parameterisation": "v", "init_from": "srs-sl-high-cpu", "input_scale": "alpha"},
 }
 
 
@@ -53,7 +54,7 @@ def main() -> None:
             continue
         overrides = [f"training.steps={args.steps}", f"output={Path(args.models) / str(len(rows))}",
                      "evaluation.snr_db=[0]", "evaluation.num_channels=16"]
-        base = {"parameterisation": "eps", "weighting": "null", "init_from": "null"}  # whatever the spec sets
+        base = {"parameterisation": "eps", "weighting": "null", "init_from": "null", "input_scale": "none"}  # whatever the spec sets
         overrides += [f"diffusion.{k}={v}" for k, v in {**base, **diff}.items()]
         spec = load_spec(args.spec, overrides)
         t0 = time.time()

@@ -52,7 +52,8 @@ class ModelEstimator:
         self.samples, self.cfg_weight, self.stochastic = int(samples), float(cfg_weight), bool(stochastic)
         self.streams = int(streams or self.config.get("streams", 2))
         if kind == "dm":
-            self.sampler = DiffusionSampler(self.net, parameterisation=self.parameterisation)
+            self.sampler = DiffusionSampler(self.net, parameterisation=self.parameterisation,
+                                            input_scale=self.config.get("diffusion", {}).get("input_scale", "none"))
         else:
             self._point = graph_function(lambda o, s: self.net(o, s), reduce_retracing=True)
 

@@ -86,8 +86,25 @@ def x0_weight(snr, weighting: str, gamma: float = 5.0):
     raise ValueError(f'weighting must be one of {WEIGHTINGS}, got "{weighting}"')
 
 
+#: What the decoder sees of the noisy target: ``none`` — ``x_t`` (unit variance at every
+#: step); ``alpha`` — ``alpha_t x_t``, which vanishes as t -> T, so that near t = T the
+#: output depends on the condition alone (at t = T, ``x_t`` carries no information on h
+#: but, fed at unit scale, perturbs the decoder's queries at random).
+INPUT_SCALES = ("none", "alpha")
+
+
+def decoder_input(x, alpha, input_scale: str = "none"):
+    """The noisy target as the decoder sees it (see :data:`INPUT_SCALES`); ``alpha``
+    broadcastable to ``x``."""
+    if input_scale == "none":
+        return x
+    if input_scale == "alpha":
+        return tf.cast(alpha, x.dtype) * x
+    raise ValueError(f'input_scale must be one of {INPUT_SCALES}, got "{input_scale}"')
+
+
 def dm_loss(net, obs, snr_db, h, rng, p_uncond: float = 0.1, parameterisation: str = "eps",
-            weighting: str | None = None, min_snr_gamma: float = 5.0):
+            weighting: str | None = None, min_snr_gamma: float = 5.0, input_scale: str = "none"):
     """Diffusion loss at a uniform step t in 1..T; the condition is dropped with
     probability ``p_uncond``. The network predicts ``parameterisation``; the squared error
     of its target is weighted so that the clean estimate's error has the weight
@@ -103,7 +120,7 @@ def dm_loss(net, obs, snr_db, h, rng, p_uncond: float = 0.1, parameterisation: s
     x0 = h * DATA_SCALE
     xt = tf.sqrt(ab) * x0 + tf.sqrt(1.0 - ab) * eps
     drop = rng.uniform([b]) < p_uncond
-    pred = net(obs, snr_db, xt, tf.cast(t, tf.float32), drop=drop)
+    pred = net(obs, snr_db, decoder_input(xt, tf.sqrt(ab), input_scale), tf.cast(t, tf.float32), drop=drop)
     goal = param_target(x0, eps, tf.sqrt(ab), tf.sqrt(1.0 - ab), parameterisation)
     if weighting == parameterisation:
         return _energy(pred - goal) / 2.0
@@ -147,9 +164,11 @@ class DiffusionSampler:
     Guidance combines the raw outputs, which equals combining eps for every kind (each
     maps to eps affinely with the same coefficients)."""
 
-    def __init__(self, net, clip_x0: float | None = X0_CLIP, parameterisation: str = "eps"):
+    def __init__(self, net, clip_x0: float | None = X0_CLIP, parameterisation: str = "eps", input_scale: str = "none"):
         if parameterisation not in PARAMETERISATIONS:
             raise ValueError(f'parameterisation must be one of {PARAMETERISATIONS}, got "{parameterisation}"')
+        decoder_input(tf.zeros([1], tf.complex64), 1.0, input_scale)  # checks the kind
+        self.input_scale = input_scale
         self.net = net
         self.clip_x0 = clip_x0
         self.parameterisation = parameterisation
@@ -157,6 +176,9 @@ class DiffusionSampler:
         self.abar = alpha_bar(self.T)
         self._encode = graph_function(lambda o, s, d: net.encode(o, s, d), reduce_retracing=True)
         self._out = graph_function(lambda m, x, t: net.decode(m, x, t), reduce_retracing=True)
+
+    def _input(self, x, t: int):
+        return decoder_input(x, math.sqrt(self.abar[t]), self.input_scale)
 
     def to_x0(self, x, out, t: int):
         """Jump-to-clean estimate (unclipped) from the network output at integer step t."""
@@ -175,7 +197,7 @@ class DiffusionSampler:
         mem = self._encode(obs, snr, tf.fill([b], bool(drop)))
         _, _, F, nu, nb = self.net.data_shape
         x = _complex_normal(rng, [b, F, nu, nb])
-        out = self._out(mem, x, tf.fill([b], float(self.T)))
+        out = self._out(mem, self._input(x, self.T), tf.fill([b], float(self.T)))
         return self.to_x0(x, out, self.T) / DATA_SCALE
 
     def __call__(self, obs, snr_db, K: int, w: float, stochastic: bool, rng, truth=None):
@@ -193,9 +215,10 @@ class DiffusionSampler:
         ref = None if truth is None else tf.repeat(tf.cast(truth, tf.complex64), K, axis=0)
         for t in range(self.T, 0, -1):
             tt = tf.fill([b * K], float(t))
-            out = self._out(mem_c, x, tt)
+            x_in = self._input(x, t)
+            out = self._out(mem_c, x_in, tt)
             if mem_u is not None:
-                out = w * out + (1.0 - w) * self._out(mem_u, x, tt)
+                out = w * out + (1.0 - w) * self._out(mem_u, x_in, tt)
             ab, ab_prev = self.abar[t], self.abar[t - 1]
             x0 = self.to_x0(x, out, t)
             if self.clip_x0 is not None:

@@ -53,6 +53,8 @@ class DiffusionSpec(_Strict):
         None, description="Weight of the clean estimate's squared error per step (linksim.tdd.models.WEIGHTINGS); "
                           "default: the parameterisation's own MSE.")
     min_snr_gamma: float = Field(5.0, gt=0, description="gamma of the min_snr weighting.")
+    input_scale: Literal["none", "alpha"] = Field("none", description="The decoder sees x_t (none) or alpha_t x_t (alpha: near t = T "
+                                                                      "its output depends on the condition alone); linksim.tdd.models.INPUT_SCALES.")
     init_from: Optional[str] = Field(None, description="Zoo name or folder of a trained sl model of the same shape: "
                                                        "the DM starts from its weights (encoder, decoder, head) with "
                                                        "the x_t and t embeddings' outputs zeroed, i.e. as that SL estimator.")
@@ -138,7 +140,7 @@ def _step_fn(net, spec: SRSTrainSpec, optimizer, rng):
     loss_fn = LOSSES[spec.model]
     d = spec.diffusion
     extra = {"p_uncond": d.p_uncond, "parameterisation": d.parameterisation, "weighting": d.weighting,
-             "min_snr_gamma": d.min_snr_gamma} if spec.model == "dm" else {}
+             "min_snr_gamma": d.min_snr_gamma, "input_scale": d.input_scale} if spec.model == "dm" else {}
     if spec.model == "e2e":
         extra = {"num_streams": spec.channel.streams}
     lo, hi = spec.training.snr_db
@@ -261,6 +263,8 @@ def model_card(info: dict) -> str:
     if weighting == "min_snr":
         weighting = f"min_snr (gamma = {d.get('min_snr_gamma')})"
     init = f"; initialised from the SL model `{d['init_from']}`" if d.get("init_from") else ""
+    if d.get("input_scale", "none") != "none":
+        init += f"; decoder input {d['input_scale']}_t x_t"
     what = {"sl": "discriminative (MSE) estimate: approximate conditional mean",
             "dm": f"conditional DDPM, {kind}-prediction, loss weighting {weighting}, cosine schedule T = {d['T']}, "
                   f"condition dropped with p = {d['p_uncond']} (classifier-free guidance){init}",
