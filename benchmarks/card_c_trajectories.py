@@ -55,7 +55,8 @@ def main() -> None:
     rows, summary = [], {"sl": ref}
     for variant in ("stochastic", "deterministic"):
         dm = ModelEstimator(f"srs-dm-{args.mobility}-cpu", shape, "dm", samples=1, stochastic=variant == "stochastic")
-        dm.sampler = DiffusionSampler(dm.net, clip_x0=args.clip or None)
+        dm.sampler = DiffusionSampler(dm.net, clip_x0=args.clip or None, parameterisation=dm.parameterisation,
+                                     input_scale=dm.sampler.input_scale)
         est = dm(y, args.snr, rng, truth=h)
         tr = est["trace"]
         T = len(tr["nmse_xt"])

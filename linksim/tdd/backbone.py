@@ -37,7 +37,9 @@ def to_tokens(h):
     """[..., Nu, Nb] complex -> [..., 2 Nu Nb] float32 (real parts, then imaginary)."""
     h = tf.cast(h, tf.complex64)
     shape = tf.shape(h)
-    flat = tf.reshape(h, tf.concat([shape[:-2], [-1]], 0))
+    # the static width keeps the token size known when a traced batch size is not
+    width = h.shape[-2] * h.shape[-1] if h.shape[-2] is not None and h.shape[-1] is not None else -1
+    flat = tf.reshape(h, tf.concat([shape[:-2], [width]], 0))
     return tf.concat([tf.math.real(flat), tf.math.imag(flat)], -1)
 
 

@@ -52,9 +52,15 @@ class ModelEstimator:
         self.samples, self.cfg_weight, self.stochastic = int(samples), float(cfg_weight), bool(stochastic)
         self.streams = int(streams or self.config.get("streams", 2))
         if kind == "dm":
-            self.sampler = DiffusionSampler(self.net)
+            self.sampler = DiffusionSampler(self.net, parameterisation=self.parameterisation,
+                                            input_scale=self.config.get("diffusion", {}).get("input_scale", "none"))
         else:
             self._point = graph_function(lambda o, s: self.net(o, s), reduce_retracing=True)
+
+    @property
+    def parameterisation(self) -> str:
+        """What a DM's network predicts (checkpoints from before the option: eps)."""
+        return str(self.config.get("diffusion", {}).get("parameterisation", "eps"))
 
     @property
     def channel(self) -> dict:

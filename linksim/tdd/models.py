@@ -1,9 +1,11 @@
 """Card C's three learned estimators on one backbone (:class:`~.backbone.SRSTransformer`):
 
 - ``sl``  — discriminative, trained with MSE: an approximation of the conditional mean.
-- ``dm``  — conditional diffusion (DDPM, eps-prediction, cosine schedule), trained with the
-  condition dropped (null memory) with probability ``p_uncond`` for classifier-free
-  guidance; :func:`sample_dm` draws K posterior samples (stochastic or deterministic
+- ``dm``  — conditional diffusion (DDPM, cosine schedule), trained with the condition
+  dropped (null memory) with probability ``p_uncond`` for classifier-free guidance. The
+  network predicts eps, v or x0 (:mod:`linksim.diffusion.parameterisation`) and the loss
+  weights the error of the clean estimate per step (:data:`WEIGHTINGS`);
+  :class:`DiffusionSampler` draws K posterior samples (stochastic or deterministic
   reverse trajectory) with guidance weight w.
 - ``e2e`` — a latent channel whose Gramian's dominant eigenvectors are the precoder
   (:func:`linksim.precoding.expected_gramian_precoder`), trained on the received energy ``|H F|_F^2``.
@@ -18,6 +20,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from ..diffusion.parameterisation import KINDS as PARAMETERISATIONS, target as param_target, to_x0
 from ..diffusion.schedules import cosine_schedule
 from ..graph import graph_function
 from ..metrics import gcs_per_matrix
@@ -58,18 +61,73 @@ def _complex_normal(rng, shape):
     return tf.complex(rng.normal(shape), rng.normal(shape))
 
 
-def dm_loss(net, obs, snr_db, h, rng, p_uncond: float = 0.1):
-    """eps-prediction loss at a uniform step t in 1..T; the condition is dropped with
-    probability ``p_uncond``."""
+#: Loss weightings, as the weight of the clean estimate's squared error
+#: ``|x0_hat - x0|^2`` at a step of signal-to-noise ratio ``snr = abar / (1 - abar)``:
+#: ``eps`` (snr: the eps-MSE), ``v`` (snr + 1: the v-MSE), ``x0`` (1: the x0-MSE),
+#: ``min_snr`` (min(snr, gamma), Hang et al.'s min-SNR-gamma) and ``trunc_snr``
+#: (max(snr, 1), Salimans & Ho's truncated SNR). With eps-prediction and the ``eps``
+#: weighting the steps near t = T, where only the condition informs the estimate, carry
+#: almost no weight (snr_T ~ 1e-6).
+WEIGHTINGS = ("eps", "v", "x0", "min_snr", "trunc_snr")
+
+
+def x0_weight(snr, weighting: str, gamma: float = 5.0):
+    """Weight of ``|x0_hat - x0|^2`` at ``snr`` (see :data:`WEIGHTINGS`)."""
+    if weighting == "eps":
+        return snr
+    if weighting == "v":
+        return snr + 1.0
+    if weighting == "x0":
+        return tf.ones_like(snr)
+    if weighting == "min_snr":
+        return tf.minimum(snr, gamma)
+    if weighting == "trunc_snr":
+        return tf.maximum(snr, 1.0)
+    raise ValueError(f'weighting must be one of {WEIGHTINGS}, got "{weighting}"')
+
+
+#: What the decoder sees of the noisy target: ``none`` — ``x_t`` (unit variance at every
+#: step); ``alpha`` — ``alpha_t x_t``, which vanishes as t -> T, so that near t = T the
+#: output depends on the condition alone (at t = T, ``x_t`` carries no information on h
+#: but, fed at unit scale, perturbs the decoder's queries at random).
+INPUT_SCALES = ("none", "alpha")
+
+
+def decoder_input(x, alpha, input_scale: str = "none"):
+    """The noisy target as the decoder sees it (see :data:`INPUT_SCALES`); ``alpha``
+    broadcastable to ``x``."""
+    if input_scale == "none":
+        return x
+    if input_scale == "alpha":
+        return tf.cast(alpha, x.dtype) * x
+    raise ValueError(f'input_scale must be one of {INPUT_SCALES}, got "{input_scale}"')
+
+
+def dm_loss(net, obs, snr_db, h, rng, p_uncond: float = 0.1, parameterisation: str = "eps",
+            weighting: str | None = None, min_snr_gamma: float = 5.0, input_scale: str = "none"):
+    """Diffusion loss at a uniform step t in 1..T; the condition is dropped with
+    probability ``p_uncond``. The network predicts ``parameterisation``; the squared error
+    of its target is weighted so that the clean estimate's error has the weight
+    ``x0_weight(snr_t, weighting)`` (``weighting`` None: the parameterisation's own MSE;
+    ``eps`` / ``eps`` is the original loss, computed exactly as before)."""
+    weighting = weighting or parameterisation
     b = tf.shape(h)[0]
     abar = tf.constant(alpha_bar(net.T), tf.float32)
     t = rng.uniform([b], 1, net.T + 1, tf.int32)
-    ab = tf.cast(tf.gather(abar, t), tf.complex64)[:, None, None, None]
+    ab_r = tf.gather(abar, t)
+    ab = tf.cast(ab_r, tf.complex64)[:, None, None, None]
     eps = _complex_normal(rng, tf.shape(h))
-    xt = tf.sqrt(ab) * (h * DATA_SCALE) + tf.sqrt(1.0 - ab) * eps
+    x0 = h * DATA_SCALE
+    xt = tf.sqrt(ab) * x0 + tf.sqrt(1.0 - ab) * eps
     drop = rng.uniform([b]) < p_uncond
-    pred = net(obs, snr_db, xt, tf.cast(t, tf.float32), drop=drop)
-    return _energy(pred - eps) / 2.0
+    pred = net(obs, snr_db, decoder_input(xt, tf.sqrt(ab), input_scale), tf.cast(t, tf.float32), drop=drop)
+    goal = param_target(x0, eps, tf.sqrt(ab), tf.sqrt(1.0 - ab), parameterisation)
+    if weighting == parameterisation:
+        return _energy(pred - goal) / 2.0
+    snr = ab_r / (1.0 - ab_r)
+    ratio = x0_weight(snr, weighting, min_snr_gamma) / x0_weight(snr, parameterisation)
+    per = tf.reduce_mean(tf.abs(pred - goal) ** 2, axis=[1, 2, 3])
+    return tf.reduce_mean(ratio * per) / 2.0
 
 
 def received_energy(h, f):
@@ -100,15 +158,47 @@ class DiffusionSampler:
     ``w`` is the classifier-free guidance weight: eps = w eps(x, c) + (1 - w) eps(x, null).
     ``stochastic``: ancestral sampling (posterior variance of q(x_{t-1} | x_t, x_0));
     otherwise only the mean is propagated (deterministic trajectory). The jump-to-clean
-    estimate is clipped to ``clip_x0`` per real component (see :data:`X0_CLIP`)."""
+    estimate is clipped to ``clip_x0`` per real component (see :data:`X0_CLIP`).
+    ``parameterisation``: what the network predicts (the checkpoint's
+    ``diffusion.parameterisation``; eps for models trained before the option existed).
+    Guidance combines the raw outputs, which equals combining eps for every kind (each
+    maps to eps affinely with the same coefficients)."""
 
-    def __init__(self, net, clip_x0: float | None = X0_CLIP):
+    def __init__(self, net, clip_x0: float | None = X0_CLIP, parameterisation: str = "eps", input_scale: str = "none"):
+        if parameterisation not in PARAMETERISATIONS:
+            raise ValueError(f'parameterisation must be one of {PARAMETERISATIONS}, got "{parameterisation}"')
+        decoder_input(tf.zeros([1], tf.complex64), 1.0, input_scale)  # checks the kind
+        self.input_scale = input_scale
         self.net = net
         self.clip_x0 = clip_x0
+        self.parameterisation = parameterisation
         self.T = net.T
         self.abar = alpha_bar(self.T)
         self._encode = graph_function(lambda o, s, d: net.encode(o, s, d), reduce_retracing=True)
-        self._eps = graph_function(lambda m, x, t: net.decode(m, x, t), reduce_retracing=True)
+        self._out = graph_function(lambda m, x, t: net.decode(m, x, t), reduce_retracing=True)
+
+    def _input(self, x, t: int):
+        return decoder_input(x, math.sqrt(self.abar[t]), self.input_scale)
+
+    def to_x0(self, x, out, t: int):
+        """Jump-to-clean estimate (unclipped) from the network output at integer step t."""
+        ab = self.abar[t]
+        if self.parameterisation == "eps":   # the original expression, kept bit-for-bit
+            return (x - math.sqrt(1.0 - ab) * out) / math.sqrt(ab)
+        return to_x0(x, out, math.sqrt(ab), math.sqrt(1.0 - ab), self.parameterisation)
+
+    def clean_estimate(self, obs, snr_db, rng, drop: bool = False):
+        """The jump-to-clean estimate at t = T from a pure-noise ``x_T`` (unclipped),
+        [B, F, Nu, Nb] complex64 in the channel's scale: what the condition alone (or the
+        null token, ``drop``) tells the network. For a model that uses its condition this
+        is close to the conditional mean."""
+        b = int(obs.shape[0])
+        snr = tf.fill([b], tf.cast(snr_db, tf.float32))
+        mem = self._encode(obs, snr, tf.fill([b], bool(drop)))
+        _, _, F, nu, nb = self.net.data_shape
+        x = _complex_normal(rng, [b, F, nu, nb])
+        out = self._out(mem, self._input(x, self.T), tf.fill([b], float(self.T)))
+        return self.to_x0(x, out, self.T) / DATA_SCALE
 
     def __call__(self, obs, snr_db, K: int, w: float, stochastic: bool, rng, truth=None):
         b = int(obs.shape[0])
@@ -125,11 +215,12 @@ class DiffusionSampler:
         ref = None if truth is None else tf.repeat(tf.cast(truth, tf.complex64), K, axis=0)
         for t in range(self.T, 0, -1):
             tt = tf.fill([b * K], float(t))
-            eps = self._eps(mem_c, x, tt)
+            x_in = self._input(x, t)
+            out = self._out(mem_c, x_in, tt)
             if mem_u is not None:
-                eps = w * eps + (1.0 - w) * self._eps(mem_u, x, tt)
+                out = w * out + (1.0 - w) * self._out(mem_u, x_in, tt)
             ab, ab_prev = self.abar[t], self.abar[t - 1]
-            x0 = (x - math.sqrt(1.0 - ab) * eps) / math.sqrt(ab)
+            x0 = self.to_x0(x, out, t)
             if self.clip_x0 is not None:
                 x0 = tf.complex(tf.clip_by_value(tf.math.real(x0), -self.clip_x0, self.clip_x0),
                                 tf.clip_by_value(tf.math.imag(x0), -self.clip_x0, self.clip_x0))

@@ -48,6 +48,16 @@ class NetworkSpec(_Strict):
 class DiffusionSpec(_Strict):
     T: int = Field(50, ge=2, le=2000, description="Diffusion steps (cosine schedule).")
     p_uncond: float = Field(0.1, ge=0, lt=1, description="Probability of dropping the condition (classifier-free guidance).")
+    parameterisation: Literal["eps", "v", "x0"] = Field("eps", description="What the network predicts (the sampler reads it from the checkpoint).")
+    weighting: Optional[Literal["eps", "v", "x0", "min_snr", "trunc_snr"]] = Field(
+        None, description="Weight of the clean estimate's squared error per step (linksim.tdd.models.WEIGHTINGS); "
+                          "default: the parameterisation's own MSE.")
+    min_snr_gamma: float = Field(5.0, gt=0, description="gamma of the min_snr weighting.")
+    input_scale: Literal["none", "alpha"] = Field("none", description="The decoder sees x_t (none) or alpha_t x_t (alpha: near t = T "
+                                                                      "its output depends on the condition alone); linksim.tdd.models.INPUT_SCALES.")
+    init_from: Optional[str] = Field(None, description="Zoo name or folder of a trained sl model of the same shape: "
+                                                       "the DM starts from its weights (encoder, decoder, head) with "
+                                                       "the x_t and t embeddings' outputs zeroed, i.e. as that SL estimator.")
 
 
 class TrainingSpec(_Strict):
@@ -87,6 +97,38 @@ def build_network(spec: SRSTrainSpec) -> SRSTransformer:
                           **PROFILES[spec.network.profile]).build_for(data_shape(spec.channel))
 
 
+def init_from_sl(net: SRSTransformer, source: str, shape, parameterisation: str) -> int:
+    """Copy every variable a trained SL model shares with ``net`` (same checkpoint key and
+    shape), zero the DM-only embeddings' outputs (``embed_x`` kernel, ``embed_t2``) and
+    scale the head so that the DM's clean estimate starts as the SL estimate at high
+    noise: by ``DATA_SCALE`` for x0-prediction (``x0_hat = out``), by ``-DATA_SCALE`` for
+    v-prediction (``x0_hat = alpha x_t - beta out``, which also gives ``x_t`` at low
+    noise). Returns the number of variables copied."""
+    from ..diffusion.checkpoints import load_checkpoint, resolve_model
+    from .models import DATA_SCALE
+
+    if parameterisation not in ("v", "x0"):
+        raise ValueError(f"init_from needs v- or x0-prediction, not {parameterisation!r}")
+
+    sl, cfg = load_checkpoint(resolve_model(source), shape)
+    if cfg.get("model") != "sl":
+        raise ValueError(f"init_from needs an sl model, {source} is {cfg.get('model')!r}")
+    theirs = sl.named_variables()
+    copied = 0
+    for key, v in net.named_variables().items():
+        if key in theirs and tuple(theirs[key].shape) == tuple(v.shape):
+            v.assign(theirs[key])
+            copied += 1
+    for layer in (net.embed_t2,):
+        for v in layer.weights:
+            v.assign(tf.zeros_like(v))
+    net.embed_x.kernel.assign(tf.zeros_like(net.embed_x.kernel))
+    scale = DATA_SCALE if parameterisation == "x0" else -DATA_SCALE
+    for v in net.head.weights:
+        v.assign(v * scale)
+    return copied
+
+
 def split(spec: SRSTrainSpec):
     """``(train, test)``: each a pair ``(obs, target)`` of the cached channel set."""
     obs, target = channel_set(spec.channel, spec.data.num_samples, spec.data.seed)
@@ -96,7 +138,9 @@ def split(spec: SRSTrainSpec):
 
 def _step_fn(net, spec: SRSTrainSpec, optimizer, rng):
     loss_fn = LOSSES[spec.model]
-    extra = {"p_uncond": spec.diffusion.p_uncond} if spec.model == "dm" else {}
+    d = spec.diffusion
+    extra = {"p_uncond": d.p_uncond, "parameterisation": d.parameterisation, "weighting": d.weighting,
+             "min_snr_gamma": d.min_snr_gamma, "input_scale": d.input_scale} if spec.model == "dm" else {}
     if spec.model == "e2e":
         extra = {"num_streams": spec.channel.streams}
     lo, hi = spec.training.snr_db
@@ -122,11 +166,15 @@ def _step_fn(net, spec: SRSTrainSpec, optimizer, rng):
 def train(spec: SRSTrainSpec, resume: bool = False, progress: bool = True, source: str = "") -> Path:
     """Draw (or load) the channels, train, measure and export; returns the folder."""
     t0 = time.time()
+    revision = git_revision()   # of the code that trains (a parallel run may write tracked zoo files meanwhile)
     (obs, target), test = split(spec)
     data_s = time.time() - t0
     tr = spec.training
     tf.keras.utils.set_random_seed(tr.seed)
     net = build_network(spec)
+    copied = 0
+    if spec.model == "dm" and spec.diffusion.init_from:
+        copied = init_from_sl(net, spec.diffusion.init_from, data_shape(spec.channel), spec.diffusion.parameterisation)
     optimizer = cosine_adam(tr.learning_rate, tr.steps)
     rng = tf.random.Generator.from_seed(tr.seed)
     step = _step_fn(net, spec, optimizer, rng)
@@ -143,8 +191,8 @@ def train(spec: SRSTrainSpec, resume: bool = False, progress: bool = True, sourc
             "samples": len(obs), "test_samples": len(test[0]), "data_s": round(data_s, 1), "wall_s": round(train_s, 1),
             "parameters": count_parameters(net), "final_loss": losses[-1][1] if losses else None,
             "first_loss": losses[0][1] if losses else None,
-            "linksim": __version__, "git_revision": git_revision(), "versions": package_versions(),
-            "threads": tf.config.threading.get_intra_op_parallelism_threads()}
+            "linksim": __version__, "git_revision": revision, "versions": package_versions(),
+            "threads": tf.config.threading.get_intra_op_parallelism_threads(), "init_copied": copied}
     extra = {"task": TASK, "model": spec.model, "channel": spec.channel.channel_key(),
              "streams": spec.channel.streams, "diffusion": spec.diffusion.model_dump(), "training": info}
     shape = data_shape(spec.channel)
@@ -209,9 +257,17 @@ def evaluate(model_dir: Path, spec: SRSTrainSpec, test) -> dict:
 def model_card(info: dict) -> str:
     sp = info["spec"]
     ch, ev = sp["channel"], sp["evaluation"]
+    d = sp["diffusion"]
+    kind = d.get("parameterisation", "eps")
+    weighting = d.get("weighting") or kind
+    if weighting == "min_snr":
+        weighting = f"min_snr (gamma = {d.get('min_snr_gamma')})"
+    init = f"; initialised from the SL model `{d['init_from']}`" if d.get("init_from") else ""
+    if d.get("input_scale", "none") != "none":
+        init += f"; decoder input {d['input_scale']}_t x_t"
     what = {"sl": "discriminative (MSE) estimate: approximate conditional mean",
-            "dm": f"conditional DDPM, eps-prediction, cosine schedule T = {sp['diffusion']['T']}, "
-                  f"condition dropped with p = {sp['diffusion']['p_uncond']} (classifier-free guidance)",
+            "dm": f"conditional DDPM, {kind}-prediction, loss weighting {weighting}, cosine schedule T = {d['T']}, "
+                  f"condition dropped with p = {d['p_uncond']} (classifier-free guidance){init}",
             "e2e": "latent channel -> dominant eigenvectors of its Gramian = precoder, trained on received energy"}[info["model"]]
     speed = SRSPrecoding.model_validate(ch).speed_kmh
     rows = []
@@ -243,6 +299,26 @@ precoder from {ev['samples']} samples; E2E: its own).
 | uplink SNR | NMSE [dB] | GCS | SE | hold-last NMSE [dB] | hold-last SE | perfect-CSI SE |
 |---|---|---|---|---|---|---|
 {table}
+{guard_section(info)}"""
+
+
+def guard_section(info: dict) -> str:
+    """The card's guard section (``info["guard"]``, written by benchmarks/card_c_guard.py
+    --record), or nothing."""
+    g = info.get("guard")
+    if not g:
+        return ""
+    from .guard import TARGETS, table
+
+    return f"""
+## Guard: does the DM use its condition? (`benchmarks/card_c_guard.py`)
+
+{g['channels']} fresh realisations (Sionna seed {g['seed']}, not the training set), NMSE [dB]
+on the same noisy observations; SL = `{g['sl']}`; measured at git {g['git_revision']}
+in {g['wall_s']} s. Clean estimate: the jump-to-clean estimate at t = T from pure noise
+(unclipped), with the condition and with the null token. Targets: {'; '.join(TARGETS.values())}.
+
+{table(g['rows'], 'model')}
 """
 
 

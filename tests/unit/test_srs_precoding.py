@@ -140,6 +140,77 @@ def test_guidance_weight_moves_samples_from_the_prior_to_the_condition():
     assert abs(means[0.0]) < 0.05
 
 
+class _Reparameterised:
+    """The exact Gaussian net re-expressed as a v- or x0-predictor (with the decoder
+    input alpha_t x_t when ``input_scale`` is alpha)."""
+
+    def __init__(self, net, kind, input_scale="none"):
+        self.net, self.kind, self.input_scale = net, kind, input_scale
+        self.T, self.data_shape = net.T, net.data_shape
+
+    def encode(self, obs, snr, drop):
+        return self.net.encode(obs, snr, drop)
+
+    def decode(self, memory, x_in, t):
+        from linksim.diffusion.parameterisation import from_x0
+
+        ab = tf.cast(tf.gather(self.net.abar, tf.cast(t, tf.int32))[:, None, None, None], tf.complex64)
+        x = x_in / tf.sqrt(ab) if self.input_scale == "alpha" else x_in
+        eps = self.net.decode(memory, x, t)
+        x0 = (x - tf.sqrt(1.0 - ab) * eps) / tf.sqrt(ab)
+        return from_x0(x, x0, tf.sqrt(ab), tf.sqrt(1.0 - ab), self.kind)
+
+
+@pytest.mark.parametrize("kind,input_scale", [("v", "none"), ("x0", "none"), ("v", "alpha")])
+def test_sampler_reads_the_parameterisation_and_the_input_scale(kind, input_scale):
+    """The same exact denoiser as eps-, v- or x0-predictor gives the same samples and the
+    same clean estimate at t = T."""
+    net = _GaussianScoreNet(1.0 + 0.5j, 0.04)
+    obs = tf.zeros([8, 1, 1, 1, 2], tf.complex64)
+    ref = DiffusionSampler(net)
+    other = DiffusionSampler(_Reparameterised(net, kind, input_scale), parameterisation=kind, input_scale=input_scale)
+    a = ref(obs, 0.0, 2, 1.0, True, tf.random.Generator.from_seed(6)).numpy()
+    b = other(obs, 0.0, 2, 1.0, True, tf.random.Generator.from_seed(6)).numpy()
+    assert np.abs(a - b).max() < 1e-3
+    a = ref.clean_estimate(obs, 0.0, tf.random.Generator.from_seed(7)).numpy()
+    b = other.clean_estimate(obs, 0.0, tf.random.Generator.from_seed(7)).numpy()
+    assert np.abs(a - b).max() < 1e-2 * np.abs(a).max()
+
+
+def test_dm_loss_weights_the_clean_estimates_error():
+    """Every (parameterisation, weighting) pair is the weighted x0 error, mean over the
+    batch of w(snr_t) |x0_hat - x0|^2 / 2; eps with its own MSE is the original loss."""
+    from linksim.diffusion.parameterisation import to_x0
+    from linksim.tdd.models import DATA_SCALE, alpha_bar, dm_loss, x0_weight
+
+    class Net:
+        T = 20
+
+        def __init__(self):
+            self.seen = None
+
+        def __call__(self, obs, snr, xt, t, drop=None):
+            self.seen = (xt, t)
+            return 0.3 * xt + 0.1
+
+    rng0 = np.random.default_rng(1)
+    h = tf.constant(_crandn(rng0, 16, 4, 1, 2))
+    obs = tf.zeros([16, 1, 1, 1, 2], tf.complex64)
+    for kind in ("eps", "v", "x0"):
+        for weighting in (None, "x0", "min_snr", "trunc_snr"):
+            net = Net()
+            loss = float(dm_loss(net, obs, tf.zeros([16]), h, tf.random.Generator.from_seed(2), parameterisation=kind,
+                                 weighting=weighting))
+            xt, t = net.seen
+            ab = alpha_bar(Net.T)[t.numpy().astype(int)]
+            a = tf.constant(np.sqrt(ab)[:, None, None, None].astype(np.complex64))
+            b = tf.constant(np.sqrt(1 - ab)[:, None, None, None].astype(np.complex64))
+            x0_hat = to_x0(xt, net(obs, None, xt, t), a, b, kind)
+            err = np.mean(np.abs((x0_hat - h * DATA_SCALE).numpy()) ** 2, axis=(1, 2, 3))
+            w = x0_weight(tf.constant(ab / (1 - ab), tf.float32), weighting or kind).numpy()
+            assert loss == pytest.approx(float(np.mean(w * err)) / 2, rel=2e-3), (kind, weighting)
+
+
 def test_wiener_predictor_is_exact_on_a_linear_gaussian_model():
     """y = A h + noise with Gaussian h: the predictor recovers the LMMSE filter of the
     true covariances from samples, and its error variance is the measured one."""
