@@ -41,6 +41,7 @@ class VBParams(DiffusionParams):
     alpha0: float = Field(1.0, gt=0, le=1e6, description="Dirichlet concentration of the expert-weight prior (1: no preference).")
     elbo_steps: list[int] = Field(default_factory=lambda: [5, 10, 20, 40, 60, 80], min_length=1, description="Diffusion steps S of the ELBO term.")
     dc_step: int = Field(10, ge=1, description="Re-noising step t' of the data-consistency term.")
+    calibration_samples: int = Field(32, ge=1, le=10000, description="Fresh channels of each profile on which that expert's error variance is measured (once per pilots and noise level); a realisation reports the responsibility-weighted sum.")
     init: Literal["uniform", "experts"] = Field("uniform", description="First responsibilities: uniform (Card B), or experts: each expert's sampler run alone and scored (ELBO + data consistency) on its own estimate (K sampler runs more).")
 
 
