@@ -216,3 +216,24 @@ def test_sampling_steps():
     s = sampling_steps(100, 20)
     assert s[0] == 100 and s[-1] == 1 and len(s) == 20 and all(a > b for a, b in zip(s, s[1:]))
     assert sampling_steps(10, 500) == list(range(10, 0, -1))
+
+
+def test_gaussian_backbone_model_loads_with_its_gate():
+    """The shipped Gaussian-backbone expert: its noise prediction is the backbone's plus the
+    gated residual; where the gate is off (every step: the residual did not beat the
+    Gaussian fit on held-out channels) the model is the backbone alone."""
+    from linksim.narrowband.network_prior import NetworkPrior
+
+    full = NetworkPrior("nbdm-cdlC-10k-gauss-cpu")
+    alone = NetworkPrior("nbdm-cdlC-10k-gauss-cpu", network=False)
+    assert full.backbone is not None and full.backbone.rank < 16 * 64 and full.backbone.floor > 0
+    gate = full.config["residual_gate"]
+    assert len(gate) == full.T + 1
+    h = complex_normal([2, 16, 64], tf.random.Generator.from_seed(1), tf.complex64)
+    for t in (1, 50, 100):
+        a, b = np.sqrt(full.alpha_bar[t]), np.sqrt(1 - full.alpha_bar[t])
+        np.testing.assert_allclose(alone.eps(h, t).numpy(), full.backbone.eps(h, a, b).numpy(), atol=1e-6)
+        if gate[t] == 0:
+            np.testing.assert_allclose(full.eps(h, t).numpy(), alone.eps(h, t).numpy(), atol=1e-6)
+    # the network itself is not zero: the gate, not an untrained residual, switches it off
+    assert float(tf.reduce_max(tf.abs(full.net(tf.zeros([1, 16, 64, 2]) + 0.3, tf.constant([10.0]))))) > 1e-4
