@@ -23,6 +23,7 @@ import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from linksim.diffusion.checkpoints import read_checkpoint_config, resolve_model, zoo_names  # noqa: E402
+from linksim.narrowband.linear_gaussian import sample_covariance  # noqa: E402
 from linksim.narrowband.network_prior import TASK  # noqa: E402
 from linksim.narrowband.training import (NarrowbandTrainSpec, eps_csv, eps_mse_table,  # noqa: E402
                                          training_channels)
@@ -55,7 +56,7 @@ def main():
         cfg = read_checkpoint_config(resolve_model(name))
         spec = NarrowbandTrainSpec(**cfg["training"]["spec"])
         h_fit, _ = training_channels(spec)
-        table = eps_mse_table(resolve_model(name), spec, h_fit, args.channels)
+        table = eps_mse_table(resolve_model(name), spec, sample_covariance(h_fit), args.channels)
         label = os.path.basename(str(name).rstrip("/"))
         with open(os.path.join(args.out, f"{label}.csv"), "w") as f:
             f.write(eps_csv(table))

@@ -133,9 +133,10 @@ def training_channels(spec: NarrowbandTrainSpec) -> tuple[np.ndarray, np.ndarray
     return np.concatenate(fit), np.concatenate(held)
 
 
-def gaussian_backbone(spec: NarrowbandTrainSpec, h: np.ndarray) -> GaussianMatrixPrior:
-    """The Gaussian fit of the channels ``h`` (truncated at ``network.energy_tol``)."""
-    return GaussianMatrixPrior(sample_covariance(h), (spec.channel.num_rx, spec.channel.num_tx),
+def gaussian_backbone(spec: NarrowbandTrainSpec, cov: np.ndarray) -> GaussianMatrixPrior:
+    """The Gaussian fit ``CN(0, cov)`` of the training channels (truncated at
+    ``network.energy_tol``)."""
+    return GaussianMatrixPrior(cov, (spec.channel.num_rx, spec.channel.num_tx),
                                energy_tol=spec.network.energy_tol)
 
 
@@ -175,10 +176,11 @@ def train(spec: NarrowbandTrainSpec, resume: bool = False, progress: bool = True
     h, h_held = training_channels(spec)
     data_s = time.time() - t0
     x = to_real(tf.constant(h)).numpy().astype(np.float32)          # [N, Nr, Nt, 2], unit variance per entry
+    cov = sample_covariance(h)                                       # the Gaussian fit: backbone, bound, LMMSE
     net = build_network(spec)
     backbone = None
     if spec.network.backbone == "gaussian":
-        backbone = gaussian_backbone(spec, h)
+        backbone = gaussian_backbone(spec, cov)
         for w in net.c5.weights:                                     # the residual starts at zero
             w.assign(tf.zeros_like(w))
     tr = spec.training
@@ -209,8 +211,8 @@ def train(spec: NarrowbandTrainSpec, resume: bool = False, progress: bool = True
         extra["residual_gate"] = residual_gate(output, h_held)
         save_checkpoint(output, net, data_shape=shape, extra=extra, prior=mixture)
     t1 = time.time()
-    info["measured"] = evaluate(output, spec, h)
-    info["eps_mse"] = eps_mse_table(output, spec, h)
+    info["measured"] = evaluate(output, spec, cov)
+    info["eps_mse"] = eps_mse_table(output, spec, cov)
     info["eval_s"] = round(time.time() - t1, 1)
     save_checkpoint(output, net, data_shape=shape, extra={**extra, "training": info}, prior=mixture)
     atomic_write(output / "card.md", model_card(info))
@@ -238,7 +240,7 @@ def fresh_channels(spec: NarrowbandTrainSpec, profile: str, n: int) -> np.ndarra
     return spec.channel.model().draw_many(profile, n, spec.evaluation.seed + 1)
 
 
-def eps_mse_table(model_dir: Path, spec: NarrowbandTrainSpec, h_train: np.ndarray, num_channels: int = 256) -> dict:
+def eps_mse_table(model_dir: Path, spec: NarrowbandTrainSpec, cov: np.ndarray, num_channels: int = 256) -> dict:
     """Per profile: the noise-prediction error per step on fresh channels of the model and of
     the exact Gaussian denoiser of the training channels (``{profile: {"t": [...],
     "model": [...], "gaussian": [...]}}``; all ``T`` steps)."""
@@ -246,7 +248,7 @@ def eps_mse_table(model_dir: Path, spec: NarrowbandTrainSpec, h_train: np.ndarra
 
     ch = spec.channel
     model = NetworkPrior(str(model_dir), (ch.num_rx, ch.num_tx))
-    optimum = GaussianMatrixPrior(sample_covariance(h_train), (ch.num_rx, ch.num_tx))
+    optimum = GaussianMatrixPrior(cov, (ch.num_rx, ch.num_tx))
     abar = model.alpha_bar
     gauss = lambda x, t: optimum.eps(x, np.sqrt(abar[t]), np.sqrt(1.0 - abar[t]))  # noqa: E731
     steps = list(range(1, model.T + 1))
@@ -258,7 +260,7 @@ def eps_mse_table(model_dir: Path, spec: NarrowbandTrainSpec, h_train: np.ndarra
     return out
 
 
-def evaluate(model_dir: Path, spec: NarrowbandTrainSpec, h_train: np.ndarray) -> dict:
+def evaluate(model_dir: Path, spec: NarrowbandTrainSpec, cov: np.ndarray) -> dict:
     """NMSE [dB] per profile and SNR on fresh channels: the receivers' default sampler
     (Gaussian-posterior chain) and Card B's sampler as published (uninformative likelihood,
     zeta 1) with this model, and LMMSE with the sample covariance of the training
@@ -274,7 +276,6 @@ def evaluate(model_dir: Path, spec: NarrowbandTrainSpec, h_train: np.ndarray) ->
     rng = tf.random.Generator.from_seed(ev.seed)
     num_pilots = max(1, int(round(ev.pilot_density * ch.num_tx)))
     op = PilotOperator(qpsk_pilots(ch.num_tx, num_pilots, rng, tf.complex64))
-    cov = sample_covariance(h_train)
     sampler = make_sampler(DiffusionParams(), lambda: [cov], ch.num_rx, prior.alpha_bar)
     nmse = lambda a, b: round(float(10 * np.log10(np.sum(np.abs(a - b) ** 2) / np.sum(np.abs(b) ** 2))), 2)  # noqa: E731
     out = {}
@@ -326,7 +327,7 @@ def model_card(info: dict) -> str:
     eps_text = ""
     if eps:
         steps = [t for t in CARD_STEPS if t <= sp["diffusion"]["T"]]
-        eps_text = f"""
+        eps_text = """
 Noise-prediction error (mean squared error per real entry; model / exact Gaussian denoiser
 of the same training channels, the bound) on 256 fresh channels per profile: the mean over
 all T steps and at single steps t (the whole curve: `eps_mse.csv`).

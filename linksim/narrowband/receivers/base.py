@@ -13,6 +13,7 @@ import tensorflow as tf
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..channels import NarrowbandCDL, training_set
+from ..linear_gaussian import sample_covariance
 from ..pilots import complex_normal
 
 __all__ = ["NarrowbandContext", "NarrowbandReceiver", "CalibratedParams"]
@@ -53,6 +54,15 @@ class NarrowbandContext:
     def pooled(self) -> np.ndarray:
         """The aggregated training set of every profile (each with its own size)."""
         return np.concatenate([self.training(p) for p in self.profiles])
+
+    def covariance(self, profile: str | None = None) -> np.ndarray:
+        """Sample covariance of ``vec(H)`` [d, d] complex128 of ``profile``'s training set
+        (None: the pooled set), computed once per context: the LMMSE receivers and the
+        diffusion samplers' Gaussian surrogates share it."""
+        cache = self.__dict__.setdefault("_covariances", {})
+        if profile not in cache:
+            cache[profile] = sample_covariance(self.pooled() if profile is None else self.training(profile))
+        return cache[profile]
 
     def calibration_channels(self, n: int, profile: str | None = None) -> np.ndarray:
         """``n`` fresh channels, equal shares of every profile (or of ``profile`` alone),

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from ..linear_gaussian import sample_covariance
 from ..network_prior import NetworkPrior
 from .base import NarrowbandReceiver, observation_seed
 from .diffusion_common import GAUSSIAN, DiffusionParams, make_sampler, run_point
@@ -35,7 +34,7 @@ class PooledDiffusion(NarrowbandReceiver):
         # Card B's samplers trace the network into their step graphs (eager here); the
         # Gaussian-posterior sampler calls its compiled forward pass
         self.prior = NetworkPrior(name, context.shape, eager=not gaussian)
-        self.sampler = make_sampler(self.params, lambda: [sample_covariance(context.pooled())], context.model.num_rx,
+        self.sampler = make_sampler(self.params, lambda: [context.covariance()], context.model.num_rx,
                                     self.prior.alpha_bar)
         self.build_info = {"model": name, "parameters": self.prior.parameters()}
 

@@ -26,7 +26,6 @@ import tensorflow as tf
 from pydantic import Field
 from typing import Literal
 
-from ..linear_gaussian import sample_covariance
 from ..network_prior import NetworkPrior, to_real
 from ..pilots import complex_normal
 from .base import NarrowbandReceiver, observation_seed
@@ -75,7 +74,7 @@ class DiffusionVB(NarrowbandReceiver):
         if len(abars) != 1:
             raise ValueError("the experts must share one diffusion schedule")
         self.alpha_bar = self.experts[0].alpha_bar
-        self.sampler = make_sampler(self.params, lambda: [sample_covariance(context.training(p)) for p in context.profiles],
+        self.sampler = make_sampler(self.params, lambda: [context.covariance(p) for p in context.profiles],
                                     context.model.num_rx, self.alpha_bar)
         self.build_info = {"models": names, "parameters": sum(e.parameters() for e in self.experts)}
         self.last = None

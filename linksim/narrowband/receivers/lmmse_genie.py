@@ -7,7 +7,6 @@ import tensorflow as tf
 from pydantic import BaseModel, ConfigDict
 
 from ...errors import UserError
-from ..linear_gaussian import sample_covariance
 from .linear import LinearGaussianReceiver
 
 
@@ -30,7 +29,7 @@ class GenieLMMSE(LinearGaussianReceiver):
                             f"{', '.join(nb.profiles)}", field="name")
 
     def prior(self):
-        covs = [sample_covariance(self.context.training(p)) for p in self.context.profiles]
+        covs = [self.context.covariance(p) for p in self.context.profiles]
         self.build_info = {"samples": {p: self.context.samples[p] for p in self.context.profiles}}
         return np.stack(covs), np.full(len(covs), 1.0 / len(covs))
 

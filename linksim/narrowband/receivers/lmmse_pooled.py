@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from ..linear_gaussian import sample_covariance
 from .linear import LinearGaussianReceiver
 
 
@@ -19,6 +18,5 @@ class PooledLMMSE(LinearGaussianReceiver):
     Params = _NoParams
 
     def prior(self):
-        h = self.context.pooled()
-        self.build_info = {"samples": len(h)}
-        return sample_covariance(h)[None], [1.0]
+        self.build_info = {"samples": sum(self.context.samples[p] for p in self.context.profiles)}
+        return self.context.covariance()[None], [1.0]
