@@ -81,6 +81,8 @@ class NetworkPrior:
             raise UserError(f"residual_gate has {len(gate)} entries, allowed: T + 1 = {self.T + 1}", source=str(path),
                             field="residual_gate")
         self._gate = tf.constant(gate, tf.float32)
+        if self.backbone is not None and not any(g > 0 for g in gate[1:]):
+            self.use_network = False                                 # gated off at every step: not evaluated
         self._ab = tf.constant(np.sqrt(self.alpha_bar), tf.float32), tf.constant(np.sqrt(1.0 - self.alpha_bar), tf.float32)
         # eager for forward-mode JVPs (tweedie-trace): they do not pass through a tf.function
         self._call = self.net if eager else graph_function(lambda x, t: self.net(x, t), reduce_retracing=True)
