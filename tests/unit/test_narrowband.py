@@ -224,8 +224,8 @@ def test_gaussian_backbone_model_loads_with_its_gate():
     Gaussian fit on held-out channels) the model is the backbone alone."""
     from linksim.narrowband.network_prior import NetworkPrior
 
-    full = NetworkPrior("nbdm-cdlC-10k-gauss-cpu")
-    alone = NetworkPrior("nbdm-cdlC-10k-gauss-cpu", network=False)
+    full = NetworkPrior("nbdm-cdlC-10k-cpu")
+    alone = NetworkPrior("nbdm-cdlC-10k-cpu", network=False)
     assert full.backbone is not None and full.backbone.rank < 16 * 64 and full.backbone.floor > 0
     gate = full.config["residual_gate"]
     assert len(gate) == full.T + 1

@@ -1,0 +1,83 @@
+"""Every shipped narrowband diffusion model (Card B experts and pooled models) is fit to
+be compared: on fresh channels of each of its profiles at 10 dB it beats the all-zero
+estimate and regularised LS, its NMSE with the receivers' sampler is within 0.5 dB of
+LMMSE with its Gaussian fit, and its noise prediction is at most 2 % above the exact
+Gaussian denoiser of that fit (averaged over t, and at t = 1 and t = T); its committed
+card curve is at or below the Gaussian optimum of its training set."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from linksim.diffusion.checkpoints import ZOO
+from linksim.narrowband.channels import NarrowbandCDL
+from linksim.narrowband.eps_mse import eps_mse_curve
+from linksim.narrowband.linear_gaussian import GaussianMixtureLinear
+from linksim.narrowband.network_prior import NetworkPrior
+from linksim.narrowband.pilots import PilotOperator, qpsk_pilots
+from linksim.narrowband.receivers.diffusion_common import DiffusionParams, make_sampler
+
+SHIPPED = sorted(p.name for p in ZOO.glob("nbdm-*-cpu"))
+SNR_DB, DENSITY, CHANNELS = 10.0, 0.5, 16
+
+
+def _nmse_db(h_hat, h):
+    return float(10 * np.log10(np.sum(np.abs(h_hat - h) ** 2) / np.sum(np.abs(h) ** 2)))
+
+
+def test_the_zoo_holds_every_card_b_model():
+    assert {"nbdm-cdlA-10k-cpu", "nbdm-cdlB-10k-cpu", "nbdm-cdlC-10k-cpu", "nbdm-cdlD-10k-cpu", "nbdm-cdlB-1k-cpu",
+            "nbdm-cdlD-1k-cpu", "nbdm-pooled-balanced-cpu", "nbdm-pooled-scarceB-cpu",
+            "nbdm-pooled-scarceD-cpu"} <= set(SHIPPED)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_model_beats_trivial_estimates_and_is_at_its_gaussian_bound(name):
+    prior = NetworkPrior(name)
+    assert prior.backbone is not None, f"{name} has no Gaussian backbone"
+    cfg = prior.config
+    ch = cfg["channel"]
+    nr, nt = ch["num_rx"], ch["num_tx"]
+    model = NarrowbandCDL(**ch)
+    cov = prior.backbone.covariance()
+    rng = tf.random.Generator.from_seed(5)
+    op = PilotOperator(qpsk_pilots(nt, int(DENSITY * nt), rng, tf.complex64))
+    nv = 10.0 ** (-SNR_DB / 10.0)
+    sampler = make_sampler(DiffusionParams(), lambda: [cov], nr, prior.alpha_bar)
+    lmmse = GaussianMixtureLinear(cov[None], [1.0], op.x.numpy(), nv, nr)
+    x = op.x.numpy()
+    rls = np.linalg.solve(x @ x.conj().T + nv * np.eye(nt), x)             # Y X^H (X X^H + nv I)^-1
+    T = prior.T
+    fit = prior.backbone
+    gauss = lambda h_t, t: fit.eps(h_t, np.sqrt(prior.alpha_bar[t]), np.sqrt(1 - prior.alpha_bar[t]))  # noqa: E731
+    for p in cfg["profiles"]:
+        h = model.draw_many(p, CHANNELS, seed=90210)                       # never a training seed
+        y = op.observe(tf.constant(h), nv, rng)
+        dm = _nmse_db(sampler(prior.eps, y, op, nv, seed=3)[0].numpy(), h)
+        ls = _nmse_db(y.numpy() @ rls.conj().T, h)
+        lm = _nmse_db(lmmse(y)[0].numpy(), h)
+        assert dm < -1.0 and dm < ls - 1.0, (name, p, dm, ls)
+        assert dm <= lm + 0.5, (name, p, dm, lm)
+        curve = eps_mse_curve({"model": prior.eps, "gaussian": gauss}, h, prior.alpha_bar, [1, T // 2, T], seed=2,
+                              draws=1)
+        m, g = np.asarray(curve["model"]), np.asarray(curve["gaussian"])
+        assert np.all(m <= 1.02 * g) and m.mean() <= 1.02 * g.mean(), (name, p, m, g)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_committed_card_curve_is_at_or_below_the_gaussian_optimum(name):
+    rows = list(csv.DictReader((ZOO / name / "eps_mse.csv").read_text().splitlines()))
+    cfg = json.loads((ZOO / name / "config.json").read_text())
+    assert {r["profile"] for r in rows} == set(cfg["profiles"])
+    for p in cfg["profiles"]:
+        mine = [r for r in rows if r["profile"] == p]
+        m = np.array([float(r["model"]) for r in mine])
+        g = np.array([float(r["gaussian"]) for r in mine])
+        t = np.array([int(r["t"]) for r in mine])
+        assert len(t) == cfg["schedule"]["T"]
+        tol = 1e-4                                                         # the card's rounding (6 digits)
+        assert m.mean() <= g.mean() + tol and m[t == 1][0] <= g[t == 1][0] + tol, (name, p)
+        assert m[t == t.max()][0] <= g[t == t.max()][0] + tol, (name, p)
