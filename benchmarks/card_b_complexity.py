@@ -22,6 +22,7 @@ from pathlib import Path
 import tensorflow as tf
 from sionna.phy import config
 
+from linksim.narrowband.receivers.diffusion_common import GAUSSIAN
 from linksim.scenario import load_scenario
 from linksim.system.link import build_link
 
@@ -41,6 +42,8 @@ def flops(name, rx, link) -> tuple[int | None, str]:
         return 8 * d * nb.num_pilots, "Y times a precomputed Nt x Np matrix"
     if name in ("dm_pooled", "dm_vb"):
         priors = [rx.prior] if name == "dm_pooled" else rx.experts
+        if rx.params.likelihood == GAUSSIAN:
+            return consistent_flops(rx, priors, d, m)
         passes, what = sampler_passes(rx.params, priors[0].alpha_bar)
         k = len(priors)
         if name == "dm_vb":
@@ -50,10 +53,33 @@ def flops(name, rx, link) -> tuple[int | None, str]:
     return None, "iterative (not counted)"
 
 
+def prior_flops(prior, d: int) -> int:
+    """One noise prediction of a narrowband prior: its network pass (when it is evaluated)
+    and its Gaussian backbone (project on its R eigenvectors and back)."""
+    net = 2 * prior.net.macs() if prior.use_network else 0
+    return net + (16 * d * prior.backbone.rank if prior.backbone is not None else 0)
+
+
+def consistent_flops(rx, priors, d: int, m: int) -> tuple[int, str]:
+    """The Gaussian-posterior sampler: per step, each prior's noise prediction and each
+    surrogate's gain ``K_t`` [d, m] applied to the residual; DM-VB adds its
+    responsibilities (ELBO steps and the data-consistency pass per expert)."""
+    steps = len(rx.sampler.steps)
+    per_step = sum(prior_flops(p, d) for p in priors) + 8 * d * m * len(priors)
+    nets = sum(p.use_network for p in priors)
+    what = (f"{steps} steps x ({len(priors)} prior(s), {nets} with its network evaluated, + "
+            f"{len(priors)} gain(s) d x m)")
+    total = steps * per_step
+    if hasattr(rx, "experts"):
+        total += (len(rx.params.elbo_steps) + 1) * sum(prior_flops(p, d) for p in priors)
+        what = f"per VB iteration, {what} + {len(rx.params.elbo_steps) + 1} passes per expert for the responsibilities"
+    return total, what
+
+
 def sampler_passes(params, alpha_bar) -> tuple[int, str]:
-    """Forward-pass equivalents of one sampler run: a plain step is one network pass; a
-    Tweedie step adds the backward pass (counted as 2) and, for ``tweedie-trace``, the
-    forward-mode probe (counted as 1)."""
+    """Forward-pass equivalents of one run of Card B's sampler or a Tweedie variant: a plain
+    step is one network pass; a Tweedie step adds the backward pass (counted as 2) and, for
+    ``tweedie-trace``, the forward-mode probe (counted as 1)."""
     t = len(alpha_bar) - 1
     if params.likelihood == "uninformative":
         return t, f"{t} steps x 1 pass"
