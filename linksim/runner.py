@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from .metrics import Accumulator, columns
 from .results import RunDir, git_revision, now, package_versions
 from .scenario import NOISE_KEYS, Scenario, with_value
-from .errors import UserError
+from .errors import UserError, echo
 
 QUICK_MAX_BATCHES = 2
 QUICK_BATCH_SIZE = 16
@@ -115,7 +115,7 @@ def run_point(executor, work, s: Scenario, value: float, accs: dict, progress: b
             if "nonfinite" in outcome:
                 receiver, what = outcome["nonfinite"]
                 seed = batch_seed(s.seed, value, batch)
-                raise UserError(f"receiver {receiver!r} returned non-finite {what} at {s.sweep.key}={value:g}, "
+                raise UserError(f"receiver {echo(receiver)} returned non-finite {what} at {s.sweep.key}={value:g}, "
                                 f"batch {batch} (batch seed {seed}); this point is not written, finished points are "
                                 "kept (fix the receiver, then --resume)")
             info = outcome["info"]

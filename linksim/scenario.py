@@ -10,6 +10,7 @@ override that set the field), the dotted field and what is allowed.
 from __future__ import annotations
 
 import copy
+import os
 import re
 from pathlib import Path
 from typing import Any, Literal, Optional, Sequence
@@ -17,7 +18,7 @@ from typing import Any, Literal, Optional, Sequence
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .errors import UserError, allowed, did_you_mean
+from .errors import UserError, allowed, clip, did_you_mean, echo
 from .metrics import METRICS
 
 NOISE_KEYS = ("ebno_db", "snr_db")
@@ -118,7 +119,7 @@ class Channel(_Strict):
         allowed_keys = [k for k in Channel.model_fields if k not in ("mixture", "direction")]
         for k, values in self.mixture.items():
             if k not in allowed_keys:
-                raise ValueError(f"mixture key {k!r} is not a channel key{did_you_mean(k, allowed_keys)}; allowed: {allowed(allowed_keys)}")
+                raise ValueError(f"mixture key {echo(k)} is not a channel key{did_you_mean(k, allowed_keys)}; allowed: {allowed(allowed_keys)}")
             if not values:
                 raise ValueError(f"mixture.{k} needs at least one value")
         try:
@@ -538,7 +539,7 @@ def _check_narrowband(s: Scenario) -> None:
     _check_pilot_link(s, "the narrowband pilot link", "channel estimates", NARROWBAND_METRICS)
     for p, n in nb.training_samples.items():
         if p not in nb.profiles:
-            raise UserError(f"{p!r} is not in narrowband.profiles; allowed: {allowed(nb.profiles)}", field=f"narrowband.training_samples.{p}")
+            raise UserError(f"{echo(p)} is not in narrowband.profiles; allowed: {allowed(nb.profiles)}", field=f"narrowband.training_samples.{clip(p)}")
         if not 64 <= n <= 10000:
             raise UserError(f"{n} training channels; allowed: 64 .. 10000", field=f"narrowband.training_samples.{p}")
     if len(set(nb.profiles)) != len(nb.profiles):
@@ -645,15 +646,15 @@ def get_dotted(obj: Any, path: str) -> Any:
 def parse_override(text: str) -> tuple[str, Any]:
     """``a.b=3`` -> ("a.b", 3); the value is parsed as YAML plain data."""
     if "=" not in text:
-        raise UserError("an override looks like dotted.key=value", source="--set", field=text)
+        raise UserError("an override looks like dotted.key=value", source="--set", field=clip(text))
     key, raw = text.split("=", 1)
     key = key.strip()
     if not key:
-        raise UserError("empty key in override", source="--set", field=text)
+        raise UserError("empty key in override", source="--set", field=clip(text))
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError as err:
-        raise UserError(f"value is not valid YAML ({err.problem})", source="--set", field=key) from None
+        raise UserError(f"value is not valid YAML ({err.problem})", source="--set", field=clip(key)) from None
     return key, value
 
 
@@ -664,7 +665,7 @@ def _loc_to_path(loc) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + str(part)
+            out += ("." if out else "") + clip(part)
     return out
 
 
@@ -700,7 +701,7 @@ def _pydantic_problem(error: dict, root: type[BaseModel] | None = None) -> UserE
     else:
         msg = error["msg"].replace("Value error, ", "")
         if "input" in error and not isinstance(error["input"], (dict, list)):
-            msg += f" (got {error['input']!r})"
+            msg += f" (got {echo(error['input'])})"
     return UserError(msg, field=_loc_to_path(loc) or None)
 
 
@@ -725,9 +726,9 @@ def override_source(field: str | None, source: str, overrides: Sequence[str] = (
     for text in reversed(overrides):
         key = _split_path(parse_override(text)[0])
         if parts[: len(key)] == key:
-            return f"--set {text}"
+            return f"--set {clip(text)}"
         if key[: len(parts)] == parts:
-            inside.insert(0, f"--set {text}")
+            inside.insert(0, f"--set {clip(text)}")
     return ", ".join([source, *inside])
 
 
@@ -805,10 +806,10 @@ def _sweep_key_value(s: Scenario) -> int | float:
         value = get_dotted(s, key)
     except (KeyError, IndexError, ValueError):
         hint = _sweep_key_hint(s, key)
-        raise UserError(f"{key!r} is not a scenario key{hint}; allowed: ebno_db, snr_db or a dotted numeric key", field="sweep.key") from None
+        raise UserError(f"{echo(key)} is not a scenario key{hint}; allowed: ebno_db, snr_db or a dotted numeric key", field="sweep.key") from None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         hint = did_you_mean(key.rsplit(".", 1)[-1], NOISE_KEYS)
-        raise UserError(f"{key!r} is not a numeric scalar key (it holds {type(value).__name__}){hint}", field="sweep.key")
+        raise UserError(f"{echo(key)} is not a numeric scalar key (it holds {type(value).__name__}){hint}", field="sweep.key")
     return value
 
 
@@ -867,7 +868,7 @@ def _check_params(cls, spec, where: str) -> None:
         if first["type"] == "extra_forbidden":
             msg = f"unknown parameter for {spec.name}{did_you_mean(loc[-1], names)}; allowed: {allowed(['name', 'label'] + names)}"
         else:
-            msg = first["msg"] + (f" (got {first.get('input')!r})" if "input" in first else "")
+            msg = first["msg"] + (f" (got {echo(first.get('input'))})" if "input" in first else "")
         raise UserError(msg, field=f"{where}.{_loc_to_path(loc)}") from None
 
 
@@ -880,8 +881,8 @@ def _check_reconstruction(s: Scenario) -> None:
 def _check_files(s: Scenario, base_dir: Path | None) -> None:
     if s.pilots.type == "mask" and s.pilots.mask_file:
         path = resolve_path(s.pilots.mask_file, base_dir)
-        if not path.is_file():
-            raise UserError(f"file not found: {path}", field="pilots.mask_file")
+        if not os.path.isfile(path):  # False for a path the OS cannot look up (too long, a NUL byte)
+            raise UserError(f"file not found: {clip(path)}", field="pilots.mask_file")
         s.pilots.mask_file = str(path)
         read_mask(s)
 

@@ -20,7 +20,7 @@ import yaml
 
 from linksim.cli import main
 from linksim.diffusion.checkpoints import zoo_names
-from linksim.errors import MAX_PROBLEMS
+from linksim.errors import MAX_PROBLEMS, UserError
 from linksim.registry import receiver_names
 from linksim.scenario import validate_scenario
 
@@ -294,6 +294,47 @@ def test_sweep_misspelt_dotted_key(tmp_path, capsys):
     path = write(tmp_path, data)
     code, err = run_cli(["validate", str(path)], capsys)
     assert_one_error(code, err, str(path), "sweep.key", 'did you mean "channel.delay_spread_ns"')
+
+
+# --------------------------------------------------------------------------- long values
+LONG = 10_000_000  # characters of a value too long to repeat in a message
+SHORT_MESSAGE = 1500  # characters: the longest message below lists the zoo's model names
+
+
+def _with_long(dotted: str, size: int) -> dict:
+    """The quickstart scenario with a string of ``size`` x's at ``dotted`` (``KEY`` as the
+    last part: a key of that length instead of a value)."""
+    data = base()
+    if dotted.endswith(".KEY"):
+        _set(data, dotted[: -len(".KEY")] + "." + "x" * size, 1)
+    else:
+        _set(data, dotted, "x" * size)
+    return data
+
+
+@pytest.mark.parametrize("dotted,needle", [
+    ("channel.model", "channel.model: Input should be"), ("sweep.batch_size", "sweep.batch_size: "),
+    ("sweep.key", "sweep.key: 'xxx"), ("receivers.1.name", "receivers[1].name: unknown receiver 'xxx"),
+    ("receivers.4.model", "receivers[4].model: no model 'xxx"), ("pilots.mask_file", "pilots.mask_file: file not found"),
+    ("channel.KEY", "unknown key"), ("receivers.1.KEY", "unknown parameter for ls"),
+])
+def test_long_value_gives_a_short_message(dotted, needle):
+    """A 10 MB value (or key) is repeated cut to 200 characters and named by its length."""
+    data = _with_long(dotted, LONG)
+    if dotted == "pilots.mask_file":
+        data["pilots"]["type"] = "mask"
+    with pytest.raises(UserError) as caught:
+        validate_scenario(data, source="s.yaml")
+    text = str(caught.value)
+    assert len(text) < SHORT_MESSAGE and "\n" not in text, text[:SHORT_MESSAGE]
+    assert needle in text and f"... ({LONG} characters)" in text, text
+
+
+def test_long_value_in_a_file(tmp_path, capsys):
+    path = write(tmp_path, _with_long("channel.model", 100_000))
+    code, err = run_cli(["validate", str(path)], capsys)
+    line = assert_one_error(code, err, str(path), "channel.model", "... (100000 characters)")
+    assert len(line) < 600
 
 
 # --------------------------------------------------------------------------- file-level problems
