@@ -15,9 +15,9 @@ import re
 from pathlib import Path
 from typing import Any, Literal, Optional, Sequence
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from . import strict_yaml
 from .errors import UserError, allowed, clip, did_you_mean, echo
 from .metrics import METRICS
 
@@ -644,7 +644,8 @@ def get_dotted(obj: Any, path: str) -> Any:
 
 
 def parse_override(text: str) -> tuple[str, Any]:
-    """``a.b=3`` -> ("a.b", 3); the value is parsed as YAML plain data."""
+    """``a.b=3`` -> ("a.b", 3); the value is parsed as YAML plain data, as strictly as a
+    scenario file (:mod:`linksim.strict_yaml`)."""
     if "=" not in text:
         raise UserError("an override looks like dotted.key=value", source="--set", field=clip(text))
     key, raw = text.split("=", 1)
@@ -652,9 +653,9 @@ def parse_override(text: str) -> tuple[str, Any]:
     if not key:
         raise UserError("empty key in override", source="--set", field=clip(text))
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError as err:
-        raise UserError(f"value is not valid YAML ({err.problem})", source="--set", field=clip(key)) from None
+        value = strict_yaml.load(raw) if raw.strip() else ""
+    except strict_yaml.YamlProblem as err:
+        raise UserError(err.message, source="--set", field=clip(key)) from None
     return key, value
 
 
@@ -911,16 +912,18 @@ def resolve_path(path: str, base_dir: Path | None) -> Path:
 
 
 def read_yaml(path: str | Path) -> dict:
+    """Plain data of a YAML file ({} when empty), read by :func:`linksim.strict_yaml.read_file`
+    (no anchors or aliases, no repeated key, at most 32 levels deep, 1 MB of UTF-8); a
+    problem is a UserError naming the file and the line."""
     path = Path(path)
     if not path.is_file():
         raise UserError("scenario file not found", source=str(path))
     try:
-        with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else None
-        raise UserError(f"not valid YAML: {getattr(err, 'problem', err)}", source=str(path), field=where) from None
+        data = strict_yaml.read_file(path)
+    except strict_yaml.YamlProblem as err:
+        raise UserError(err.message, source=str(path), field=err.where) from None
+    except OSError as err:
+        raise UserError(f"cannot read the file ({err.strerror})", source=str(path)) from None
     return data if data is not None else {}
 
 

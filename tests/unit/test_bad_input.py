@@ -12,12 +12,15 @@ import copy
 import os
 import subprocess
 import sys
+import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
+from linksim import strict_yaml
 from linksim.cli import main
 from linksim.diffusion.checkpoints import zoo_names
 from linksim.errors import MAX_PROBLEMS, UserError
@@ -342,6 +345,76 @@ def test_yaml_syntax_error(tmp_path, capsys):
     path = write(tmp_path, "name: broken\nchannel:\n  model: cdl\n   profile: C\nlink: {}\n")
     code, err = run_cli(["validate", str(path)], capsys)
     assert_one_error(code, err, str(path), "not valid YAML", "line 4")
+
+
+def _billion_laughs() -> str:
+    """A 1 KB scenario whose last key would hold 10^9 strings once its aliases were expanded."""
+    text = "name: laughs\nl0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+    for i in range(1, 10):
+        text += f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]\n"
+    return text
+
+
+def test_alias_bomb_fails_fast(tmp_path, capsys):
+    path = write(tmp_path, _billion_laughs())
+    assert path.stat().st_size < 1024
+    tracemalloc.start()
+    start = time.perf_counter()
+    code, err = run_cli(["validate", str(path)], capsys)
+    seconds = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert_one_error(code, err, f"{path}: line 2: YAML anchors and aliases (&name, *name) are not accepted")
+    assert seconds < 2 and peak < 5_000_000, (seconds, peak)
+
+
+def test_alias_in_set_value(tmp_path, capsys):
+    path = write(tmp_path, base())
+    code, err = run_cli(["validate", str(path), "--set", "sweep.values=[&v 1, *v]"], capsys)
+    assert_one_error(code, err, f"{PREFIX}--set: sweep.values: YAML anchors and aliases")
+
+
+@pytest.mark.parametrize("text,key,first,again", [
+    ("name: a\nseed: 1\nseed: 2\n", "seed", 2, 3),
+    ("name: a\nchannel:\n  model: cdl\n  profile: A\n  model: tdl\n", "model", 3, 5),
+    ("receivers:\n  - name: ls\n    interpolation: nn\n    name: lmmse\n", "name", 2, 4),
+    ("sweep: {values: [1, 2], key: snr_db, values: [3]}\n", "values", 1, 1),
+])
+def test_duplicate_key(tmp_path, capsys, text, key, first, again):
+    path = write(tmp_path, text)
+    code, err = run_cli(["validate", str(path)], capsys)
+    assert_one_error(code, err, f"{path}: line {again}: duplicate key {key!r}: first at line {first}, again at line {again}")
+
+
+def test_file_not_utf8(tmp_path, capsys):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("seed: 1\nname: café\n".encode("latin-1"))
+    code, err = run_cli(["validate", str(path)], capsys)
+    assert_one_error(code, err, f"{path}: line 2: not UTF-8 text (byte 0xe9)")
+
+
+def test_nesting_deeper_than_the_cap(tmp_path, capsys):
+    assert strict_yaml.load("[" * strict_yaml.MAX_DEPTH + "]" * strict_yaml.MAX_DEPTH)  # at the cap: read
+    deep = strict_yaml.MAX_DEPTH + 1
+    path = write(tmp_path, "name: deep\nsweep:\n  values: " + "[" * (deep - 2) + "1" + "]" * (deep - 2) + "\n")
+    code, err = run_cli(["validate", str(path)], capsys)
+    assert_one_error(code, err, f"{path}: line 3: nested deeper than {strict_yaml.MAX_DEPTH} levels")
+
+
+def test_file_larger_than_the_cap(tmp_path, capsys):
+    """A 10 MB name: refused by its size, before it is read."""
+    path = write(tmp_path, "name: " + "x" * LONG + "\n")
+    start = time.perf_counter()
+    code, err = run_cli(["validate", str(path)], capsys)
+    line = assert_one_error(code, err, f"{path}: a file of {LONG + 7} bytes; allowed: at most {strict_yaml.MAX_BYTES} bytes")
+    assert len(line) < 300 and time.perf_counter() - start < 2
+
+
+def test_set_value_larger_than_the_cap(tmp_path, capsys):
+    path = write(tmp_path, base())
+    code, err = run_cli(["validate", str(path), "--set", "name=" + "x" * LONG], capsys)
+    line = assert_one_error(code, err, f"{PREFIX}--set: name: a YAML text of {LONG} characters; allowed: at most")
+    assert len(line) < 300
 
 
 def test_missing_scenario_file(tmp_path, capsys):
