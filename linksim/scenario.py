@@ -13,9 +13,9 @@ import copy
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal, Optional, Sequence
+from typing import Annotated, Any, Literal, Optional, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import strict_yaml
 from .errors import UserError, allowed, clip, did_you_mean, echo
@@ -23,6 +23,36 @@ from .metrics import METRICS
 
 NOISE_KEYS = ("ebno_db", "snr_db")
 IMAGE_METRICS = ("image_mse", "psnr", "ssim")
+MAX_NAME = 100  # characters of a run or model name
+
+
+def _name_problem(name: str) -> str | None:
+    """What keeps ``name`` from being a plain folder name, or None."""
+    if not name:
+        return "is empty"
+    if "/" in name or "\\" in name:
+        return "contains / or \\"
+    if name.startswith("."):
+        return "starts with a dot"
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return "contains a control character"
+    if len(name) > MAX_NAME:
+        return f"has {len(name)} characters"
+    return None
+
+
+def plain_folder_name(name: str) -> str:
+    """``name`` when it can name a folder inside results/ or the zoo and nothing else:
+    not empty, no / or \\, no leading dot (so neither . nor ..), no control character,
+    at most :data:`MAX_NAME` characters (ValueError otherwise)."""
+    problem = _name_problem(name)
+    if problem:
+        raise ValueError(f"the name becomes a folder name but {problem}; allowed: 1 to {MAX_NAME} characters, "
+                         "no / or \\, not starting with a dot")
+    return name
+
+
+FolderName = Annotated[str, AfterValidator(plain_folder_name)]  # a run's or a model's folder
 
 
 class _Strict(BaseModel):
@@ -353,7 +383,7 @@ MetricName = Literal[tuple(METRICS)]  # the names of the registry in linksim.met
 class Scenario(_Strict):
     """A complete simulation scenario."""
 
-    name: str = Field("scenario", description="Run name (results go to output/).")
+    name: FolderName = Field("scenario", description=f"Run name: the results folder results/<name> unless output is given, so a plain folder name (1 to {MAX_NAME} characters, no slash or backslash, not starting with a dot).")
     seed: int = Field(42, ge=0, le=2**31 - 1, description="Seed of every random generator.")
     precision: Literal["single", "double"] = Field("single", description="Floating-point precision.")
     output: Optional[str] = Field(None, description="Results folder (default: results/<name>).")

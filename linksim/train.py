@@ -36,7 +36,7 @@ from .diffusion.schedules import make_schedule
 from .diffusion.steppers import get_stepper
 from .errors import UserError, echo
 from .results import atomic_write, git_revision, package_versions
-from .scenario import apply_overrides, override_source, read_yaml, validate_model
+from .scenario import FolderName, apply_overrides, override_source, read_yaml, validate_model
 
 
 class _Strict(BaseModel):
@@ -124,7 +124,7 @@ class EvaluationSpec(_Strict):
 
 
 class TrainSpec(_Strict):
-    name: str
+    name: FolderName
     data: DataSpec = Field(default_factory=DataSpec)
     network: dict = Field(default_factory=lambda: {"profile": "cpu"}, description="profile (cpu | paper) and constructor overrides.")
     backbone: BackboneSpec = Field(default_factory=BackboneSpec)

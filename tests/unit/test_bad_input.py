@@ -257,6 +257,15 @@ CASES = [
      ["semantic.systems[0].name", "'ae', 'vae' or 'dae'", "'gan'"]),
     ("semantic-users", semcom_base, [("set", "semantic.users", 3)],
      ["semantic.users", "1 or 2"]),
+    # --- name: the results folder -------------------------------------------------------
+    ("name-leaves-results", base, [("set", "name", "../../x")],
+     ["name: the name becomes a folder name but contains / or \\", "not starting with a dot", "(got '../../x')"]),
+    ("name-with-backslash", base, [("set", "name", "a\\b")], ["name:", "contains / or \\"]),
+    ("name-dot-dot", base, [("set", "name", "..")], ["name:", "starts with a dot"]),
+    ("name-hidden", base, [("set", "name", ".quickstart")], ["name:", "starts with a dot"]),
+    ("name-empty", base, [("set", "name", "")], ["name:", "is empty"]),
+    ("name-too-long", base, [("set", "name", "x" * 101)], ["name:", "has 101 characters", "1 to 100 characters"]),
+    ("name-control-character", base, [("set", "name", "a\tb")], ["name:", "control character"]),
     # --- runtime ----------------------------------------------------------------------
     ("runtime-executor", base, [("set", "runtime", {"executor": "slurm"})],
      ["runtime.executor", "'local' or 'ray'", "'slurm'"]),
@@ -320,6 +329,7 @@ def _with_long(dotted: str, size: int) -> dict:
     ("sweep.key", "sweep.key: 'xxx"), ("receivers.1.name", "receivers[1].name: unknown receiver 'xxx"),
     ("receivers.4.model", "receivers[4].model: no model 'xxx"), ("pilots.mask_file", "pilots.mask_file: file not found"),
     ("channel.KEY", "unknown key"), ("receivers.1.KEY", "unknown parameter for ls"),
+    ("name", f"name: the name becomes a folder name but has {LONG} characters"),
 ])
 def test_long_value_gives_a_short_message(dotted, needle):
     """A 10 MB value (or key) is repeated cut to 200 characters and named by its length."""
@@ -595,6 +605,20 @@ def test_train_set_problem_names_the_override(capsys, override, field):
     spec = SCENARIOS / "train" / "nonid_quickstart_cpu.yaml"
     code, err = run_cli(["train", str(spec), "--set", override], capsys)
     assert_one_error(code, err, f"{PREFIX}--set {override}: {field}: ")
+
+
+@pytest.mark.parametrize("spec", ["nonid_quickstart_cpu.yaml", "ddpm_digits_cpu.yaml", "moe_vb/expert_cdlA_10k_cpu.yaml",
+                                  "srs_precoding/dm_high_cpu.yaml", "semcom/ae.yaml"])
+def test_training_spec_name_is_a_folder_name(spec):
+    """A model's name is its zoo folder: ../../x is refused (by loading the spec only, so
+    that a regression cannot start a training that writes outside the zoo)."""
+    from linksim.cli import _trainer
+
+    path = SCENARIOS / "train" / spec
+    with pytest.raises(UserError) as caught:
+        _trainer(path).load_spec(path, ["name=../../x"])
+    assert str(caught.value).startswith("--set name=../../x: name: "), str(caught.value)
+
 
 
 # --------------------------------------------------------------------------- run: existing results
