@@ -6,8 +6,10 @@ rename), so an interrupted sweep loses nothing and ``--resume`` continues it.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as _dt
+import errno
 import json
 import math
 import os
@@ -29,17 +31,42 @@ def _umask() -> int:
     return mask
 
 
+IN_THE_WAY = {errno.EEXIST: "a file stands where the folder should be",
+              errno.ENOTDIR: "a file stands where a folder above it should be"}
+
+
+def cannot_write(err: OSError, where: Path, what: str) -> UserError:
+    """An OS error (read-only folder or disk, full disk, a file in the way) as one
+    UserError naming ``where``, ``what`` could not be written and why."""
+    reason = IN_THE_WAY.get(err.errno) or err.strerror or str(err)
+    return UserError(f"cannot write {what} ({reason})", source=str(where))
+
+
 def atomic_write(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and a rename; the file gets the
-    usual mode for new files (0666 less the umask), not mkstemp's 0600."""
+    usual mode for new files (0666 less the umask), not mkstemp's 0600. An OS error is a
+    UserError (:func:`cannot_write`) and leaves no temporary file."""
     path = Path(path)
+    try:
+        _write_and_rename(path, text)
+    except OSError as err:
+        raise cannot_write(err, path.parent, path.name) from None
+
+
+def _write_and_rename(path: Path, text: str) -> None:
+    """:func:`atomic_write` itself; the temporary file is removed when a step fails."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.chmod(tmp, 0o666 & ~_umask())
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            os.chmod(tmp, 0o666 & ~_umask())
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def git_revision(path=None) -> str:
@@ -102,34 +129,51 @@ class RunDir:
 
         ``resume`` needs an earlier run here, made with the same scenario or one that only
         asks for more statistics (:mod:`linksim.growth`); ``resume`` and ``overwrite``
-        exclude each other. The accepted changes are in :attr:`grown`.
+        exclude each other. The accepted changes are in :attr:`grown`. An OS error on the
+        folder is a UserError (:func:`cannot_write`).
         """
         run = cls(path)
         if resume and overwrite:
             raise UserError("--resume continues the run in this folder and --overwrite deletes it: give one of them",
                             source=str(run.path))
-        exists = run.metrics_path.exists() or run.meta_path.exists()
-        if exists and not (resume or overwrite):
-            raise UserError("results already exist here; use --resume to continue or --overwrite to start again",
-                            source=str(run.path))
-        if resume and not exists:
+        if resume and not run.has_run():
             raise UserError("nothing to resume: no earlier run in this folder (leave out --resume to start one)",
                             source=str(run.path))
-        run.grown = []
-        if resume and run.scenario_path.exists():
-            with open(run.scenario_path, encoding="utf-8") as f:
+        with run.os_errors():
+            run.path.mkdir(parents=True, exist_ok=True)
+            run.start(resolved, resume, overwrite)
+        return run
+
+    def has_run(self) -> bool:
+        """Whether an earlier run wrote here (its metrics.csv or meta.json)."""
+        return self.metrics_path.exists() or self.meta_path.exists()
+
+    @contextlib.contextmanager
+    def os_errors(self):
+        """Turn an OS error on this folder into a UserError (:func:`cannot_write`)."""
+        try:
+            yield
+        except OSError as err:
+            raise cannot_write(err, self.path, "the results folder") from None
+
+    def start(self, resolved: dict, resume: bool, overwrite: bool) -> None:
+        """Check an earlier run against the flags (and, on ``resume``, its scenario against
+        ``resolved``), delete its results on ``overwrite``, and write scenario.yaml."""
+        if self.has_run() and not (resume or overwrite):
+            raise UserError("results already exist here; use --resume to continue or --overwrite to start again",
+                            source=str(self.path))
+        self.grown = []
+        if resume and self.scenario_path.exists():
+            with open(self.scenario_path, encoding="utf-8") as f:
                 previous = yaml.safe_load(f)
             try:
-                run.grown = check_growth(previous, resolved)
+                self.grown = check_growth(previous, resolved)
             except ValueError as err:
-                raise UserError(str(err), source=str(run.path)) from None
+                raise UserError(str(err), source=str(self.path)) from None
         if overwrite:
-            for p in (run.metrics_path, run.meta_path):
-                if p.exists():
-                    p.unlink()
-        run.path.mkdir(parents=True, exist_ok=True)
-        atomic_write(run.scenario_path, yaml.safe_dump(resolved, sort_keys=False))
-        return run
+            for p in (self.metrics_path, self.meta_path):
+                p.unlink(missing_ok=True)
+        atomic_write(self.scenario_path, yaml.safe_dump(resolved, sort_keys=False))
 
     # metrics ----------------------------------------------------------------
     def rows(self) -> list[dict]:

@@ -651,6 +651,51 @@ def test_resume_with_changed_scenario(tmp_path, capsys):
     assert_one_error(code, err, str(out), "--resume continues the same scenario or adds statistics", "changed: seed (was 1, now 42)")
 
 
+# --------------------------------------------------------------------------- run: output folder
+def _run_into(out: Path, tmp_path: Path, capsys, *flags: str) -> tuple[int, str]:
+    """``linksim run`` of the quickstart scenario with its results in ``out``."""
+    path = write(tmp_path, base())
+    return run_cli(["run", str(path), "--no-progress", "--no-plot", "--set", f"output={out}", *flags], capsys)
+
+
+@pytest.mark.parametrize("where,reason", [("blocker", "a file stands where the folder should be"),
+                                          ("blocker/out", "a file stands where a folder above it should be")])
+def test_run_output_where_a_file_is(tmp_path, capsys, where, reason):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file\n")
+    out = tmp_path / where
+    code, err = _run_into(out, tmp_path, capsys)
+    assert_one_error(code, err, f"{PREFIX}{out}: cannot write the results folder ({reason})")
+    assert blocker.read_text() == "a file\n" and not list(tmp_path.rglob("*.tmp"))
+
+
+def _read_only_folder(path: Path) -> None:
+    """Make the folder ``path`` read-only; skip the test where that protects nothing
+    (root: the test above simulates the OS error with a file in the way)."""
+    path.chmod(0o555)
+    try:
+        (path / "probe").touch()
+    except PermissionError:
+        return
+    (path / "probe").unlink()
+    path.chmod(0o755)
+    pytest.skip("this user writes into read-only folders (root)")
+
+
+@pytest.mark.parametrize("flags,where", [(["--overwrite"], "."), ([], "new")])
+def test_run_into_a_read_only_folder(tmp_path, capsys, flags, where):
+    out = tmp_path / "results"
+    out.mkdir()
+    (out / "metrics.csv").write_text("receiver,ebno_db,ber\nperfect,2,0.1\n")
+    _read_only_folder(out)
+    try:
+        code, err = _run_into(out / where, tmp_path, capsys, *flags)
+    finally:
+        out.chmod(0o755)
+    assert_one_error(code, err, "cannot write the results folder (Permission denied)")
+    assert (out / "metrics.csv").exists() and not list(tmp_path.rglob("*.tmp"))
+
+
 # --------------------------------------------------------------------------- real subprocess
 def _subprocess(args, tmp_path):
     env = dict(os.environ)
