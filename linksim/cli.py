@@ -162,13 +162,13 @@ def _trainer(path):
     """The training module for a spec file, from its ``kind`` (default: channel)."""
     import importlib
 
-    from .errors import allowed
+    from .errors import allowed, echo
     from .scenario import read_yaml
 
     data = read_yaml(path)
     kind = data.pop("kind", "channel") if isinstance(data, dict) else "channel"
     if kind not in TRAINERS:
-        raise UserError(f"unknown kind {kind!r}; allowed: {allowed(list(TRAINERS))}", source=str(path), field="kind")
+        raise UserError(f"unknown kind {echo(kind)}; allowed: {allowed(list(TRAINERS))}", source=str(path), field="kind")
     return importlib.import_module(TRAINERS[kind])
 
 

@@ -33,7 +33,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import NamedTuple
 
-from .errors import UserError, allowed, did_you_mean
+from .errors import UserError, allowed, did_you_mean, echo
 from .plotting import RULE_OF_THREE, Run, as_float, load_runs
 
 
@@ -102,10 +102,10 @@ def resolve_reference(reference: str, by: dict[str, Curve], source: str | None) 
         return reference
     prefixed = [lab for lab, c in by.items() if c.label == reference]
     if prefixed:
-        raise UserError(f"receiver {reference!r} is in more than one run; name one of: {allowed(prefixed)}",
+        raise UserError(f"receiver {echo(reference)} is in more than one run; name one of: {allowed(prefixed)}",
                         source=source, field="--reference")
     where = "this run" if len({c.run.path for c in by.values()}) == 1 else "these runs"
-    raise UserError(f"no receiver {reference!r} in {where}{did_you_mean(reference, by)}; allowed: {allowed(by)}",
+    raise UserError(f"no receiver {echo(reference)} in {where}{did_you_mean(reference, by)}; allowed: {allowed(by)}",
                     source=source, field="--reference")
 
 

@@ -5,6 +5,24 @@ from __future__ import annotations
 import difflib
 
 MAX_PROBLEMS = 10  # problems listed in one error; the rest are counted
+MAX_ECHO = 200  # characters of a user's value (or key) repeated in a message
+MAX_FIELD = 2 * MAX_ECHO  # characters of a dotted field: a few keys, each cut to MAX_ECHO where it is named
+
+
+def clip(text: str, limit: int = MAX_ECHO) -> str:
+    """``text`` cut to ``limit`` characters; a longer text ends with ``...`` and its length."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text)} characters)"
+
+
+def echo(value, limit: int = MAX_ECHO) -> str:
+    """``repr(value)`` for a message, cut to ``limit`` characters (a long string is cut
+    before its repr is made, so a 10 MB value costs no 10 MB message)."""
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]!r}... ({len(value)} characters)"
+    return clip(repr(value), limit)
 
 
 class UserError(Exception):
@@ -19,7 +37,8 @@ class UserError(Exception):
     source : str | None
         The file (or ``--set`` argument) the bad value came from.
     field : str | None
-        Dotted path of the offending field, e.g. ``receivers[1].interpolation``.
+        Dotted path of the offending field, e.g. ``receivers[1].interpolation`` (cut to
+        ``MAX_FIELD`` characters).
     problems : list[UserError] | None
         The separate problems of an error made by :meth:`collect` (empty for one problem).
     """
@@ -28,7 +47,7 @@ class UserError(Exception):
                  problems: list["UserError"] | None = None):
         self.message = message
         self.source = source
-        self.field = field
+        self.field = clip(field, MAX_FIELD) if field else field  # made of the user's keys
         self.problems = list(problems or [])
         super().__init__(self.__str__())
 

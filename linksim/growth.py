@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .errors import echo
 from .executors import POOL_KEYS
 
 GROWTH_RULES = {
@@ -73,9 +74,9 @@ def check_growth(previous: dict, resolved: dict) -> list[str]:
     refused = []
     for field in changes:
         if field not in GROWTH_RULES:
-            refused.append(f"{field} (was {_get(previous, field)!r}, now {_get(resolved, field)!r})")
+            refused.append(f"{field} (was {echo(_get(previous, field))}, now {echo(_get(resolved, field))})")
         elif not _grows(field, _get(previous, field), _get(resolved, field)):
-            refused.append(f"{field} {GROWTH_RULES[field]} (was {_get(previous, field)!r}, now {_get(resolved, field)!r})")
+            refused.append(f"{field} {GROWTH_RULES[field]} (was {echo(_get(previous, field))}, now {echo(_get(resolved, field))})")
     if refused:
         allowed = "; ".join(f"{k} {v}" for k, v in GROWTH_RULES.items())
         shown = ", ".join(refused[:MAX_SHOWN]) + (f" and {len(refused) - MAX_SHOWN} more" if len(refused) > MAX_SHOWN else "")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from .errors import UserError
+from .errors import UserError, clip, echo
 from .executors import POOL_KEYS
 from .scenario import Scenario, load_scenario, parse_override
 
@@ -23,7 +23,7 @@ def parse_grid(text: str) -> tuple[str, list[str]]:
     values = [v.strip() for v in raw.split(",")]
     if not key.strip() or not raw.strip() or not all(values):
         raise UserError("a grid looks like dotted.key=value1,value2,... (values without commas)",
-                        source="--grid", field=text)
+                        source="--grid", field=clip(text))
     for v in values:
         parse_override(f"{key.strip()}={v}")  # YAML check, with the override's message
     return key.strip(), values
@@ -61,6 +61,6 @@ def shared_executor(jobs: list[Job]):
         for key in POOL_KEYS:
             mine, theirs = getattr(job.scenario.runtime, key), getattr(first, key)
             if mine != theirs:
-                raise UserError(f"runs of one job share their workers: {theirs!r} in {jobs[0].title}, {mine!r} here",
+                raise UserError(f"runs of one job share their workers: {echo(theirs)} in {jobs[0].title}, {echo(mine)} here",
                                 source=job.title, field=f"runtime.{key}")
     return make_executor(first)

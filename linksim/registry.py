@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from .errors import UserError, allowed, did_you_mean
+from .errors import UserError, allowed, did_you_mean, echo
 
 ENTRY_POINT_GROUP = "linksim.receivers"
 
@@ -73,7 +73,7 @@ def is_module_path(name: str) -> bool:
 def _import_module_path(name: str, search: list[Path]):
     module_name, _, attr = name.partition(":")
     if not module_name or not attr.isidentifier():
-        raise UserError(f"{name!r} is not module.path:ClassName")
+        raise UserError(f"{echo(name)} is not module.path:ClassName")
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as err:
@@ -81,7 +81,7 @@ def _import_module_path(name: str, search: list[Path]):
             raise  # the module itself was found and imports something missing: a real error
         extra = [str(p) for p in search if str(p) not in sys.path]
         if not extra:
-            raise UserError(f"cannot import module {module_name!r} (not installed and not on the Python path)") from None
+            raise UserError(f"cannot import module {echo(module_name)} (not installed and not on the Python path)") from None
         sys.path.extend(extra)  # a module next to the scenario or in the current folder
         try:
             module = importlib.import_module(module_name)
@@ -89,10 +89,10 @@ def _import_module_path(name: str, search: list[Path]):
             if again.name is None or not module_name.startswith(again.name):
                 raise
             where = ", ".join(extra)
-            raise UserError(f"cannot import module {module_name!r} (looked in {where} and the installed packages)") from None
+            raise UserError(f"cannot import module {echo(module_name)} (looked in {where} and the installed packages)") from None
     if not hasattr(module, attr):
         classes = sorted(k for k, v in vars(module).items() if isinstance(v, type) and not k.startswith("_"))
-        raise UserError(f"module {module_name!r} has no {attr!r}{did_you_mean(attr, classes)}; its classes: {allowed(classes)}")
+        raise UserError(f"module {echo(module_name)} has no {echo(attr)}{did_you_mean(attr, classes)}; its classes: {allowed(classes)}")
     return getattr(module, attr)
 
 
@@ -107,11 +107,11 @@ def receiver_class(name: str, search: list[Path] | None = None):
     else:
         entries = receiver_entries()
         if name not in entries:
-            raise UserError(f"unknown receiver {name!r}{did_you_mean(name, entries)}; allowed: {allowed(list(entries))} "
+            raise UserError(f"unknown receiver {echo(name)}{did_you_mean(name, entries)}; allowed: {allowed(list(entries))} "
                             "or module.path:ClassName")
         cls = load_target(entries[name].target)
     if not (isinstance(cls, type) and issubclass(cls, Receiver)):
-        raise UserError(f"{name!r} is not a linksim receiver (a subclass of linksim.receivers.base.Receiver)")
+        raise UserError(f"{echo(name)} is not a linksim receiver (a subclass of linksim.receivers.base.Receiver)")
     return cls
 
 
@@ -123,10 +123,10 @@ def _table_class(name: str, search, table: dict, base: type, what: str):
     elif name in table:
         cls = load_target(table[name])
     else:
-        raise UserError(f"unknown {what} {name!r}{did_you_mean(name, table)}; allowed: "
+        raise UserError(f"unknown {what} {echo(name)}{did_you_mean(name, table)}; allowed: "
                         f"{allowed(list(table))} or module.path:ClassName")
     if not (isinstance(cls, type) and issubclass(cls, base)):
-        raise UserError(f"{name!r} is not a {what} (a subclass of {base.__module__}.{base.__name__})")
+        raise UserError(f"{echo(name)} is not a {what} (a subclass of {base.__module__}.{base.__name__})")
     return cls
 
 
@@ -173,5 +173,5 @@ def reconstruction_class(name: str):
     """The reconstruction-stage class registered as ``name``."""
     entries = reconstruction_entries()
     if name not in entries:
-        raise UserError(f"unknown reconstruction {name!r}{did_you_mean(name, entries)}; allowed: {allowed(list(entries))}")
+        raise UserError(f"unknown reconstruction {echo(name)}{did_you_mean(name, entries)}; allowed: {allowed(list(entries))}")
     return load_target(entries[name])

@@ -1,17 +1,22 @@
 """Run folders: ``scenario.yaml`` (resolved), ``meta.json`` and ``metrics.csv``.
 
 Each finished point is appended to metrics.csv atomically (write a temporary file, then
-rename), so an interrupted sweep loses nothing and ``--resume`` continues it.
+rename), so an interrupted sweep loses nothing and ``--resume`` continues it. While a run
+writes into its folder it holds the folder's lock file (:class:`RunLock`), so a second
+run into the same folder, ``--overwrite`` included, is refused instead of mixing rows.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as _dt
+import errno
 import json
 import math
 import os
 import platform
+import socket
 import subprocess
 import tempfile
 from pathlib import Path
@@ -19,7 +24,7 @@ from pathlib import Path
 import yaml
 
 from . import __version__
-from .errors import UserError
+from .errors import UserError, clip
 from .growth import check_growth
 
 
@@ -29,17 +34,42 @@ def _umask() -> int:
     return mask
 
 
+IN_THE_WAY = {errno.EEXIST: "a file stands where the folder should be",
+              errno.ENOTDIR: "a file stands where a folder above it should be"}
+
+
+def cannot_write(err: OSError, where: Path, what: str) -> UserError:
+    """An OS error (read-only folder or disk, full disk, a file in the way) as one
+    UserError naming ``where``, ``what`` could not be written and why."""
+    reason = IN_THE_WAY.get(err.errno) or err.strerror or str(err)
+    return UserError(f"cannot write {what} ({reason})", source=str(where))
+
+
 def atomic_write(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and a rename; the file gets the
-    usual mode for new files (0666 less the umask), not mkstemp's 0600."""
+    usual mode for new files (0666 less the umask), not mkstemp's 0600. An OS error is a
+    UserError (:func:`cannot_write`) and leaves no temporary file."""
     path = Path(path)
+    try:
+        _write_and_rename(path, text)
+    except OSError as err:
+        raise cannot_write(err, path.parent, path.name) from None
+
+
+def _write_and_rename(path: Path, text: str) -> None:
+    """:func:`atomic_write` itself; the temporary file is removed when a step fails."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.chmod(tmp, 0o666 & ~_umask())
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            os.chmod(tmp, 0o666 & ~_umask())
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def git_revision(path=None) -> str:
@@ -87,14 +117,130 @@ def read_metrics(path: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
+LOCK_FILE = ".lock"
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists on this host (one of another user counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _text(path: Path) -> str | None:
+    """A small file's text, or None when it is gone."""
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return None
+
+
+def _lock_holder(text: str) -> dict | None:
+    """The ``{pid, host, started}`` of a lock file's text, or None when it is not one."""
+    try:
+        holder = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(holder, dict) or not all(isinstance(holder.get(k), str) for k in ("host", "started")):
+        return None
+    pid = holder.get("pid")
+    return holder if isinstance(pid, int) and not isinstance(pid, bool) and 0 < pid < 2**31 else None
+
+
+class RunLock:
+    """The lock file of a run folder, ``<folder>/.lock``: the pid, host and start time of
+    the run writing there, as JSON.
+
+    It is created with O_CREAT | O_EXCL, so of two runs starting together exactly one
+    gets it. A lock whose run is gone (on this host, its pid no longer alive: a killed
+    run) is stale and taken over; one held by a live pid, by another host or unreadable is
+    a UserError naming the holder. :meth:`release` removes it.
+    """
+
+    def __init__(self, folder: Path):
+        self.path = Path(folder) / LOCK_FILE
+        self.held = False
+
+    def acquire(self, attempts: int = 3) -> None:
+        """Hold the lock (OS errors pass through)."""
+        for _ in range(attempts):  # a stale lock is moved aside, then the lock created again
+            if self._create():
+                return
+            text = _text(self.path)
+            if text is None:  # released in the meantime
+                continue
+            holder = _lock_holder(text)
+            if holder is None or not self._stale(holder):
+                raise UserError(self._held_message(holder), source=str(self.path.parent))
+            self._move_aside(text)
+        raise UserError(f"other runs keep taking {LOCK_FILE} here; try again", source=str(self.path.parent))
+
+    def release(self) -> None:
+        """Remove the lock if this process holds it."""
+        if self.held:
+            self.held = False
+            self.path.unlink(missing_ok=True)
+
+    def _create(self) -> bool:
+        """Create the lock file with this process's pid, host and start time; False if it exists."""
+        try:
+            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
+        except FileExistsError:
+            return False
+        self.held = True
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump({"pid": os.getpid(), "host": socket.gethostname(), "started": now()}, f)
+        except BaseException:
+            self.release()
+            raise
+        return True
+
+    @staticmethod
+    def _stale(holder: dict) -> bool:
+        """Whether the holder was a process of this host that is gone."""
+        return holder["host"] == socket.gethostname() and not _pid_alive(holder["pid"])
+
+    def _move_aside(self, stale: str) -> None:
+        """Remove a stale lock: rename it to a name of this process and delete that; should
+        the file renamed not be the stale lock (another run took it over first and made
+        its own), link it back."""
+        aside = self.path.with_name(f"{LOCK_FILE}.{os.getpid()}.stale")
+        try:
+            os.rename(self.path, aside)
+        except FileNotFoundError:
+            return
+        try:
+            if _text(aside) != stale:
+                with contextlib.suppress(FileExistsError):
+                    os.link(aside, self.path)
+        finally:
+            aside.unlink(missing_ok=True)
+
+    def _held_message(self, holder: dict | None) -> str:
+        """Who holds the lock (``holder``; None: unknown) and what to do."""
+        if holder is None:
+            return (f"{LOCK_FILE} here is not a linksim lock, so another run may be writing here; "
+                    f"if none is, delete {self.path}")
+        return (f"another run is writing here (pid {holder['pid']} on {clip(holder['host'])}, started "
+                f"{clip(holder['started'])}); wait for it to end or give this run another output "
+                f"(if it has ended, delete {self.path})")
+
+
 class RunDir:
-    """One run's results folder."""
+    """One run's results folder; :meth:`prepare` locks it and :meth:`close` (or the end of a
+    ``with`` block) unlocks it."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
         self.metrics_path = self.path / "metrics.csv"
         self.meta_path = self.path / "meta.json"
         self.scenario_path = self.path / "scenario.yaml"
+        self.lock = RunLock(self.path)
 
     @classmethod
     def prepare(cls, path: Path, resolved: dict, resume: bool, overwrite: bool) -> "RunDir":
@@ -102,34 +248,68 @@ class RunDir:
 
         ``resume`` needs an earlier run here, made with the same scenario or one that only
         asks for more statistics (:mod:`linksim.growth`); ``resume`` and ``overwrite``
-        exclude each other. The accepted changes are in :attr:`grown`.
+        exclude each other. The accepted changes are in :attr:`grown`. The folder stays
+        locked (:class:`RunLock`) until :meth:`close`; a folder locked by another run, or
+        an OS error on it (:func:`cannot_write`), is a UserError.
         """
         run = cls(path)
         if resume and overwrite:
             raise UserError("--resume continues the run in this folder and --overwrite deletes it: give one of them",
                             source=str(run.path))
-        exists = run.metrics_path.exists() or run.meta_path.exists()
-        if exists and not (resume or overwrite):
-            raise UserError("results already exist here; use --resume to continue or --overwrite to start again",
-                            source=str(run.path))
-        if resume and not exists:
+        if resume and not run.has_run():
             raise UserError("nothing to resume: no earlier run in this folder (leave out --resume to start one)",
                             source=str(run.path))
-        run.grown = []
-        if resume and run.scenario_path.exists():
-            with open(run.scenario_path, encoding="utf-8") as f:
+        with run.os_errors():
+            run.path.mkdir(parents=True, exist_ok=True)
+            run.lock.acquire()
+            try:
+                run.start(resolved, resume, overwrite)
+            except BaseException:
+                run.lock.release()
+                raise
+        return run
+
+    def close(self) -> None:
+        """Unlock the folder (when this run locked it)."""
+        with self.os_errors():
+            self.lock.release()
+
+    def __enter__(self) -> "RunDir":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def has_run(self) -> bool:
+        """Whether an earlier run wrote here (its metrics.csv or meta.json)."""
+        return self.metrics_path.exists() or self.meta_path.exists()
+
+    @contextlib.contextmanager
+    def os_errors(self):
+        """Turn an OS error on this folder into a UserError (:func:`cannot_write`)."""
+        try:
+            yield
+        except OSError as err:
+            raise cannot_write(err, self.path, "the results folder") from None
+
+    def start(self, resolved: dict, resume: bool, overwrite: bool) -> None:
+        """Check an earlier run against the flags (and, on ``resume``, its scenario against
+        ``resolved``), delete its results on ``overwrite``, and write scenario.yaml."""
+        if self.has_run() and not (resume or overwrite):
+            raise UserError("results already exist here; use --resume to continue or --overwrite to start again",
+                            source=str(self.path))
+        self.grown = []
+        if resume and self.scenario_path.exists():
+            with open(self.scenario_path, encoding="utf-8") as f:
                 previous = yaml.safe_load(f)
             try:
-                run.grown = check_growth(previous, resolved)
+                self.grown = check_growth(previous, resolved)
             except ValueError as err:
-                raise UserError(str(err), source=str(run.path)) from None
+                raise UserError(str(err), source=str(self.path)) from None
         if overwrite:
-            for p in (run.metrics_path, run.meta_path):
-                if p.exists():
-                    p.unlink()
-        run.path.mkdir(parents=True, exist_ok=True)
-        atomic_write(run.scenario_path, yaml.safe_dump(resolved, sort_keys=False))
-        return run
+            for p in (self.metrics_path, self.meta_path):
+                p.unlink(missing_ok=True)
+        atomic_write(self.scenario_path, yaml.safe_dump(resolved, sort_keys=False))
 
     # metrics ----------------------------------------------------------------
     def rows(self) -> list[dict]:

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from .metrics import Accumulator, columns
 from .results import RunDir, git_revision, now, package_versions
 from .scenario import NOISE_KEYS, Scenario, with_value
-from .errors import UserError
+from .errors import UserError, echo
 
 QUICK_MAX_BATCHES = 2
 QUICK_BATCH_SIZE = 16
@@ -115,7 +115,7 @@ def run_point(executor, work, s: Scenario, value: float, accs: dict, progress: b
             if "nonfinite" in outcome:
                 receiver, what = outcome["nonfinite"]
                 seed = batch_seed(s.seed, value, batch)
-                raise UserError(f"receiver {receiver!r} returned non-finite {what} at {s.sweep.key}={value:g}, "
+                raise UserError(f"receiver {echo(receiver)} returned non-finite {what} at {s.sweep.key}={value:g}, "
                                 f"batch {batch} (batch seed {seed}); this point is not written, finished points are "
                                 "kept (fix the receiver, then --resume)")
             info = outcome["info"]
@@ -186,65 +186,66 @@ def run(scenario: Scenario, resume: bool = False, overwrite: bool = False, quick
         device = f"{where} workers, {s.runtime.gpus_per_worker:g} GPU(s) each"
     revision = git_revision()  # before --overwrite clears a committed results folder
     run_dir = RunDir.prepare(s.output_dir, s.resolved(), resume=resume, overwrite=overwrite)
-    key = s.sweep.key
-    labels = s.row_labels
-    cols = columns(key, s.metrics)
-    meta = run_dir.read_meta() if resume else {}
-    if resume and meta.get("points") and meta.get("seeding") != SEEDING:
-        raise UserError("this run was made by an older linksim that seeded whole points, not batches: it cannot be "
-                        "continued; start it again with --overwrite", source=str(run_dir.path))
-    saved = _saved_points(meta, key, labels)
-    own = executor is None
-    executor = make_executor(s.runtime) if own else executor  # closed below when made here
-    meta.update({"name": s.name, "seed": s.seed, "seeding": SEEDING, "quick": quick, "device": device,
-                 "xla": s.runtime.xla, "runtime": executor.describe(), "git_revision": revision,
-                 "versions": package_versions()})
-    meta.setdefault("started", now())
-    if run_dir.grown:
-        meta.setdefault("resumed_with", []).append({"at": now(), "changed": run_dir.grown})
-    meta["points"] = [saved[float(v)] for v in s.sweep.values if float(v) in saved]
-    meta["finished"] = False
-    run_dir.write_meta(meta)
-    result = RunResult(run_dir)
-    structural = key not in NOISE_KEYS
-    try:
-        for value in s.sweep.values:
-            record = saved.get(float(value))
-            accs = {lab: Accumulator.from_state(record["state"][lab]) for lab in labels} if record else None
-            point_scenario = with_value(s, key, value) if structural else s
-            if accs is not None and _point_done(accs, point_scenario):
-                result.skipped.append(value)
-                rows = _rows(accs, s, value, record.get("slot_s"))
-            else:
-                t0 = time.time()
-                done_before = record["batches"] if record else 0
-                accs = accs or {label: Accumulator() for label in labels}
-                work = _work(point_scenario, value, scenario_file)
-                accs, info = run_point(executor, work, point_scenario, value, accs, progress)
-                slot = info.get("slot_s", (record or {}).get("slot_s"))
-                rows = _rows(accs, s, value, slot)
-                run_dir.write_point(cols, key, s.sweep.values, rows)
-                wall = time.time() - t0 + (record or {}).get("wall_s", 0.0)
-                record = {key: value, "wall_s": round(wall, 3), "batches": next(iter(accs.values())).batches,
-                          "slot_s": slot, "state": {lab: acc.state() for lab, acc in accs.items()}}
-                meta["points"] = [p for p in meta["points"] if float(p[key]) != float(value)] + [record]
-                meta["points"].sort(key=lambda p: s.sweep.values.index(p[key]) if p[key] in s.sweep.values else 0)
-                for part in ("receivers", "reconstruction"):
-                    if info.get(part):
-                        meta[part] = info[part]
-                if info.get("xla_fallback"):
-                    meta["xla_fallback"] = info["xla_fallback"]
-                meta["runtime"] = executor.describe()
-                run_dir.write_meta(meta)
-                result.points.append(PointResult(value, rows, wall, record["batches"], record["batches"] - done_before))
-            if _stops(rows, s):
-                break
-    finally:
-        if own:
-            executor.close()
-    meta["finished"] = True
-    meta["ended"] = now()
-    run_dir.write_meta(meta)
+    with run_dir:  # holds the folder's lock until the run ends, also on an error
+        key = s.sweep.key
+        labels = s.row_labels
+        cols = columns(key, s.metrics)
+        meta = run_dir.read_meta() if resume else {}
+        if resume and meta.get("points") and meta.get("seeding") != SEEDING:
+            raise UserError("this run was made by an older linksim that seeded whole points, not batches: it cannot be "
+                            "continued; start it again with --overwrite", source=str(run_dir.path))
+        saved = _saved_points(meta, key, labels)
+        own = executor is None
+        executor = make_executor(s.runtime) if own else executor  # closed below when made here
+        meta.update({"name": s.name, "seed": s.seed, "seeding": SEEDING, "quick": quick, "device": device,
+                     "xla": s.runtime.xla, "runtime": executor.describe(), "git_revision": revision,
+                     "versions": package_versions()})
+        meta.setdefault("started", now())
+        if run_dir.grown:
+            meta.setdefault("resumed_with", []).append({"at": now(), "changed": run_dir.grown})
+        meta["points"] = [saved[float(v)] for v in s.sweep.values if float(v) in saved]
+        meta["finished"] = False
+        run_dir.write_meta(meta)
+        result = RunResult(run_dir)
+        structural = key not in NOISE_KEYS
+        try:
+            for value in s.sweep.values:
+                record = saved.get(float(value))
+                accs = {lab: Accumulator.from_state(record["state"][lab]) for lab in labels} if record else None
+                point_scenario = with_value(s, key, value) if structural else s
+                if accs is not None and _point_done(accs, point_scenario):
+                    result.skipped.append(value)
+                    rows = _rows(accs, s, value, record.get("slot_s"))
+                else:
+                    t0 = time.time()
+                    done_before = record["batches"] if record else 0
+                    accs = accs or {label: Accumulator() for label in labels}
+                    work = _work(point_scenario, value, scenario_file)
+                    accs, info = run_point(executor, work, point_scenario, value, accs, progress)
+                    slot = info.get("slot_s", (record or {}).get("slot_s"))
+                    rows = _rows(accs, s, value, slot)
+                    run_dir.write_point(cols, key, s.sweep.values, rows)
+                    wall = time.time() - t0 + (record or {}).get("wall_s", 0.0)
+                    record = {key: value, "wall_s": round(wall, 3), "batches": next(iter(accs.values())).batches,
+                              "slot_s": slot, "state": {lab: acc.state() for lab, acc in accs.items()}}
+                    meta["points"] = [p for p in meta["points"] if float(p[key]) != float(value)] + [record]
+                    meta["points"].sort(key=lambda p: s.sweep.values.index(p[key]) if p[key] in s.sweep.values else 0)
+                    for part in ("receivers", "reconstruction"):
+                        if info.get(part):
+                            meta[part] = info[part]
+                    if info.get("xla_fallback"):
+                        meta["xla_fallback"] = info["xla_fallback"]
+                    meta["runtime"] = executor.describe()
+                    run_dir.write_meta(meta)
+                    result.points.append(PointResult(value, rows, wall, record["batches"], record["batches"] - done_before))
+                if _stops(rows, s):
+                    break
+        finally:
+            if own:
+                executor.close()
+        meta["finished"] = True
+        meta["ended"] = now()
+        run_dir.write_meta(meta)
     return result
 
 

@@ -10,18 +10,49 @@ override that set the field), the dotted field and what is allowed.
 from __future__ import annotations
 
 import copy
+import os
 import re
 from pathlib import Path
-from typing import Any, Literal, Optional, Sequence
+from typing import Annotated, Any, Literal, Optional, Sequence
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .errors import UserError, allowed, did_you_mean
+from . import strict_yaml
+from .errors import UserError, allowed, clip, did_you_mean, echo
 from .metrics import METRICS
 
 NOISE_KEYS = ("ebno_db", "snr_db")
 IMAGE_METRICS = ("image_mse", "psnr", "ssim")
+MAX_NAME = 100  # characters of a run or model name
+
+
+def _name_problem(name: str) -> str | None:
+    """What keeps ``name`` from being a plain folder name, or None."""
+    if not name:
+        return "is empty"
+    if "/" in name or "\\" in name:
+        return "contains / or \\"
+    if name.startswith("."):
+        return "starts with a dot"
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return "contains a control character"
+    if len(name) > MAX_NAME:
+        return f"has {len(name)} characters"
+    return None
+
+
+def plain_folder_name(name: str) -> str:
+    """``name`` when it can name a folder inside results/ or the zoo and nothing else:
+    not empty, no / or \\, no leading dot (so neither . nor ..), no control character,
+    at most :data:`MAX_NAME` characters (ValueError otherwise)."""
+    problem = _name_problem(name)
+    if problem:
+        raise ValueError(f"the name becomes a folder name but {problem}; allowed: 1 to {MAX_NAME} characters, "
+                         "no / or \\, not starting with a dot")
+    return name
+
+
+FolderName = Annotated[str, AfterValidator(plain_folder_name)]  # a run's or a model's folder
 
 
 class _Strict(BaseModel):
@@ -118,7 +149,7 @@ class Channel(_Strict):
         allowed_keys = [k for k in Channel.model_fields if k not in ("mixture", "direction")]
         for k, values in self.mixture.items():
             if k not in allowed_keys:
-                raise ValueError(f"mixture key {k!r} is not a channel key{did_you_mean(k, allowed_keys)}; allowed: {allowed(allowed_keys)}")
+                raise ValueError(f"mixture key {echo(k)} is not a channel key{did_you_mean(k, allowed_keys)}; allowed: {allowed(allowed_keys)}")
             if not values:
                 raise ValueError(f"mixture.{k} needs at least one value")
         try:
@@ -352,7 +383,7 @@ MetricName = Literal[tuple(METRICS)]  # the names of the registry in linksim.met
 class Scenario(_Strict):
     """A complete simulation scenario."""
 
-    name: str = Field("scenario", description="Run name (results go to output/).")
+    name: FolderName = Field("scenario", description=f"Run name: the results folder results/<name> unless output is given, so a plain folder name (1 to {MAX_NAME} characters, no slash or backslash, not starting with a dot).")
     seed: int = Field(42, ge=0, le=2**31 - 1, description="Seed of every random generator.")
     precision: Literal["single", "double"] = Field("single", description="Floating-point precision.")
     output: Optional[str] = Field(None, description="Results folder (default: results/<name>).")
@@ -538,7 +569,7 @@ def _check_narrowband(s: Scenario) -> None:
     _check_pilot_link(s, "the narrowband pilot link", "channel estimates", NARROWBAND_METRICS)
     for p, n in nb.training_samples.items():
         if p not in nb.profiles:
-            raise UserError(f"{p!r} is not in narrowband.profiles; allowed: {allowed(nb.profiles)}", field=f"narrowband.training_samples.{p}")
+            raise UserError(f"{echo(p)} is not in narrowband.profiles; allowed: {allowed(nb.profiles)}", field=f"narrowband.training_samples.{clip(p)}")
         if not 64 <= n <= 10000:
             raise UserError(f"{n} training channels; allowed: 64 .. 10000", field=f"narrowband.training_samples.{p}")
     if len(set(nb.profiles)) != len(nb.profiles):
@@ -643,17 +674,18 @@ def get_dotted(obj: Any, path: str) -> Any:
 
 
 def parse_override(text: str) -> tuple[str, Any]:
-    """``a.b=3`` -> ("a.b", 3); the value is parsed as YAML plain data."""
+    """``a.b=3`` -> ("a.b", 3); the value is parsed as YAML plain data, as strictly as a
+    scenario file (:mod:`linksim.strict_yaml`)."""
     if "=" not in text:
-        raise UserError("an override looks like dotted.key=value", source="--set", field=text)
+        raise UserError("an override looks like dotted.key=value", source="--set", field=clip(text))
     key, raw = text.split("=", 1)
     key = key.strip()
     if not key:
-        raise UserError("empty key in override", source="--set", field=text)
+        raise UserError("empty key in override", source="--set", field=clip(text))
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError as err:
-        raise UserError(f"value is not valid YAML ({err.problem})", source="--set", field=key) from None
+        value = strict_yaml.load(raw) if raw.strip() else ""
+    except strict_yaml.YamlProblem as err:
+        raise UserError(err.message, source="--set", field=clip(key)) from None
     return key, value
 
 
@@ -664,7 +696,7 @@ def _loc_to_path(loc) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + str(part)
+            out += ("." if out else "") + clip(part)
     return out
 
 
@@ -700,7 +732,7 @@ def _pydantic_problem(error: dict, root: type[BaseModel] | None = None) -> UserE
     else:
         msg = error["msg"].replace("Value error, ", "")
         if "input" in error and not isinstance(error["input"], (dict, list)):
-            msg += f" (got {error['input']!r})"
+            msg += f" (got {echo(error['input'])})"
     return UserError(msg, field=_loc_to_path(loc) or None)
 
 
@@ -725,9 +757,9 @@ def override_source(field: str | None, source: str, overrides: Sequence[str] = (
     for text in reversed(overrides):
         key = _split_path(parse_override(text)[0])
         if parts[: len(key)] == key:
-            return f"--set {text}"
+            return f"--set {clip(text)}"
         if key[: len(parts)] == parts:
-            inside.insert(0, f"--set {text}")
+            inside.insert(0, f"--set {clip(text)}")
     return ", ".join([source, *inside])
 
 
@@ -805,10 +837,10 @@ def _sweep_key_value(s: Scenario) -> int | float:
         value = get_dotted(s, key)
     except (KeyError, IndexError, ValueError):
         hint = _sweep_key_hint(s, key)
-        raise UserError(f"{key!r} is not a scenario key{hint}; allowed: ebno_db, snr_db or a dotted numeric key", field="sweep.key") from None
+        raise UserError(f"{echo(key)} is not a scenario key{hint}; allowed: ebno_db, snr_db or a dotted numeric key", field="sweep.key") from None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         hint = did_you_mean(key.rsplit(".", 1)[-1], NOISE_KEYS)
-        raise UserError(f"{key!r} is not a numeric scalar key (it holds {type(value).__name__}){hint}", field="sweep.key")
+        raise UserError(f"{echo(key)} is not a numeric scalar key (it holds {type(value).__name__}){hint}", field="sweep.key")
     return value
 
 
@@ -867,7 +899,7 @@ def _check_params(cls, spec, where: str) -> None:
         if first["type"] == "extra_forbidden":
             msg = f"unknown parameter for {spec.name}{did_you_mean(loc[-1], names)}; allowed: {allowed(['name', 'label'] + names)}"
         else:
-            msg = first["msg"] + (f" (got {first.get('input')!r})" if "input" in first else "")
+            msg = first["msg"] + (f" (got {echo(first.get('input'))})" if "input" in first else "")
         raise UserError(msg, field=f"{where}.{_loc_to_path(loc)}") from None
 
 
@@ -880,8 +912,8 @@ def _check_reconstruction(s: Scenario) -> None:
 def _check_files(s: Scenario, base_dir: Path | None) -> None:
     if s.pilots.type == "mask" and s.pilots.mask_file:
         path = resolve_path(s.pilots.mask_file, base_dir)
-        if not path.is_file():
-            raise UserError(f"file not found: {path}", field="pilots.mask_file")
+        if not os.path.isfile(path):  # False for a path the OS cannot look up (too long, a NUL byte)
+            raise UserError(f"file not found: {clip(path)}", field="pilots.mask_file")
         s.pilots.mask_file = str(path)
         read_mask(s)
 
@@ -910,16 +942,18 @@ def resolve_path(path: str, base_dir: Path | None) -> Path:
 
 
 def read_yaml(path: str | Path) -> dict:
+    """Plain data of a YAML file ({} when empty), read by :func:`linksim.strict_yaml.read_file`
+    (no anchors or aliases, no repeated key, at most 32 levels deep, 1 MB of UTF-8); a
+    problem is a UserError naming the file and the line."""
     path = Path(path)
     if not path.is_file():
         raise UserError("scenario file not found", source=str(path))
     try:
-        with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else None
-        raise UserError(f"not valid YAML: {getattr(err, 'problem', err)}", source=str(path), field=where) from None
+        data = strict_yaml.read_file(path)
+    except strict_yaml.YamlProblem as err:
+        raise UserError(err.message, source=str(path), field=err.where) from None
+    except OSError as err:
+        raise UserError(f"cannot read the file ({err.strerror})", source=str(path)) from None
     return data if data is not None else {}
 
 

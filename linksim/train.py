@@ -34,9 +34,9 @@ from .diffusion.networks import PROFILES, count_macs, count_parameters, make_net
 from .diffusion.parameterisation import RESIDUAL_KINDS, Denoiser, residual_target, target
 from .diffusion.schedules import make_schedule
 from .diffusion.steppers import get_stepper
-from .errors import UserError
+from .errors import UserError, echo
 from .results import atomic_write, git_revision, package_versions
-from .scenario import apply_overrides, override_source, read_yaml, validate_model
+from .scenario import FolderName, apply_overrides, override_source, read_yaml, validate_model
 
 
 class _Strict(BaseModel):
@@ -124,7 +124,7 @@ class EvaluationSpec(_Strict):
 
 
 class TrainSpec(_Strict):
-    name: str
+    name: FolderName
     data: DataSpec = Field(default_factory=DataSpec)
     network: dict = Field(default_factory=lambda: {"profile": "cpu"}, description="profile (cpu | paper) and constructor overrides.")
     backbone: BackboneSpec = Field(default_factory=BackboneSpec)
@@ -156,7 +156,7 @@ def load_train_spec(path, overrides=None) -> TrainSpec:
     spec = validate_model(TrainSpec, data, str(path), overrides)
     profile = spec.network.get("profile", "cpu")
     if profile not in PROFILES:
-        raise UserError(f"unknown profile {profile!r}; allowed: {', '.join(PROFILES)}",
+        raise UserError(f"unknown profile {echo(profile)}; allowed: {', '.join(PROFILES)}",
                         source=override_source("network.profile", str(path), overrides), field="network.profile")
     if isinstance(spec.data.spec, str) and spec.data.spec.endswith(".yaml"):
         spec.data.spec = str((Path(path).parent / spec.data.spec).resolve())

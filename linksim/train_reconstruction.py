@@ -36,7 +36,7 @@ from .diffusion.parameterisation import target
 from .diffusion.schedules import make_schedule
 from .errors import UserError
 from .results import atomic_write, git_revision, package_versions
-from .scenario import apply_overrides, load_scenario, read_yaml, validate_model, with_value
+from .scenario import FolderName, apply_overrides, load_scenario, read_yaml, validate_model, with_value
 from .training_loop import cosine_adam, run_steps
 
 TASKS = {"ddpm": "reconstruction-ddpm", "regressor": "reconstruction-regressor"}
@@ -87,7 +87,7 @@ class EvalSpec(_Strict):
 
 class ReconstructionTrainSpec(_Strict):
     kind: Literal["reconstruction"] = "reconstruction"
-    name: str
+    name: FolderName
     task: Literal["ddpm", "regressor"]
     data: PairsSpec
     network: NetSpec = Field(default_factory=NetSpec)

@@ -57,7 +57,7 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
-from ..errors import UserError, allowed, did_you_mean
+from ..errors import UserError, allowed, did_you_mean, echo
 from ..scenario import Scenario, read_yaml, set_dotted, validate_scenario
 from ..graph import graph_function
 
@@ -233,7 +233,7 @@ def resolve_spec(spec) -> tuple[list[_Component], dict]:
         comps = [{"label": "base", "set": {}}]
     elif isinstance(mixture, str):
         if mixture not in MIXTURES:
-            raise UserError(f"unknown mixture {mixture!r}{did_you_mean(mixture, MIXTURES)}; allowed: {allowed(MIXTURES)}",
+            raise UserError(f"unknown mixture {echo(mixture)}{did_you_mean(mixture, MIXTURES)}; allowed: {allowed(MIXTURES)}",
                             source="spec", field="mixture")
         comps = MIXTURES[mixture]
     elif isinstance(mixture, (list, tuple)) and mixture:

@@ -16,7 +16,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..errors import UserError
+from ..errors import UserError, echo
 
 DATASETS = ("digits",)
 BITS_PER_PIXEL = 8
@@ -38,9 +38,9 @@ def _digits_uint8() -> np.ndarray:
 def load_images(name: str = "digits", split: str = "test") -> np.ndarray:
     """The images of one split as uint8 ``[N, H, W]`` (a copy)."""
     if name not in DATASETS:
-        raise UserError(f"unknown image data set {name!r}; allowed: {', '.join(DATASETS)}", field="source.type")
+        raise UserError(f"unknown image data set {echo(name)}; allowed: {', '.join(DATASETS)}", field="source.type")
     if split not in SPLITS:
-        raise UserError(f"unknown split {split!r}; allowed: {', '.join(SPLITS)}", field="source.split")
+        raise UserError(f"unknown split {echo(split)}; allowed: {', '.join(SPLITS)}", field="source.split")
     images = _digits_uint8()
     order = np.random.default_rng(0).permutation(len(images))
     idx = order[:TEST_SIZE] if split == "test" else order[TEST_SIZE:]

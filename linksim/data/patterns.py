@@ -105,9 +105,9 @@ def _np_rng(rng) -> np.random.Generator:
 
 def _check_name(name, names, what):
     if name not in names:
-        from ..errors import UserError, allowed, did_you_mean
+        from ..errors import UserError, allowed, did_you_mean, echo
 
-        raise UserError(f"unknown {what} {name!r}{did_you_mean(name, names)}; allowed: {allowed(names)}",
+        raise UserError(f"unknown {what} {echo(name)}{did_you_mean(name, names)}; allowed: {allowed(names)}",
                         field=what)
 
 

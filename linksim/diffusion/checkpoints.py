@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from linksim.errors import UserError, allowed, did_you_mean
+from linksim.errors import UserError, allowed, did_you_mean, echo
 
 __all__ = ["save_checkpoint", "load_checkpoint", "read_checkpoint_config", "load_prior",
            "resolve_model", "load_denoiser", "zoo_names", "ZOO",
@@ -229,7 +229,7 @@ def read_checkpoint_config(path) -> dict:
     shape = config["data_shape"]
     if not (isinstance(shape, list) and shape and all(isinstance(s, int) and s > 0
                                                       for s in shape)):
-        raise UserError(f"data_shape must be a list of positive integers, got {shape!r}",
+        raise UserError(f"data_shape must be a list of positive integers, got {echo(shape)}",
                         source=source, field="data_shape")
     if not isinstance(config["config"], dict):
         raise UserError("config must be a JSON object of constructor arguments",
@@ -366,13 +366,14 @@ def zoo_names() -> list[str]:
 
 def resolve_model(name) -> Path:
     """Checkpoint folder of a model given as a folder path or a name in linksim/zoo/
-    (an unknown one is matched by its last path part against the zoo names)."""
+    (an unknown one is matched by its last path part against the zoo names). A name the
+    OS cannot look up (too long, a NUL byte) is not found, as ``os.path.exists`` says."""
     p = Path(name)
-    if not p.exists() and (ZOO / str(name)).exists():
+    if not os.path.exists(p) and os.path.exists(ZOO / str(name)):
         p = ZOO / str(name)
-    if not p.exists():
+    if not os.path.exists(p):
         names = zoo_names()
-        raise UserError(f"no model {str(name)!r}{did_you_mean(p.name, names)}; allowed: a checkpoint folder "
+        raise UserError(f"no model {echo(str(name))}{did_you_mean(p.name, names)}; allowed: a checkpoint folder "
                         f"or one of {', '.join(names) or '(empty zoo)'}", field="model")
     return p
 

@@ -22,7 +22,7 @@ import tensorflow as tf
 
 from ..diffusion.checkpoints import load_checkpoint, load_prior, resolve_model
 from ..diffusion.schedules import linear_beta_schedule
-from ..errors import UserError
+from ..errors import UserError, echo
 from ..graph import graph_function
 from .gaussian_prior import GaussianMatrixPrior
 
@@ -70,7 +70,7 @@ class NetworkPrior:
             raise UserError(f"{path} has no backbone to use without its network", source=str(path), field="backbone")
         self.use_network = bool(network)
         if self.config.get("task") != TASK:
-            raise UserError(f"{path} is not a narrowband diffusion model (task {self.config.get('task')!r}, "
+            raise UserError(f"{path} is not a narrowband diffusion model (task {echo(self.config.get('task'))}, "
                             f"allowed: {TASK})", source=str(path), field="task")
         sch = self.config["schedule"]
         self.T = int(sch["T"])

@@ -34,7 +34,7 @@ from ..diffusion.checkpoints import ZOO, save_checkpoint
 from ..diffusion.networks import count_parameters
 from ..diffusion.schedules import linear_beta_schedule
 from ..results import atomic_write, git_revision, package_versions
-from ..scenario import load_yaml_model
+from ..scenario import FolderName, load_yaml_model
 from ..training_loop import cosine_adam, run_steps
 from .channels import PROFILES as CDL_PROFILES, NarrowbandCDL, training_set
 from .eps_mse import eps_mse_curve
@@ -106,7 +106,7 @@ class EvalSpec(_Strict):
 
 class NarrowbandTrainSpec(_Strict):
     kind: Literal["narrowband"] = "narrowband"
-    name: str
+    name: FolderName
     channel: ChannelSpec = Field(default_factory=ChannelSpec)
     data: DataSpec
     network: NetSpec = Field(default_factory=NetSpec)

@@ -83,12 +83,12 @@ def load_image_model(name: str, image_shape, task: str):
     """A trained image network (a checkpoint folder or a zoo name) and its config.json,
     checked to be made for ``task`` (``config["task"]``) and ``image_shape``."""
     from ..diffusion.checkpoints import load_checkpoint, resolve_model
-    from ..errors import UserError
+    from ..errors import UserError, echo
 
     path = resolve_model(name)
     net, cfg = load_checkpoint(path, image_shape)
     if cfg.get("task") != task:
-        raise UserError(f"model was trained for task {cfg.get('task')!r}; this stage needs {task!r}",
+        raise UserError(f"model was trained for task {echo(cfg.get('task'))}; this stage needs {echo(task)}",
                         source=str(path), field="task")
     return net, cfg
 

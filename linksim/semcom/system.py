@@ -45,7 +45,7 @@ from ..diffusion.image_networks import ImageDenoiserNet
 from ..diffusion.parameterisation import to_x0
 from ..diffusion.samplers import sample
 from ..diffusion.schedules import Schedule, make_schedule
-from ..errors import UserError, allowed
+from ..errors import UserError, allowed, echo
 from ..diffusion.jscc_networks import PROFILES, MatchedDecoder, SemanticEncoder, normalise_power, to_complex, to_real
 
 __all__ = ["KINDS", "FADINGS", "SYSTEM_FILE", "SemanticSystem", "apply_channel", "default_schedule"]
@@ -92,7 +92,7 @@ def apply_channel(s, snr_db, fading: str, rng: tf.random.Generator):
         Channel gain (1 for AWGN).
     """
     if fading not in FADINGS:
-        raise UserError(f"unknown fading {fading!r}; allowed: {allowed(FADINGS)}", field="fading")
+        raise UserError(f"unknown fading {echo(fading)}; allowed: {allowed(FADINGS)}", field="fading")
     s = tf.cast(s, tf.complex64)
     b = tf.shape(s)[0]
     snr_db = tf.broadcast_to(tf.reshape(tf.cast(snr_db, tf.float32), [-1, 1]), [b, 1])
@@ -132,7 +132,7 @@ class SemanticSystem:
     def __init__(self, kind: str, k: int, encoders, decoders, *, schedule=None, sample_steps: int = 50,
                  eta: float = 0.0, num_samples: int = 1):
         if kind not in KINDS:
-            raise UserError(f"unknown kind {kind!r}; allowed: {allowed(KINDS)}", field="kind")
+            raise UserError(f"unknown kind {echo(kind)}; allowed: {allowed(KINDS)}", field="kind")
         if len(encoders) not in (1, 2) or len(decoders) != len(encoders):
             raise ValueError("one encoder and one decoder per user (1 or 2 users)")
         if int(sample_steps) < 1 or int(num_samples) < 1 or not 0.0 <= float(eta) <= 1.0:
@@ -153,7 +153,7 @@ class SemanticSystem:
         first for reproducible weights.
         """
         if profile not in PROFILES:
-            raise UserError(f"unknown profile {profile!r}; allowed: {allowed(PROFILES)}", field="network")
+            raise UserError(f"unknown profile {echo(profile)}; allowed: {allowed(PROFILES)}", field="network")
         schedule = make_schedule(schedule if schedule is not None else default_schedule())
         width = PROFILES[profile]["width"]
         encoders, decoders = [], []
@@ -415,7 +415,7 @@ class SemanticSystem:
                   "schedule": lambda v: isinstance(v, dict), "sampler": lambda v: isinstance(v, dict)}
         for key, ok in checks.items():
             if key not in meta or not ok(meta[key]):
-                raise UserError(f"{key} is missing or invalid ({meta.get(key)!r})", source=source, field=key)
+                raise UserError(f"{key} is missing or invalid ({echo(meta.get(key))})", source=source, field=key)
         return meta
 
     @classmethod
@@ -442,7 +442,7 @@ class SemanticSystem:
         meta = cls.read_config(folder)
         for key, want in (expect or {}).items():
             if meta.get(key) != want:
-                raise UserError(f"the system has {key} = {meta.get(key)!r}, {want!r} is needed", source=source,
+                raise UserError(f"the system has {key} = {echo(meta.get(key))}, {echo(want)} is needed", source=source,
                                 field=key)
         kind, k, users, shape = meta["kind"], meta["k"], meta["users"], tuple(meta["data_shape"])
         try:
@@ -466,8 +466,8 @@ class SemanticSystem:
                 cfg = model.get_config()
                 for key, (value, field) in want.items():
                     if cfg.get(key) != value:
-                        raise UserError(f"{SYSTEM_FILE} implies {key} = {value!r} for {name}, which was built with "
-                                        f"{cfg.get(key)!r}", source=source, field=field)
+                        raise UserError(f"{SYSTEM_FILE} implies {key} = {echo(value)} for {name}, which was built with "
+                                        f"{echo(cfg.get(key))}", source=source, field=field)
                 out.append(model)
         sampler = meta["sampler"]
         try:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from ..diffusion.checkpoints import load_checkpoint, resolve_model
-from ..errors import UserError
+from ..errors import UserError, echo
 from ..graph import graph_function
 from ..precoding import expected_gramian_precoder
 from .models import DiffusionSampler, GRAMIAN_JITTER
@@ -45,9 +45,9 @@ class ModelEstimator:
         self.net, self.config = load_checkpoint(path, shape)
         source = str(path)
         if self.config.get("task") != TASK:
-            raise UserError(f"not a Card C (srs_precoding) model: task {self.config.get('task')!r}", source=source, field="task")
+            raise UserError(f"not a Card C (srs_precoding) model: task {echo(self.config.get('task'))}", source=source, field="task")
         if self.config.get("model") != kind:
-            raise UserError(f"this is a {self.config.get('model')!r} model; the receiver needs {kind!r}", source=source, field="model")
+            raise UserError(f"this is a {echo(self.config.get('model'))} model; the receiver needs {echo(kind)}", source=source, field="model")
         self.kind, self.name = kind, str(name)
         self.samples, self.cfg_weight, self.stochastic = int(samples), float(cfg_weight), bool(stochastic)
         self.streams = int(streams or self.config.get("streams", 2))

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .. import __version__
 from ..diffusion.checkpoints import ZOO, save_checkpoint
 from ..results import atomic_write, git_revision, package_versions
-from ..scenario import SRSPrecoding, load_yaml_model
+from ..scenario import FolderName, SRSPrecoding, load_yaml_model
 from ..training_loop import cosine_adam, run_steps
 from .backbone import PROFILES, SRSTransformer, count_parameters
 from .channels import SRSGeometry, channel_set, data_shape
@@ -77,7 +77,7 @@ class EvalSpec(_Strict):
 
 class SRSTrainSpec(_Strict):
     kind: Literal["srs_precoding"] = "srs_precoding"
-    name: str = Field(description="Model name (zoo folder).")
+    name: FolderName = Field(description="Model name (zoo folder).")
     model: Literal["sl", "dm", "e2e"] = Field(description="Estimator: sl (MSE), dm (conditional diffusion), e2e (received energy).")
     channel: SRSPrecoding = Field(default_factory=SRSPrecoding, description="The link's srs_precoding section (its channel and SRS fields).")
     data: DataSpec = Field(default_factory=DataSpec)

@@ -12,15 +12,18 @@ import copy
 import os
 import subprocess
 import sys
+import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
+from linksim import strict_yaml
 from linksim.cli import main
 from linksim.diffusion.checkpoints import zoo_names
-from linksim.errors import MAX_PROBLEMS
+from linksim.errors import MAX_PROBLEMS, UserError
 from linksim.registry import receiver_names
 from linksim.scenario import validate_scenario
 
@@ -254,6 +257,15 @@ CASES = [
      ["semantic.systems[0].name", "'ae', 'vae' or 'dae'", "'gan'"]),
     ("semantic-users", semcom_base, [("set", "semantic.users", 3)],
      ["semantic.users", "1 or 2"]),
+    # --- name: the results folder -------------------------------------------------------
+    ("name-leaves-results", base, [("set", "name", "../../x")],
+     ["name: the name becomes a folder name but contains / or \\", "not starting with a dot", "(got '../../x')"]),
+    ("name-with-backslash", base, [("set", "name", "a\\b")], ["name:", "contains / or \\"]),
+    ("name-dot-dot", base, [("set", "name", "..")], ["name:", "starts with a dot"]),
+    ("name-hidden", base, [("set", "name", ".quickstart")], ["name:", "starts with a dot"]),
+    ("name-empty", base, [("set", "name", "")], ["name:", "is empty"]),
+    ("name-too-long", base, [("set", "name", "x" * 101)], ["name:", "has 101 characters", "1 to 100 characters"]),
+    ("name-control-character", base, [("set", "name", "a\tb")], ["name:", "control character"]),
     # --- runtime ----------------------------------------------------------------------
     ("runtime-executor", base, [("set", "runtime", {"executor": "slurm"})],
      ["runtime.executor", "'local' or 'ray'", "'slurm'"]),
@@ -296,11 +308,123 @@ def test_sweep_misspelt_dotted_key(tmp_path, capsys):
     assert_one_error(code, err, str(path), "sweep.key", 'did you mean "channel.delay_spread_ns"')
 
 
+# --------------------------------------------------------------------------- long values
+LONG = 10_000_000  # characters of a value too long to repeat in a message
+SHORT_MESSAGE = 1500  # characters: the longest message below lists the zoo's model names
+
+
+def _with_long(dotted: str, size: int) -> dict:
+    """The quickstart scenario with a string of ``size`` x's at ``dotted`` (``KEY`` as the
+    last part: a key of that length instead of a value)."""
+    data = base()
+    if dotted.endswith(".KEY"):
+        _set(data, dotted[: -len(".KEY")] + "." + "x" * size, 1)
+    else:
+        _set(data, dotted, "x" * size)
+    return data
+
+
+@pytest.mark.parametrize("dotted,needle", [
+    ("channel.model", "channel.model: Input should be"), ("sweep.batch_size", "sweep.batch_size: "),
+    ("sweep.key", "sweep.key: 'xxx"), ("receivers.1.name", "receivers[1].name: unknown receiver 'xxx"),
+    ("receivers.4.model", "receivers[4].model: no model 'xxx"), ("pilots.mask_file", "pilots.mask_file: file not found"),
+    ("channel.KEY", "unknown key"), ("receivers.1.KEY", "unknown parameter for ls"),
+    ("name", f"name: the name becomes a folder name but has {LONG} characters"),
+])
+def test_long_value_gives_a_short_message(dotted, needle):
+    """A 10 MB value (or key) is repeated cut to 200 characters and named by its length."""
+    data = _with_long(dotted, LONG)
+    if dotted == "pilots.mask_file":
+        data["pilots"]["type"] = "mask"
+    with pytest.raises(UserError) as caught:
+        validate_scenario(data, source="s.yaml")
+    text = str(caught.value)
+    assert len(text) < SHORT_MESSAGE and "\n" not in text, text[:SHORT_MESSAGE]
+    assert needle in text and f"... ({LONG} characters)" in text, text
+
+
+def test_long_value_in_a_file(tmp_path, capsys):
+    path = write(tmp_path, _with_long("channel.model", 100_000))
+    code, err = run_cli(["validate", str(path)], capsys)
+    line = assert_one_error(code, err, str(path), "channel.model", "... (100000 characters)")
+    assert len(line) < 600
+
+
 # --------------------------------------------------------------------------- file-level problems
 def test_yaml_syntax_error(tmp_path, capsys):
     path = write(tmp_path, "name: broken\nchannel:\n  model: cdl\n   profile: C\nlink: {}\n")
     code, err = run_cli(["validate", str(path)], capsys)
     assert_one_error(code, err, str(path), "not valid YAML", "line 4")
+
+
+def _billion_laughs() -> str:
+    """A 1 KB scenario whose last key would hold 10^9 strings once its aliases were expanded."""
+    text = "name: laughs\nl0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+    for i in range(1, 10):
+        text += f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]\n"
+    return text
+
+
+def test_alias_bomb_fails_fast(tmp_path, capsys):
+    path = write(tmp_path, _billion_laughs())
+    assert path.stat().st_size < 1024
+    tracemalloc.start()
+    start = time.perf_counter()
+    code, err = run_cli(["validate", str(path)], capsys)
+    seconds = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert_one_error(code, err, f"{path}: line 2: YAML anchors and aliases (&name, *name) are not accepted")
+    assert seconds < 2 and peak < 5_000_000, (seconds, peak)
+
+
+def test_alias_in_set_value(tmp_path, capsys):
+    path = write(tmp_path, base())
+    code, err = run_cli(["validate", str(path), "--set", "sweep.values=[&v 1, *v]"], capsys)
+    assert_one_error(code, err, f"{PREFIX}--set: sweep.values: YAML anchors and aliases")
+
+
+@pytest.mark.parametrize("text,key,first,again", [
+    ("name: a\nseed: 1\nseed: 2\n", "seed", 2, 3),
+    ("name: a\nchannel:\n  model: cdl\n  profile: A\n  model: tdl\n", "model", 3, 5),
+    ("receivers:\n  - name: ls\n    interpolation: nn\n    name: lmmse\n", "name", 2, 4),
+    ("sweep: {values: [1, 2], key: snr_db, values: [3]}\n", "values", 1, 1),
+])
+def test_duplicate_key(tmp_path, capsys, text, key, first, again):
+    path = write(tmp_path, text)
+    code, err = run_cli(["validate", str(path)], capsys)
+    assert_one_error(code, err, f"{path}: line {again}: duplicate key {key!r}: first at line {first}, again at line {again}")
+
+
+def test_file_not_utf8(tmp_path, capsys):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("seed: 1\nname: café\n".encode("latin-1"))
+    code, err = run_cli(["validate", str(path)], capsys)
+    assert_one_error(code, err, f"{path}: line 2: not UTF-8 text (byte 0xe9)")
+
+
+def test_nesting_deeper_than_the_cap(tmp_path, capsys):
+    assert strict_yaml.load("[" * strict_yaml.MAX_DEPTH + "]" * strict_yaml.MAX_DEPTH)  # at the cap: read
+    deep = strict_yaml.MAX_DEPTH + 1
+    path = write(tmp_path, "name: deep\nsweep:\n  values: " + "[" * (deep - 2) + "1" + "]" * (deep - 2) + "\n")
+    code, err = run_cli(["validate", str(path)], capsys)
+    assert_one_error(code, err, f"{path}: line 3: nested deeper than {strict_yaml.MAX_DEPTH} levels")
+
+
+def test_file_larger_than_the_cap(tmp_path, capsys):
+    """A 10 MB name: refused by its size, before it is read."""
+    path = write(tmp_path, "name: " + "x" * LONG + "\n")
+    start = time.perf_counter()
+    code, err = run_cli(["validate", str(path)], capsys)
+    line = assert_one_error(code, err, f"{path}: a file of {LONG + 7} bytes; allowed: at most {strict_yaml.MAX_BYTES} bytes")
+    assert len(line) < 300 and time.perf_counter() - start < 2
+
+
+def test_set_value_larger_than_the_cap(tmp_path, capsys):
+    path = write(tmp_path, base())
+    code, err = run_cli(["validate", str(path), "--set", "name=" + "x" * LONG], capsys)
+    line = assert_one_error(code, err, f"{PREFIX}--set: name: a YAML text of {LONG} characters; allowed: at most")
+    assert len(line) < 300
 
 
 def test_missing_scenario_file(tmp_path, capsys):
@@ -483,6 +607,20 @@ def test_train_set_problem_names_the_override(capsys, override, field):
     assert_one_error(code, err, f"{PREFIX}--set {override}: {field}: ")
 
 
+@pytest.mark.parametrize("spec", ["nonid_quickstart_cpu.yaml", "ddpm_digits_cpu.yaml", "moe_vb/expert_cdlA_10k_cpu.yaml",
+                                  "srs_precoding/dm_high_cpu.yaml", "semcom/ae.yaml"])
+def test_training_spec_name_is_a_folder_name(spec):
+    """A model's name is its zoo folder: ../../x is refused (by loading the spec only, so
+    that a regression cannot start a training that writes outside the zoo)."""
+    from linksim.cli import _trainer
+
+    path = SCENARIOS / "train" / spec
+    with pytest.raises(UserError) as caught:
+        _trainer(path).load_spec(path, ["name=../../x"])
+    assert str(caught.value).startswith("--set name=../../x: name: "), str(caught.value)
+
+
+
 # --------------------------------------------------------------------------- run: existing results
 def _run_scenario(tmp_path: Path) -> tuple[Path, Path]:
     out = tmp_path / "results" / "old"
@@ -511,6 +649,51 @@ def test_resume_with_changed_scenario(tmp_path, capsys):
     (out / "scenario.yaml").write_text(yaml.safe_dump(previous))
     code, err = run_cli(["run", str(path), "--resume", "--no-progress", "--no-plot"], capsys)
     assert_one_error(code, err, str(out), "--resume continues the same scenario or adds statistics", "changed: seed (was 1, now 42)")
+
+
+# --------------------------------------------------------------------------- run: output folder
+def _run_into(out: Path, tmp_path: Path, capsys, *flags: str) -> tuple[int, str]:
+    """``linksim run`` of the quickstart scenario with its results in ``out``."""
+    path = write(tmp_path, base())
+    return run_cli(["run", str(path), "--no-progress", "--no-plot", "--set", f"output={out}", *flags], capsys)
+
+
+@pytest.mark.parametrize("where,reason", [("blocker", "a file stands where the folder should be"),
+                                          ("blocker/out", "a file stands where a folder above it should be")])
+def test_run_output_where_a_file_is(tmp_path, capsys, where, reason):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file\n")
+    out = tmp_path / where
+    code, err = _run_into(out, tmp_path, capsys)
+    assert_one_error(code, err, f"{PREFIX}{out}: cannot write the results folder ({reason})")
+    assert blocker.read_text() == "a file\n" and not list(tmp_path.rglob("*.tmp"))
+
+
+def _read_only_folder(path: Path) -> None:
+    """Make the folder ``path`` read-only; skip the test where that protects nothing
+    (root: the test above simulates the OS error with a file in the way)."""
+    path.chmod(0o555)
+    try:
+        (path / "probe").touch()
+    except PermissionError:
+        return
+    (path / "probe").unlink()
+    path.chmod(0o755)
+    pytest.skip("this user writes into read-only folders (root)")
+
+
+@pytest.mark.parametrize("flags,where", [(["--overwrite"], "."), ([], "new")])
+def test_run_into_a_read_only_folder(tmp_path, capsys, flags, where):
+    out = tmp_path / "results"
+    out.mkdir()
+    (out / "metrics.csv").write_text("receiver,ebno_db,ber\nperfect,2,0.1\n")
+    _read_only_folder(out)
+    try:
+        code, err = _run_into(out / where, tmp_path, capsys, *flags)
+    finally:
+        out.chmod(0o755)
+    assert_one_error(code, err, "cannot write the results folder (Permission denied)")
+    assert (out / "metrics.csv").exists() and not list(tmp_path.rglob("*.tmp"))
 
 
 # --------------------------------------------------------------------------- real subprocess

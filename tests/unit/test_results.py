@@ -40,3 +40,21 @@ def test_git_revision_is_dirty_for_code_not_for_results(tmp_path):
     assert git_revision(tmp_path) == clean
     (tmp_path / "code.py").write_text("a = 2\n")
     assert git_revision(tmp_path) == clean + "-dirty"
+
+
+def test_atomic_write_os_error_is_a_user_error_and_leaves_no_temporary(tmp_path, monkeypatch):
+    import errno
+
+    import pytest
+
+    from linksim.errors import UserError
+    from linksim.results import os as results_os
+
+    def disk_full(*args):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(results_os, "replace", disk_full)
+    with pytest.raises(UserError) as caught:
+        atomic_write(tmp_path / "metrics.csv", "x\n")
+    assert str(caught.value) == f"{tmp_path}: cannot write metrics.csv (No space left on device)"
+    assert list(tmp_path.iterdir()) == []

@@ -8,7 +8,7 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ...errors import UserError
+from ...errors import UserError, echo
 from ..estimators import ModelEstimator
 from .base import SRSReceiver
 
@@ -48,7 +48,7 @@ class _Learned(SRSReceiver):
         path = resolve_model(cls.model_name(sec, params))
         cfg = read_checkpoint_config(path)
         if cfg.get("model") != cls.kind:
-            raise UserError(f"{path} is a {cfg.get('model')!r} model; allowed here: a {cls.kind!r} model",
+            raise UserError(f"{path} is a {echo(cfg.get('model'))} model; allowed here: a {echo(cls.kind)} model",
                             field="params.model")
         need = list(data_shape(sec))
         if list(cfg["data_shape"]) != need:
