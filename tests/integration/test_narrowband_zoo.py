@@ -69,15 +69,23 @@ def test_shipped_model_beats_trivial_estimates_and_is_at_its_gaussian_bound(name
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_committed_card_curve_is_at_or_below_the_gaussian_optimum(name):
+    """An expert: on its profile. A pooled model (its residual is gated on the pooled
+    held-out set): on the pooled mixture (the profiles' mean), and within 0.5 % of the
+    optimum on each profile."""
     rows = list(csv.DictReader((ZOO / name / "eps_mse.csv").read_text().splitlines()))
     cfg = json.loads((ZOO / name / "config.json").read_text())
     assert {r["profile"] for r in rows} == set(cfg["profiles"])
+    tol = 1e-4                                                             # the card's rounding (6 digits)
+    curves = []
     for p in cfg["profiles"]:
         mine = [r for r in rows if r["profile"] == p]
-        m = np.array([float(r["model"]) for r in mine])
-        g = np.array([float(r["gaussian"]) for r in mine])
         t = np.array([int(r["t"]) for r in mine])
-        assert len(t) == cfg["schedule"]["T"]
-        tol = 1e-4                                                         # the card's rounding (6 digits)
-        assert m.mean() <= g.mean() + tol and m[t == 1][0] <= g[t == 1][0] + tol, (name, p)
-        assert m[t == t.max()][0] <= g[t == t.max()][0] + tol, (name, p)
+        assert len(t) == cfg["schedule"]["T"] and t[0] == 1
+        curves.append(np.array([[float(r["model"]), float(r["gaussian"])] for r in mine]))
+    per_profile = np.stack(curves)                                         # [P, T, (model, gaussian)]
+    for c in per_profile:
+        assert c[:, 0].mean() <= 1.005 * c[:, 1].mean() + tol and c[0, 0] <= 1.005 * c[0, 1] + tol, name
+    m, g = per_profile.mean(0).T                                           # the pooled mixture
+    assert m.mean() <= g.mean() + tol and m[0] <= g[0] + tol and m[-1] <= g[-1] + tol, (name, m.mean(), g.mean())
+    if len(curves) == 1:                                                   # an expert: at or below on its profile
+        assert np.all(m <= g + tol), (name, np.max(m - g))
