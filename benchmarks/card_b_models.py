@@ -60,9 +60,9 @@ def main(argv=None) -> int:
     names = sorted(p.name for p in ZOO.glob("nbdm-*-cpu"))
     text = ("Shipped narrowband models: noise-prediction error on 256 fresh channels per profile "
             "(the cards' `eps_mse.csv`), NMSE on 64 fresh channels per row (ρ = 0.5).\n\n" + markdown(model_rows(names)))
-    print(text)
     if args.out:
         args.out.write_text(text)
+    print(text)
     return 0
 
 
