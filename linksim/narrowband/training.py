@@ -27,7 +27,7 @@ from typing import Literal, Optional
 
 import numpy as np
 import tensorflow as tf
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .. import __version__
 from ..diffusion.checkpoints import ZOO, save_checkpoint
@@ -81,7 +81,7 @@ class NetSpec(_Strict):
     profile: Literal["cpu", "paper"] = "cpu"
     width: Optional[int] = Field(None, ge=4, description="Override of the profile's widest feature depth C.")
     backbone: Literal["none", "gaussian"] = Field("none", description="gaussian: the network learns a residual on the exact denoiser of the Gaussian fit of its training channels.")
-    energy_tol: float = Field(1e-6, gt=0, lt=1, description="Backbone: the eigenvectors kept leave at most this share of the energy to an isotropic floor.")
+    energy_tol: Optional[float] = Field(1e-6, gt=0, lt=1, description="Backbone: the eigenvectors kept leave at most this share of the energy to an isotropic floor; null: the tolerance of ENERGY_TOLS whose backbone predicts the noise best on the held-out channels (needs data.validation > 0).")
 
 
 class DiffusionSpec(_Strict):
@@ -115,6 +115,13 @@ class NarrowbandTrainSpec(_Strict):
     evaluation: EvalSpec = Field(default_factory=EvalSpec)
     output: Optional[str] = Field(None, description="Export folder (default linksim/zoo/<name>).")
 
+    @model_validator(mode="after")
+    def _held_out_for_the_tolerance(self):
+        if self.network.backbone == "gaussian" and self.network.energy_tol is None and self.data.validation == 0:
+            raise ValueError("network.energy_tol: null chooses the tolerance on held-out channels; allowed with "
+                             "data.validation > 0, or give a tolerance")
+        return self
+
 
 def load_spec(path, overrides=None) -> NarrowbandTrainSpec:
     return load_yaml_model(NarrowbandTrainSpec, path, overrides)
@@ -133,11 +140,28 @@ def training_channels(spec: NarrowbandTrainSpec) -> tuple[np.ndarray, np.ndarray
     return np.concatenate(fit), np.concatenate(held)
 
 
-def gaussian_backbone(spec: NarrowbandTrainSpec, cov: np.ndarray) -> GaussianMatrixPrior:
-    """The Gaussian fit ``CN(0, cov)`` of the training channels (truncated at
-    ``network.energy_tol``)."""
-    return GaussianMatrixPrior(cov, (spec.channel.num_rx, spec.channel.num_tx),
-                               energy_tol=spec.network.energy_tol)
+#: Energy tolerances a backbone is chosen from on held-out channels (``energy_tol: null``):
+#: with fewer channels than dimensions the smallest sample eigenvalues are near zero, and a
+#: floor in their place generalises better.
+ENERGY_TOLS = (1e-12, 1e-9, 1e-6, 1e-4, 1e-3, 1e-2)
+#: Diffusion steps (those within T) on which the tolerances are compared.
+SELECTION_STEPS = (1, 2, 5, 10, 20, 50, 100)
+
+
+def gaussian_backbone(spec: NarrowbandTrainSpec, cov: np.ndarray, h_held=None) -> tuple[GaussianMatrixPrior, float]:
+    """The Gaussian fit ``CN(0, cov)`` of the training channels truncated at
+    ``network.energy_tol`` (or at the tolerance chosen on ``h_held``), and that tolerance."""
+    shape = (spec.channel.num_rx, spec.channel.num_tx)
+    tol = spec.network.energy_tol
+    if tol is not None:
+        return GaussianMatrixPrior(cov, shape, energy_tol=tol), tol
+    d = spec.diffusion
+    abar = linear_beta_schedule(d.T, d.beta_start, d.beta_end)
+    fits = {str(t): GaussianMatrixPrior(cov, shape, energy_tol=t) for t in ENERGY_TOLS}
+    fns = {k: (lambda fit: lambda x, t: fit.eps(x, np.sqrt(abar[t]), np.sqrt(1.0 - abar[t])))(f) for k, f in fits.items()}
+    curve = eps_mse_curve(fns, h_held, abar, [t for t in SELECTION_STEPS if t <= d.T], seed=13, draws=1)
+    best = min(curve, key=lambda k: float(np.mean(curve[k])))
+    return fits[best], float(best)
 
 
 def build_network(spec: NarrowbandTrainSpec) -> FiLMDenoiserNet:
@@ -179,8 +203,9 @@ def train(spec: NarrowbandTrainSpec, resume: bool = False, progress: bool = True
     cov = sample_covariance(h)                                       # the Gaussian fit: backbone, bound, LMMSE
     net = build_network(spec)
     backbone = None
+    tol = None
     if spec.network.backbone == "gaussian":
-        backbone = gaussian_backbone(spec, cov)
+        backbone, tol = gaussian_backbone(spec, cov, h_held)
         for w in net.c5.weights:                                     # the residual starts at zero
             w.assign(tf.zeros_like(w))
     tr = spec.training
@@ -195,7 +220,7 @@ def train(spec: NarrowbandTrainSpec, resume: bool = False, progress: bool = True
     output = Path(spec.output) if spec.output else ZOO / spec.name
     d = spec.diffusion
     info = {"name": spec.name, "spec": spec.model_dump(mode="json"), "source": source, "samples": len(h),
-            "held_out": len(h_held),
+            "held_out": len(h_held), "energy_tol": tol,
             "data_s": round(data_s, 1), "wall_s": round(train_s, 1), "parameters": count_parameters(net),
             "final_loss": losses[-1][1] if losses else None, "linksim": __version__,
             "git_revision": git_revision(), "versions": package_versions()}
@@ -328,7 +353,8 @@ def model_card(info: dict) -> str:
     ch = sp["channel"]
     net = sp["network"]
     backbone = (f"; Gaussian backbone (the fit of the {info['samples']} fitting channels, "
-                f"energy tolerance {net['energy_tol']:g}) plus the network's residual"
+                f"energy tolerance {info.get('energy_tol', net['energy_tol']):g}"
+                f"{' chosen on the held-out channels' if net['energy_tol'] is None else ''}) plus the network's residual"
                 if net.get("backbone") == "gaussian" else "")
     held = (f"; {info['held_out']} more held out to gate the residual per step" if info.get("held_out") else "")
     eps = info.get("eps_mse")
