@@ -82,6 +82,7 @@ class NetSpec(_Strict):
     width: Optional[int] = Field(None, ge=4, description="Override of the profile's widest feature depth C.")
     backbone: Literal["none", "gaussian"] = Field("none", description="gaussian: the network learns a residual on the exact denoiser of the Gaussian fit of its training channels.")
     energy_tol: Optional[float] = Field(1e-6, gt=0, lt=1, description="Backbone: the eigenvectors kept leave at most this share of the energy to an isotropic floor; null: the tolerance of ENERGY_TOLS whose backbone predicts the noise best on the held-out channels (needs data.validation > 0).")
+    shrinkage: Optional[float] = Field(0.0, ge=0, lt=1, description="Backbone: the covariance fitted is (1 - a) S + a (tr S / d) I for the sample covariance S (a: this value); helps when the channels are few against the dimension d; null: the value of SHRINKAGES whose backbone predicts the noise best on the held-out channels (needs data.validation > 0).")
 
 
 class DiffusionSpec(_Strict):
@@ -116,10 +117,12 @@ class NarrowbandTrainSpec(_Strict):
     output: Optional[str] = Field(None, description="Export folder (default linksim/zoo/<name>).")
 
     @model_validator(mode="after")
-    def _held_out_for_the_tolerance(self):
-        if self.network.backbone == "gaussian" and self.network.energy_tol is None and self.data.validation == 0:
-            raise ValueError("network.energy_tol: null chooses the tolerance on held-out channels; allowed with "
-                             "data.validation > 0, or give a tolerance")
+    def _held_out_for_the_choice(self):
+        net = self.network
+        for field in ("energy_tol", "shrinkage"):
+            if net.backbone == "gaussian" and getattr(net, field) is None and self.data.validation == 0:
+                raise ValueError(f"network.{field}: null chooses it on held-out channels; allowed with "
+                                 "data.validation > 0, or give a value")
         return self
 
 
@@ -144,24 +147,39 @@ def training_channels(spec: NarrowbandTrainSpec) -> tuple[np.ndarray, np.ndarray
 #: with fewer channels than dimensions the smallest sample eigenvalues are near zero, and a
 #: floor in their place generalises better.
 ENERGY_TOLS = (1e-12, 1e-9, 1e-6, 1e-4, 1e-3, 1e-2)
-#: Diffusion steps (those within T) on which the tolerances are compared.
+#: Shrinkage weights towards the scaled identity a backbone is chosen from (``shrinkage: null``).
+SHRINKAGES = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7)
+#: Diffusion steps (those within T) on which the candidates are compared.
 SELECTION_STEPS = (1, 2, 5, 10, 20, 50, 100)
 
 
-def gaussian_backbone(spec: NarrowbandTrainSpec, cov: np.ndarray, h_held=None) -> tuple[GaussianMatrixPrior, float]:
-    """The Gaussian fit ``CN(0, cov)`` of the training channels truncated at
-    ``network.energy_tol`` (or at the tolerance chosen on ``h_held``), and that tolerance."""
+def shrunk(cov: np.ndarray, a: float) -> np.ndarray:
+    """``(1 - a) cov + a (tr cov / d) I``."""
+    d = len(cov)
+    return (1.0 - a) * cov + a * (np.trace(cov).real / d) * np.eye(d)
+
+
+def gaussian_backbone(spec: NarrowbandTrainSpec, cov: np.ndarray, h_held=None) -> tuple[GaussianMatrixPrior, dict]:
+    """The Gaussian fit ``CN(0, cov)`` of the training channels, shrunk by
+    ``network.shrinkage`` and truncated at ``network.energy_tol``; a setting given as null is
+    the candidate (:data:`SHRINKAGES`, :data:`ENERGY_TOLS`) whose noise prediction errs least
+    on ``h_held``. Returns the backbone and ``{"energy_tol": .., "shrinkage": ..}``."""
     shape = (spec.channel.num_rx, spec.channel.num_tx)
-    tol = spec.network.energy_tol
-    if tol is not None:
-        return GaussianMatrixPrior(cov, shape, energy_tol=tol), tol
-    d = spec.diffusion
-    abar = linear_beta_schedule(d.T, d.beta_start, d.beta_end)
-    fits = {str(t): GaussianMatrixPrior(cov, shape, energy_tol=t) for t in ENERGY_TOLS}
-    fns = {k: (lambda fit: lambda x, t: fit.eps(x, np.sqrt(abar[t]), np.sqrt(1.0 - abar[t])))(f) for k, f in fits.items()}
-    curve = eps_mse_curve(fns, h_held, abar, [t for t in SELECTION_STEPS if t <= d.T], seed=13, draws=1)
-    best = min(curve, key=lambda k: float(np.mean(curve[k])))
-    return fits[best], float(best)
+    net = spec.network
+    tols = ENERGY_TOLS if net.energy_tol is None else (net.energy_tol,)
+    shrinks = SHRINKAGES if net.shrinkage is None else (net.shrinkage,)
+    fits = {(t, a): GaussianMatrixPrior(shrunk(cov, a), shape, energy_tol=t) for t in tols for a in shrinks}
+    if len(fits) == 1:
+        (key, fit), = fits.items()
+    else:
+        d = spec.diffusion
+        abar = linear_beta_schedule(d.T, d.beta_start, d.beta_end)
+        fns = {k: (lambda fit: lambda x, t: fit.eps(x, np.sqrt(abar[t]), np.sqrt(1.0 - abar[t])))(f)
+               for k, f in fits.items()}
+        curve = eps_mse_curve(fns, h_held, abar, [t for t in SELECTION_STEPS if t <= d.T], seed=13, draws=1)
+        key = min(curve, key=lambda k: float(np.mean(curve[k])))
+        fit = fits[key]
+    return fit, {"energy_tol": float(key[0]), "shrinkage": float(key[1])}
 
 
 def build_network(spec: NarrowbandTrainSpec) -> FiLMDenoiserNet:
@@ -203,9 +221,9 @@ def train(spec: NarrowbandTrainSpec, resume: bool = False, progress: bool = True
     cov = sample_covariance(h)                                       # the Gaussian fit: backbone, bound, LMMSE
     net = build_network(spec)
     backbone = None
-    tol = None
+    chosen = {}
     if spec.network.backbone == "gaussian":
-        backbone, tol = gaussian_backbone(spec, cov, h_held)
+        backbone, chosen = gaussian_backbone(spec, cov, h_held)
         for w in net.c5.weights:                                     # the residual starts at zero
             w.assign(tf.zeros_like(w))
     tr = spec.training
@@ -220,7 +238,7 @@ def train(spec: NarrowbandTrainSpec, resume: bool = False, progress: bool = True
     output = Path(spec.output) if spec.output else ZOO / spec.name
     d = spec.diffusion
     info = {"name": spec.name, "spec": spec.model_dump(mode="json"), "source": source, "samples": len(h),
-            "held_out": len(h_held), "energy_tol": tol,
+            "held_out": len(h_held), **chosen,
             "data_s": round(data_s, 1), "wall_s": round(train_s, 1), "parameters": count_parameters(net),
             "final_loss": losses[-1][1] if losses else None, "linksim": __version__,
             "git_revision": git_revision(), "versions": package_versions()}
@@ -352,10 +370,14 @@ def model_card(info: dict) -> str:
     data = ", ".join(f"CDL-{p}: {n}" for p, n in sp["data"]["profiles"].items())
     ch = sp["channel"]
     net = sp["network"]
+    chosen = " chosen on the held-out channels"
+    shrink = info.get("shrinkage", net.get("shrinkage", 0.0))
     backbone = (f"; Gaussian backbone (the fit of the {info['samples']} fitting channels, "
                 f"energy tolerance {info.get('energy_tol', net['energy_tol']):g}"
-                f"{' chosen on the held-out channels' if net['energy_tol'] is None else ''}) plus the network's residual"
-                if net.get("backbone") == "gaussian" else "")
+                f"{chosen if net['energy_tol'] is None else ''}"
+                + (f", shrunk towards the scaled identity by {shrink:g}{chosen if net.get('shrinkage', 0.0) is None else ''}"
+                   if shrink or net.get("shrinkage", 0.0) is None else "")
+                + ") plus the network's residual" if net.get("backbone") == "gaussian" else "")
     held = (f"; {info['held_out']} more held out to gate the residual per step" if info.get("held_out") else "")
     eps = info.get("eps_mse")
     eps_text = ""

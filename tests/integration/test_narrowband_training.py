@@ -33,27 +33,31 @@ def test_backbone_training_writes_a_gated_model_at_its_bound(tmp_path):
 
 
 
-def test_backbone_tolerance_is_chosen_on_held_out_channels():
+@pytest.mark.parametrize("field", ["energy_tol", "shrinkage"])
+def test_backbone_setting_is_chosen_on_held_out_channels(field):
     """With fewer fitting channels than dimensions, a floor in place of the smallest sample
-    eigenvalues predicts the noise of fresh channels better: ``energy_tol: null`` picks a
-    tolerance whose backbone beats the untruncated fit on held-out channels."""
+    eigenvalues (``energy_tol: null``) or a covariance shrunk towards the scaled identity
+    (``shrinkage: null``) predicts the noise of fresh channels better: the setting chosen on
+    held-out channels beats the plain sample-covariance fit there."""
     import tensorflow as tf
 
     from linksim.narrowband.eps_mse import eps_mse_curve
     from linksim.narrowband.gaussian_prior import GaussianMatrixPrior
     from linksim.narrowband.linear_gaussian import sample_covariance
-    from linksim.narrowband.training import ENERGY_TOLS, gaussian_backbone
+    from linksim.narrowband.training import ENERGY_TOLS, SHRINKAGES, gaussian_backbone
 
+    network = {"backbone": "gaussian", "energy_tol": ENERGY_TOLS[0], "shrinkage": 0.0, field: None}
     spec = NarrowbandTrainSpec(name="tiny", channel={"num_tx": 8, "num_rx": 4}, data={"profiles": {"C": 64},
-                               "validation": 0.4}, network={"backbone": "gaussian", "energy_tol": None})
+                               "validation": 0.4}, network=network)
     rng = np.random.default_rng(3)
     d = 32
     root = np.linalg.qr(rng.normal(size=(d, d)) + 1j * rng.normal(size=(d, d)))[0] * np.sqrt(np.geomspace(4, 0.05, d))
     draw = lambda n: ((rng.normal(size=(n, d)) + 1j * rng.normal(size=(n, d))) / np.sqrt(2)) @ root.T  # noqa: E731
     fit, held = draw(20).reshape(20, 4, 8), draw(200).reshape(200, 4, 8)      # 20 channels in 32 dimensions
     cov = sample_covariance(fit)
-    backbone, tol = gaussian_backbone(spec, cov, held)
-    assert tol in ENERGY_TOLS and tol > ENERGY_TOLS[0]
+    backbone, chosen = gaussian_backbone(spec, cov, held)
+    assert chosen[field] in {"energy_tol": ENERGY_TOLS, "shrinkage": SHRINKAGES}[field]
+    assert chosen[field] != {"energy_tol": ENERGY_TOLS[0], "shrinkage": 0.0}[field], chosen
     full = GaussianMatrixPrior(cov, (4, 8), energy_tol=ENERGY_TOLS[0])
     abar = np.concatenate([[1.0], np.cumprod(1 - np.linspace(1e-4, 0.2, 100))])
     eps = lambda f: lambda x, t: f.eps(x, np.sqrt(abar[t]), np.sqrt(1 - abar[t]))  # noqa: E731
@@ -61,4 +65,4 @@ def test_backbone_tolerance_is_chosen_on_held_out_channels():
                           [1, 5, 20], seed=4, draws=1)
     assert np.mean(curve["chosen"]) < 0.8 * np.mean(curve["full"]), curve
     with pytest.raises(ValueError, match="held-out"):
-        NarrowbandTrainSpec(name="x", data={"profiles": {"C": 64}}, network={"backbone": "gaussian", "energy_tol": None})
+        NarrowbandTrainSpec(name="x", data={"profiles": {"C": 64}}, network={"backbone": "gaussian", field: None})
