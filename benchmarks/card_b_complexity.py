@@ -62,13 +62,14 @@ def prior_flops(prior, d: int) -> int:
 
 def consistent_flops(rx, priors, d: int, m: int) -> tuple[int, str]:
     """The Gaussian-posterior sampler: per step, each prior's noise prediction and each
-    surrogate's gain ``K_t`` [d, m] applied to the residual; DM-VB adds its
+    surrogate's factorised gain applied to the residual (``Q G_t B^H M_t^-1 r``: ``m^2 +
+    m d + d^2`` complex multiply-accumulates); DM-VB adds its
     responsibilities (ELBO steps and the data-consistency pass per expert)."""
     steps = len(rx.sampler.steps)
-    per_step = sum(prior_flops(p, d) for p in priors) + 8 * d * m * len(priors)
+    per_step = sum(prior_flops(p, d) for p in priors) + 8 * (m * m + d * m + d * d) * len(priors)
     nets = sum(p.use_network for p in priors)
     what = (f"{steps} steps x ({len(priors)} prior(s), {nets} with its network evaluated, + "
-            f"{len(priors)} gain(s) d x m)")
+            f"{len(priors)} factorised gain(s))")
     total = steps * per_step
     if hasattr(rx, "experts"):
         total += (len(rx.params.elbo_steps) + 1) * sum(prior_flops(p, d) for p in priors)

@@ -28,11 +28,15 @@ the directions a low-rank prior rules out, so data consistency comes too late
 (``results/reference/card_b_sampler_exact/``).
 
 A mixture of surrogates (one per expert, DM-VB) combines the components' updates with the
-expert weights ``r`` (exact for a one-hot ``r``).
+expert weights ``r`` (exact for a one-hot ``r``); :class:`GaussianEvidence` gives each
+surrogate's evidence ``log p(y | k)``, ``y ~ CN(0, A C_k A^H + s2 I)`` (DM-VB's start).
 
-The gains ``K_t`` are built once per pilot matrix, noise level and step list, in float64
-(``A Sigma_t A^H + s2 I`` has a condition number up to ``1e6`` at 30 dB), and kept as
-complex64 ``[d, m]`` matrices.
+The gains are kept factorised, never formed: per pilot matrix ``B = A Q`` [m, d], and per
+step the Cholesky factor ``L_t`` of ``M_t = B G_t B^H + s2 I`` [m, m] (built once per pilot
+matrix, noise level and step list in float64: ``M_t`` has a condition number up to ``1e6``
+at 30 dB), so that ``K_t r = Q G_t B^H M_t^{-1} r`` costs ``m^2 d`` a step to build and
+``m^2 + m d + d^2`` a residual to apply (forming ``K_t`` [d, m] cost about four times more
+to build; ``benchmarks/card_b_gain_build.py``).
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ import tensorflow as tf
 
 from .pilots import complex_normal
 
-__all__ = ["GaussianSurrogate", "GaussianConsistency"]
+__all__ = ["GaussianSurrogate", "GaussianConsistency", "GaussianEvidence"]
 
 
 class GaussianSurrogate:
@@ -96,20 +100,21 @@ class GaussianConsistency:
         m = self.num_rx * self.num_pilots
         self.noise_var = float(noise_var)
         self._x = tf.constant(x.astype(np.complex64))
-        self._gain, self._root, self._q = {}, {}, []
+        self._chol, self._var, self._root, self._q, self._obs = {}, {}, {}, [], []
+        eye = self.noise_var * np.eye(m)
         for s in surrogates:
             if s.dim != self.num_rx * self.num_tx:
                 raise ValueError(f"surrogate of dimension {s.dim}, expected Nr Nt = {self.num_rx * self.num_tx}")
-            aq = _observe_columns(s.q, x, self.num_rx)        # [m, d]
-            self._q.append(tf.constant(s.q.astype(np.complex64)))
+            aq = _observe_columns(s.q, x, self.num_rx)        # B = A Q  [m, d]
+            self._q.append(tf.constant(s.q))
+            self._obs.append(tf.constant(aq))
             for t in steps:
                 a, b = float(np.sqrt(alpha_bar[t])), float(np.sqrt(1.0 - alpha_bar[t]))
                 g = s.posterior_var(a, b)
-                aqg = aq * g                                  # A Q G   [m, d]
-                gram = aqg @ aq.conj().T + self.noise_var * np.eye(m)
-                w = np.linalg.solve(0.5 * (gram + gram.conj().T), aqg)      # M^-1 A Q G  [m, d]
-                gain = s.q @ w.conj().T                       # Q G Q^H A^H M^-1 = K_t  [d, m]
-                self._gain.setdefault(t, []).append(tf.constant(gain.astype(np.complex64)))
+                r = aq * np.sqrt(g)
+                chol = np.linalg.cholesky(r @ r.conj().T + eye)                  # M_t = L L^H
+                self._chol.setdefault(t, []).append(tf.constant(chol))
+                self._var.setdefault(t, []).append(tf.constant(g.astype(np.complex128)[:, None]))
                 self._root.setdefault(t, []).append(tf.constant(np.sqrt(g).astype(np.float32)))
 
     @property
@@ -119,11 +124,18 @@ class GaussianConsistency:
     def _vec(self, h):
         return tf.reshape(h, [tf.shape(h)[0], -1])
 
+    def _gain(self, k: int, t: int, resid):
+        """``K_{t,k} resid`` [B, d] (complex128) for ``resid`` [B, m] complex128."""
+        z = tf.linalg.cholesky_solve(self._chol[t][k], tf.transpose(resid))           # M^-1 r   [m, B]
+        u = self._var[t][k] * tf.matmul(self._obs[k], z, adjoint_a=True)             # G B^H M^-1 r  [d, B]
+        return tf.transpose(tf.matmul(self._q[k], u))
+
     def _update(self, base, resid, t, weights):
         """``base + sum_k r_k K_{t,k} resid`` with ``resid`` [B, m]; output [B, d]."""
+        resid = tf.cast(resid, tf.complex128)
         out = base
-        for k, gain in enumerate(self._gain[t]):
-            corr = tf.matmul(resid, gain, transpose_b=True)
+        for k in range(self.num_components):
+            corr = tf.cast(self._gain(k, t, resid), base.dtype)
             out += corr if weights is None else tf.cast(weights[:, k:k + 1], corr.dtype) * corr
         return out
 
@@ -143,9 +155,47 @@ class GaussianConsistency:
         base = self._vec(mu)
         z = complex_normal(tf.shape(base), rng, mu.dtype)
         for k, (q, root) in enumerate(zip(self._q, self._root[t])):
-            pert = tf.matmul(z * tf.cast(root, mu.dtype), q, transpose_b=True)     # (Q (sqrt(g) z))^T per row
+            pert = tf.matmul(z * tf.cast(root, mu.dtype), tf.cast(q, mu.dtype), transpose_b=True)  # (Q (sqrt(g) z))^T per row
             base += pert if weights is None else tf.cast(weights[:, k:k + 1], mu.dtype) * pert
         h_pert = tf.reshape(base, shape)
         resid = self._residual(y, h_pert) - complex_normal([shape[0], self.num_rx * self.num_pilots], rng, mu.dtype,
                                                            self.noise_var)
         return tf.reshape(self._update(base, resid, t, weights), shape)
+
+
+class GaussianEvidence:
+    """``log p(y | k)`` of each surrogate ``CN(0, C_k)`` for the pilots of one pilot matrix
+    and noise level: ``vec(Y) ~ CN(0, A C_k A^H + s2 I)``, up to a constant shared by all
+    ``k`` (Cholesky factors built once, in float64).
+
+    Parameters
+    ----------
+    surrogates : list of :class:`GaussianSurrogate`
+    x : [Nt, Np] complex — pilots
+    noise_var : float
+    num_rx : int — ``Nr``
+
+    Input
+    -----
+    y : [B, Nr, Np], complex
+
+    Output
+    ------
+    log_evidence : [B, K], tf.float32
+    """
+
+    def __init__(self, surrogates, x, noise_var: float, num_rx: int):
+        x = np.asarray(x).astype(np.complex128)
+        m = int(num_rx) * x.shape[1]
+        self._chol, self._logdet = [], []
+        for s in surrogates:
+            r = _observe_columns(s.q, x, num_rx) * np.sqrt(s.lam)             # A Q Lam^1/2  [m, d]
+            chol = np.linalg.cholesky(r @ r.conj().T + float(noise_var) * np.eye(m))
+            self._chol.append(tf.constant(chol))
+            self._logdet.append(2.0 * float(np.sum(np.log(np.diag(chol).real))))
+
+    def __call__(self, y):
+        v = tf.transpose(tf.reshape(tf.cast(y, tf.complex128), [tf.shape(y)[0], -1]))   # [m, B]
+        out = [-logdet - tf.reduce_sum(tf.abs(tf.linalg.triangular_solve(chol, v, lower=True)) ** 2, axis=0)
+               for chol, logdet in zip(self._chol, self._logdet)]
+        return tf.cast(tf.stack(out, axis=1), tf.float32)
