@@ -76,6 +76,13 @@ class ConsistentSampler:
         return tf.reshape(out, [reps, b, nr, op.num_tx])
 
 
+def fit_covariance(prior, fallback):
+    """The Gaussian fit a sampler's surrogate uses: the model's own backbone (its fitting
+    channels, shrinkage and truncation as trained), else ``fallback()`` (the sample
+    covariance of the scenario's training set)."""
+    return prior.backbone.covariance() if prior.backbone is not None else fallback()
+
+
 def make_sampler(params, covs, num_rx: int, alpha_bar):
     """The :class:`ConsistentSampler` of a receiver whose ``likelihood`` is
     ``gaussian-posterior`` (``covs``: callable -> the surrogate covariances, one per expert),

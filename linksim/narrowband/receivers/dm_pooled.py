@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from ..network_prior import NetworkPrior
 from .base import NarrowbandReceiver, observation_seed
-from .diffusion_common import GAUSSIAN, DiffusionParams, make_sampler, run_point
+from .diffusion_common import GAUSSIAN, DiffusionParams, fit_covariance, make_sampler, run_point
 from .zoo_names import pooled_name, require
 
 
@@ -18,7 +18,8 @@ class PooledParams(DiffusionParams):
 class PooledDiffusion(NarrowbandReceiver):
     """Posterior sampling with the model trained on the aggregated training set of every
     profile; ``model: auto`` picks the zoo model of the scenario's training sets.
-    Data consistency ``gaussian-posterior`` uses the Gaussian fit of that pooled set; point
+    Data consistency ``gaussian-posterior`` uses the Gaussian fit of that pooled set (the
+    model's backbone where it has one); point
     estimate: its conditional-mean chain or the mean of ``samples`` draws. With Card B's
     likelihoods: one deterministic sampler run (it forgets its start, so no samples)."""
 
@@ -34,8 +35,8 @@ class PooledDiffusion(NarrowbandReceiver):
         # Card B's samplers trace the network into their step graphs (eager here); the
         # Gaussian-posterior sampler calls its compiled forward pass
         self.prior = NetworkPrior(name, context.shape, eager=not gaussian)
-        self.sampler = make_sampler(self.params, lambda: [context.covariance()], context.model.num_rx,
-                                    self.prior.alpha_bar)
+        self.sampler = make_sampler(self.params, lambda: [fit_covariance(self.prior, context.covariance)],
+                                    context.model.num_rx, self.prior.alpha_bar)
         self.build_info = {"model": name, "parameters": self.prior.parameters()}
 
     def estimate(self, y, op, no, genie=None):

@@ -1,6 +1,8 @@
 r"""Card B's DM-VB: a mixture of expert diffusion priors (one per profile) with variational
 Bayes over the expert weights.
 
+Start (``init``): the responsibilities from the experts' Gaussian fits' evidence of the
+pilots (default), uniform (Card B as published), or each expert's own estimate scored.
 Per realisation, alternate until the responsibilities ``r`` settle:
 
 * ``q(h)``: Card B's sampler with the prior noise prediction ``sum_k r_k eps_k`` -> ``h_hat``;
@@ -26,10 +28,11 @@ import tensorflow as tf
 from pydantic import Field
 from typing import Literal
 
+from ..gaussian_dc import GaussianEvidence, GaussianSurrogate
 from ..network_prior import NetworkPrior, to_real
 from ..pilots import complex_normal
 from .base import NarrowbandReceiver, observation_seed
-from .diffusion_common import GAUSSIAN, DiffusionParams, make_sampler, run_point, run_sampler
+from .diffusion_common import GAUSSIAN, DiffusionParams, fit_covariance, make_sampler, run_point, run_sampler
 from .zoo_names import expert_name, require
 
 
@@ -41,7 +44,7 @@ class VBParams(DiffusionParams):
     elbo_steps: list[int] = Field(default_factory=lambda: [5, 10, 20, 40, 60, 80], min_length=1, description="Diffusion steps S of the ELBO term.")
     dc_step: int = Field(10, ge=1, description="Re-noising step t' of the data-consistency term.")
     calibration_samples: int = Field(32, ge=1, le=10000, description="Fresh channels of each profile on which that expert's error variance is measured (once per pilots and noise level); a realisation reports the responsibility-weighted sum.")
-    init: Literal["uniform", "experts"] = Field("uniform", description="First responsibilities: uniform (Card B), or experts: each expert's sampler run alone and scored (ELBO + data consistency) on its own estimate (K sampler runs more).")
+    init: Literal["evidence", "uniform", "experts"] = Field("evidence", description="First responsibilities: evidence: each expert's Gaussian fit scores the pilots, log p(y | k) for y ~ CN(0, A C_k A^H + s2 I) (exact for Gaussian experts; one Cholesky factor per expert and noise level); uniform (Card B as published: from CDL-C pilots the uniform mixture's first estimate is blurred and the VB settles on the broadest expert, CDL-B, see docs/methods/moe_vb.md); experts: each expert's sampler run alone and scored (ELBO + data consistency) on its own estimate (K sampler runs more).")
 
 
 def _e_ln_pi(conc):
@@ -74,8 +77,14 @@ class DiffusionVB(NarrowbandReceiver):
         if len(abars) != 1:
             raise ValueError("the experts must share one diffusion schedule")
         self.alpha_bar = self.experts[0].alpha_bar
-        self.sampler = make_sampler(self.params, lambda: [context.covariance(p) for p in context.profiles],
-                                    context.model.num_rx, self.alpha_bar)
+        covs = lambda: [fit_covariance(e, lambda p=p: context.covariance(p))  # noqa: E731
+                        for e, p in zip(self.experts, context.profiles)]
+        self.sampler = make_sampler(self.params, covs, context.model.num_rx, self.alpha_bar)
+        self._surrogates = None
+        if self.params.init == "evidence":
+            self._surrogates = (self.sampler.surrogates if self.sampler is not None else
+                                [GaussianSurrogate(c) for c in covs()])
+        self._evidence = {}
         self.build_info = {"models": names, "parameters": sum(e.parameters() for e in self.experts)}
         self.last = None
         self._expert_ev = {}
@@ -153,6 +162,8 @@ class DiffusionVB(NarrowbandReceiver):
         r = tf.fill([b, k], 1.0 / k)
         if self.params.init == "experts":
             r = self._experts_init(y, op, no, rng, seed, conc)
+        elif self.params.init == "evidence":
+            r = tf.nn.softmax(_e_ln_pi(conc) + self.evidence(op, no)(y), axis=1)
         hist_r, hist_h = [], []
         for it in range(self.params.max_iterations):
             samples = self._run(r, y, op, no, seed + 17 * it, num_samples)
@@ -168,6 +179,13 @@ class DiffusionVB(NarrowbandReceiver):
                 break
         self.last = {"responsibilities": tf.stack(hist_r), "estimates": tf.stack(hist_h)}
         return samples, self.last
+
+    def evidence(self, op, no: float) -> GaussianEvidence:
+        """The experts' Gaussian-fit evidence of the pilots (one pilot matrix and noise level kept)."""
+        key = (id(op), float(no))
+        if key not in self._evidence:
+            self._evidence = {key: GaussianEvidence(self._surrogates, op.x.numpy(), no, self.context.model.num_rx)}
+        return self._evidence[key]
 
     def expert_err_var(self, op, no: float) -> tf.Tensor:
         """Mean squared error per entry [K] of the sampler with each expert alone on fresh
