@@ -17,13 +17,13 @@ import time
 from pathlib import Path
 
 from linksim.results import git_revision, package_versions
-from linksim.scenario import SRSPrecoding
+from linksim.scenario import MOBILITY_KMH, SRSPrecoding
 from linksim.tdd.guard import TARGETS, fresh_channels, guard, table
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--mobility", choices=("low", "high"), default="high")
+    ap.add_argument("--mobility", choices=tuple(MOBILITY_KMH), default="high")
     ap.add_argument("--dm", nargs="+", default=None, help="DM zoo names (default srs-dm-<mobility>-cpu)")
     ap.add_argument("--sl", default=None, help="SL zoo name (default srs-sl-<mobility>-cpu)")
     ap.add_argument("--channels", type=int, default=256)

@@ -23,7 +23,7 @@ import tensorflow as tf
 from sionna.phy import config
 
 from linksim.results import git_revision, package_versions
-from linksim.scenario import SRSPrecoding
+from linksim.scenario import MOBILITY_KMH, SRSPrecoding
 from linksim.tdd.channels import SRSChannelSource, data_shape
 from linksim.tdd.estimators import ModelEstimator
 from linksim.tdd.link import precode_and_measure
@@ -33,7 +33,7 @@ from linksim.tdd.observation import observe
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--mobility", choices=("low", "high"), default="high")
+    ap.add_argument("--mobility", choices=tuple(MOBILITY_KMH), default="high")
     ap.add_argument("--snr", type=float, default=0.0, help="uplink SNR [dB]")
     ap.add_argument("--channels", type=int, default=128)
     ap.add_argument("--seed", type=int, default=21)

@@ -296,7 +296,7 @@ class Narrowband(_Strict):
         return max(1, int(round(self.pilot_density * self.num_tx)))
 
 
-MOBILITY_KMH = {"low": 3.0, "high": 30.0}  # UE speed presets of link.mode srs_precoding (Card C)
+MOBILITY_KMH = {"minimal": 0.5, "low": 3.0, "high": 30.0}  # UE speed presets of link.mode srs_precoding (Card C)
 
 
 class SRSPrecoding(_Strict):
@@ -307,7 +307,7 @@ class SRSPrecoding(_Strict):
     last one. The swept SNR is the uplink SNR per SRS RE and BS antenna; the channel of
     every realisation is scaled to unit mean power over its SRS history (known RSRP)."""
 
-    mobility: Literal["low", "high"] = Field("low", description="UE speed preset: low = 3 km/h, high = 30 km/h (outdoor UEs).")
+    mobility: Literal["minimal", "low", "high"] = Field("low", description="UE speed preset: minimal = 0.5 km/h (low uncertainty: at the default delays the sounded sub-bands keep a Clarke fading correlation of 0.99 down to 0.94), low = 3 km/h, high = 30 km/h (outdoor UEs).")
     ue_speed_kmh: Optional[float] = Field(None, ge=0, le=500, description="UE speed [km/h]; overrides the mobility preset.")
     carrier_frequency_ghz: float = Field(3.5, gt=0, le=100, description="Carrier frequency [GHz].")
     subcarrier_spacing_khz: Literal[15, 30, 60] = Field(30, description="Subcarrier spacing [kHz] (slot = 1 ms * 15 / scs).")
