@@ -27,11 +27,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import yaml  # noqa: E402
 
 from .errors import UserError  # noqa: E402
 from .metrics import METRICS, Metric  # noqa: E402
 from .results import RunDir  # noqa: E402
+from .scenario import read_yaml  # noqa: E402
 
 AXIS_LABELS = {"ebno_db": "Eb/N0 [dB]", "snr_db": "SNR [dB]"}
 COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple",
@@ -47,8 +47,7 @@ def load_run(run_path: Path):
     run = RunDir(run_path)
     if not run.metrics_path.is_file():
         raise UserError("no metrics.csv in this folder (is it a finished or running linksim run?)", source=str(run_path))
-    with open(run.scenario_path, encoding="utf-8") as f:
-        scenario = yaml.safe_load(f)
+    scenario = read_yaml(run.scenario_path)
     return scenario, run.rows()
 
 

@@ -24,7 +24,8 @@ from pathlib import Path
 import yaml
 
 from . import __version__
-from .errors import UserError, clip
+from . import strict_yaml
+from .errors import UserError, clip, echo
 from .growth import check_growth
 
 
@@ -108,13 +109,53 @@ def _fmt(v):
     return str(v)
 
 
+#: Largest metrics.csv read (a sweep of thousands of points and receivers is far below it).
+MAX_METRICS_BYTES = 64 * 2 ** 20
+
+
 def read_metrics(path: Path) -> list[dict]:
-    """Rows of a metrics.csv as dicts of str."""
+    """Rows of a metrics.csv as dicts of str ([] when there is none). A damaged file is a
+    UserError naming it, the line and the column: not UTF-8, a header without
+    ``receiver``, a row of another length than the header, or a value other than a number
+    (or empty) outside the ``receiver`` column."""
     path = Path(path)
     if not path.is_file():
         return []
-    with open(path, encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f))
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_METRICS_BYTES + 1)
+    except OSError as err:
+        raise UserError(f"cannot read the file ({err.strerror})", source=str(path)) from None
+    if len(raw) > MAX_METRICS_BYTES:
+        raise UserError(f"larger than {MAX_METRICS_BYTES // 2 ** 20} MB; not a metrics.csv written by linksim",
+                        source=str(path))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[:err.start].count(b"\n") + 1
+        raise UserError(f"not UTF-8 text (byte 0x{raw[err.start]:02x} on line {line})", source=str(path)) from None
+    table = list(csv.reader(text.splitlines()))
+    if not table:
+        return []
+    header = table[0]
+    if "receiver" not in header or len(set(header)) != len(header):
+        raise UserError(f"header {clip(','.join(header))} has no receiver column or repeats a column; "
+                        "not a metrics.csv written by linksim", source=str(path), field="line 1")
+    rows = []
+    for n, cells in enumerate(table[1:], start=2):
+        if len(cells) != len(header):
+            raise UserError(f"{len(cells)} values where the header has {len(header)} columns", source=str(path),
+                            field=f"line {n}")
+        row = dict(zip(header, cells))
+        for col, v in row.items():
+            if col != "receiver" and v != "":
+                try:
+                    float(v)
+                except ValueError:
+                    raise UserError(f"{echo(v)} is not a number; allowed: a number, nan or empty", source=str(path),
+                                    field=f"line {n}, column {col}") from None
+        rows.append(row)
+    return rows
 
 
 LOCK_FILE = ".lock"
@@ -300,8 +341,10 @@ class RunDir:
                             source=str(self.path))
         self.grown = []
         if resume and self.scenario_path.exists():
-            with open(self.scenario_path, encoding="utf-8") as f:
-                previous = yaml.safe_load(f)
+            try:
+                previous = strict_yaml.read_file(self.scenario_path)
+            except strict_yaml.YamlProblem as err:
+                raise UserError(err.message, source=str(self.scenario_path), field=err.where) from None
             try:
                 self.grown = check_growth(previous, resolved)
             except ValueError as err:

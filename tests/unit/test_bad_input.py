@@ -758,3 +758,48 @@ def test_module_next_to_the_scenario_is_found(tmp_path, capsys):
     code, err = run_cli(["validate", str(path)], capsys)
     assert_one_error(code, err, "receivers[1].bogus", "unknown parameter for next_rx:Mine")  # its Params checked
     sys.modules.pop("next_rx", None)
+
+
+# --------------------------------------------------------------------------- damaged run folders (plot, compare)
+def _damage(folder: Path, how: str) -> str:
+    """Damage a copy of a committed run folder; returns the file the message must name."""
+    metrics, scenario = folder / "metrics.csv", folder / "scenario.yaml"
+    text = metrics.read_text()
+    head, first, *rest = text.splitlines()
+    if how == "not a number":
+        cells = first.split(",")
+        cells[1] = "abc"
+        metrics.write_text("\n".join([head, ",".join(cells), *rest]) + "\n")
+    elif how == "not UTF-8":
+        metrics.write_bytes(text.encode() + b"\xff\xfe\n")
+    elif how == "short row":
+        metrics.write_text("\n".join([head, first.rsplit(",", 2)[0], *rest]) + "\n")
+    elif how == "no receiver column":
+        metrics.write_text("\n".join([head.replace("receiver", "rx"), first, *rest]) + "\n")
+    elif how == "scenario alias":
+        scenario.write_text("a: &a [1, 2]\nb: *a\n")
+        return str(scenario)
+    elif how == "scenario not UTF-8":
+        scenario.write_bytes(b"name: \xff\n")
+        return str(scenario)
+    return str(metrics)
+
+
+@pytest.mark.parametrize("command", ["plot", "compare"])
+@pytest.mark.parametrize("how,needle", [
+    ("not a number", "'abc' is not a number; allowed: a number, nan or empty"),
+    ("not UTF-8", "not UTF-8 text"),
+    ("short row", "values where the header has"),
+    ("no receiver column", "has no receiver column"),
+    ("scenario alias", "anchors and aliases"),
+    ("scenario not UTF-8", "not UTF-8 text"),
+])
+def test_damaged_run_folder(tmp_path, capsys, command, how, needle):
+    import shutil
+
+    folder = tmp_path / "run"
+    shutil.copytree(ROOT / "results" / "reference" / "quickstart", folder)
+    source = _damage(folder, how)
+    argv = ["plot", str(folder), "--out", str(tmp_path / "fig")] if command == "plot" else ["compare", str(folder)]
+    code, err = run_cli(argv, capsys)
+    assert_one_error(code, err, source, needle)
