@@ -313,13 +313,13 @@ def eps_mse_table(model_dir: Path, spec: NarrowbandTrainSpec, cov: np.ndarray, n
 
 def evaluate(model_dir: Path, spec: NarrowbandTrainSpec, cov: np.ndarray) -> dict:
     """NMSE [dB] per profile and SNR on fresh channels: the receivers' default sampler
-    (Gaussian-posterior chain) and Card B's sampler as published (uninformative likelihood,
-    zeta 1) with this model, and LMMSE with the sample covariance of the training
-    channels."""
+    (Gaussian-posterior chain, its surrogate the model's backbone where it has one, as in
+    the receivers) and Card B's sampler as published (uninformative likelihood, zeta 1)
+    with this model, and LMMSE with the sample covariance of the training channels."""
     from .linear_gaussian import GaussianMixtureLinear
     from .network_prior import NetworkPrior
     from .pilots import PilotOperator, complex_normal, qpsk_pilots
-    from .receivers.diffusion_common import DiffusionParams, make_sampler
+    from .receivers.diffusion_common import DiffusionParams, fit_covariance, make_sampler
     from .samplers import posterior_sample
 
     ev, ch = spec.evaluation, spec.channel
@@ -327,7 +327,7 @@ def evaluate(model_dir: Path, spec: NarrowbandTrainSpec, cov: np.ndarray) -> dic
     rng = tf.random.Generator.from_seed(ev.seed)
     num_pilots = max(1, int(round(ev.pilot_density * ch.num_tx)))
     op = PilotOperator(qpsk_pilots(ch.num_tx, num_pilots, rng, tf.complex64))
-    sampler = make_sampler(DiffusionParams(), lambda: [cov], ch.num_rx, prior.alpha_bar)
+    sampler = make_sampler(DiffusionParams(), lambda: [fit_covariance(prior, lambda: cov)], ch.num_rx, prior.alpha_bar)
     nmse = lambda a, b: round(float(10 * np.log10(np.sum(np.abs(a - b) ** 2) / np.sum(np.abs(b) ** 2))), 2)  # noqa: E731
     out = {}
     for p in spec.data.profiles:
@@ -404,8 +404,8 @@ Narrowband diffusion prior (Card B) trained by `linksim train {info['source']}`.
 | revision | linksim {info['linksim']}, git {info['git_revision']} |
 {eps_text}
 NMSE [dB] on {ev['num_channels']} fresh channels per row, pilot density {ev['pilot_density']}
-(QPSK pilots): the receivers' sampler (Gaussian-posterior data consistency, its
-conditional-mean chain), Card B's sampler as published (uninformative-prior likelihood,
+(QPSK pilots): the receivers' sampler (Gaussian-posterior data consistency with the
+backbone's covariance, its conditional-mean chain), Card B's sampler as published (uninformative-prior likelihood,
 zeta = 1, all T steps), and LMMSE with the sample covariance of the same training channels.
 
 | profile, SNR | default sampler | Card B's sampler | LMMSE (sample covariance) |
