@@ -359,6 +359,17 @@ class Sweep(_Strict):
     target_block_errors: Optional[int] = Field(200, ge=1, description="Stop a point once every receiver has this many block errors (null: run max_batches).")
     stop_bler: Optional[float] = Field(None, gt=0, lt=1, description="Stop the sweep once every receiver's BLER is below this.")
 
+    @field_validator("values")
+    @classmethod
+    def _finite_and_distinct(cls, v):
+        bad = [x for x in v if x != x or x in (float("inf"), float("-inf"))]
+        if bad:
+            raise ValueError(f"{echo(bad[0])} is not a finite number; allowed: finite numbers")
+        repeated = sorted({x for x in v if v.count(x) > 1})
+        if repeated:
+            raise ValueError(f"{echo(repeated[0])} appears more than once; allowed: distinct values (one point each)")
+        return v
+
 
 class Runtime(_Strict):
     xla: bool = Field(True, description="Compile with XLA where it is faster: transmitter + channel, QAM demapper, LDPC decoder (equaliser and estimators stay in graph mode; diffusion receivers have their own xla key).")

@@ -37,7 +37,8 @@ def _base(name: str = "quickstart") -> dict:
         return yaml.safe_load(f)
 
 
-_BASES = {name: _base(name) for name in ("quickstart", "srs_sounding", "uma_downlink_svd", "ddpm_images", "semcom")}
+_BASES = {name: _base(name) for name in ("quickstart", "srs_sounding", "uma_downlink_svd", "ddpm_images", "semcom",
+                                         "moe_vb_balanced")}
 
 
 def base(name: str = "quickstart") -> dict:
@@ -122,9 +123,32 @@ def svd_base() -> dict:
     return base("uma_downlink_svd")
 
 
+def nb_base() -> dict:
+    """The balanced Card B scenario with its diffusion receivers only (shipped models)."""
+    data = base("moe_vb_balanced")
+    data["receivers"] = [{"name": "dm_pooled"}, {"name": "dm_vb"}]
+    return data
+
+
 # Each case: (id, base factory, list of (op, dotted, value), expected substrings).
 # "{tmp}" in an expected substring is replaced by the scenario's folder.
 CASES = [
+    # --- narrowband diffusion models: existence, provenance, schedule; sweep values ----------
+    ("nb-missing-expert", nb_base, [("set", "receivers", [{"name": "dm_vb", "models": {"A": "nosuch"}}])],
+     ["receivers[0].models.A", "no model 'nosuch'", "allowed: a checkpoint folder"]),
+    ("nb-expert-of-another-profile", nb_base, [("set", "receivers", [{"name": "dm_vb", "models": {"A": "nbdm-cdlB-10k-cpu"}}])],
+     ["receivers[0].models.A", "nbdm-cdlB-10k-cpu was trained for other settings", "CDL-A training channels trained 0",
+      "allow_mismatch: true"]),
+    ("nb-model-of-another-carrier", nb_base, [("set", "narrowband.carrier_frequency_ghz", 3.5)],
+     ["receivers[0].model", "carrier_frequency_ghz trained 40.0, scenario 3.5"]),
+    ("nb-pooled-of-other-training-sets", nb_base, [("set", "receivers", [{"name": "dm_pooled", "model": "nbdm-pooled-scarceB-cpu"}])],
+     ["receivers[0].model", "CDL-B training channels trained 1000, scenario 10000"]),
+    ("nb-elbo-step-beyond-T", nb_base, [("set", "receivers", [{"name": "dm_vb", "elbo_steps": [5000]}])],
+     ["receivers[0].elbo_steps", "step 5000 is beyond", "T = 100", "allowed: 1..100"]),
+    ("sweep-value-nan", nb_base, [("set", "sweep.values", [float("nan"), 1.0])],
+     ["sweep.values", "nan is not a finite number", "allowed: finite numbers"]),
+    ("sweep-value-repeated", base, [("set", "sweep.values", [1.0, 1.0])],
+     ["sweep.values", "1.0 appears more than once", "allowed: distinct values"]),
     # --- unknown keys (with did-you-mean) ----------------------------------------------
     ("unknown-top-level-key", base, [("set", "seeed", 1)],
      ["seeed", "unknown key", 'did you mean "seed"', "allowed keys:", "channel"]),
@@ -803,3 +827,16 @@ def test_damaged_run_folder(tmp_path, capsys, command, how, needle):
     argv = ["plot", str(folder), "--out", str(tmp_path / "fig")] if command == "plot" else ["compare", str(folder)]
     code, err = run_cli(argv, capsys)
     assert_one_error(code, err, source, needle)
+
+
+def test_allowed_mismatch_is_returned_for_the_record():
+    """allow_mismatch: true lets a model trained on other sets pass; the differences come
+    back from the check (the receiver puts them in its build_info, hence meta.json)."""
+    from linksim.narrowband.receivers.dm_pooled import PooledDiffusion, PooledParams
+    from linksim.scenario import load_scenario
+
+    s = load_scenario(SCENARIOS / "moe_vb_balanced.yaml", [
+        "receivers=[{name: dm_pooled, model: nbdm-pooled-scarceB-cpu, allow_mismatch: true}]"])
+    params = PooledParams.model_validate(s.receivers[0].params)
+    assert PooledDiffusion.check_scenario(s, params) == ["CDL-B training channels trained 1000, scenario 10000"]
+    assert PooledDiffusion.check_scenario(s, params.model_copy(update={"model": "auto"})) == []

@@ -26,6 +26,7 @@ class DiffusionParams(CalibratedParams):
     tweedie_from: float = Field(0.1, ge=0, le=1, description="Tweedie likelihoods only where alpha_bar_t >= this (the uninformative one at noisier steps, where a learned prior's Tweedie mean is unreliable).")
     step_cap: float | None = Field(4.0, gt=0, le=1e6, description="Bound on the Tweedie likelihood's step x curvature (null: none); keeps single realisations from diverging at high SNR (docs/methods/moe_vb.md).")
     calibration_samples: int = Field(32, ge=1, le=10000, description="Fresh channels on which the reported error variance is measured (once per pilots and noise level).")
+    allow_mismatch: bool = Field(False, description="Use a model trained for other channel settings or training sets than the scenario's (refused otherwise); the differences are recorded in meta.json.")
 
 
 def run_sampler(prior_eps, alpha_bar, y, op, no, params, num_samples: int, seed: int, compiled: bool = True):

@@ -8,7 +8,7 @@ import tensorflow as tf
 from ..network_prior import NetworkPrior
 from .base import NarrowbandReceiver, observation_seed
 from .diffusion_common import GAUSSIAN, DiffusionParams, fit_covariance, make_sampler, run_point
-from .zoo_names import pooled_name, require
+from .zoo_names import check_model, pooled_name, require
 
 
 class PooledParams(DiffusionParams):
@@ -25,19 +25,32 @@ class PooledDiffusion(NarrowbandReceiver):
 
     Params = PooledParams
 
+    @classmethod
+    def model_name(cls, nb, params) -> str:
+        if params.model != "auto":
+            return params.model
+        return require(pooled_name({p: nb.samples(p) for p in nb.profiles}), "model",
+                       "scenarios/train/moe_vb/pooled_*.yaml")
+
+    @classmethod
+    def check_scenario(cls, scenario, params) -> list:
+        """The pooled model exists and was trained on this link and the scenario's training
+        sets; returns the differences allowed by ``allow_mismatch``."""
+        nb = scenario.narrowband
+        return check_model(cls.model_name(nb, params), "model", nb, {p: nb.samples(p) for p in nb.profiles},
+                           params.allow_mismatch)[1]
+
     def __init__(self, context, params=None):
         super().__init__(context, params)
-        name = self.params.model
-        if name == "auto":
-            name = require(pooled_name({p: context.samples[p] for p in context.profiles}), "model",
-                           "scenarios/train/moe_vb/pooled_*.yaml")
+        name = self.model_name(context.scenario.narrowband, self.params)
+        mismatch = self.check_scenario(context.scenario, self.params)
         gaussian = self.params.likelihood == GAUSSIAN
         # Card B's samplers trace the network into their step graphs (eager here); the
         # Gaussian-posterior sampler calls its compiled forward pass
         self.prior = NetworkPrior(name, context.shape, eager=not gaussian)
         self.sampler = make_sampler(self.params, lambda: [fit_covariance(self.prior, context.covariance)],
                                     context.model.num_rx, self.prior.alpha_bar)
-        self.build_info = {"model": name, "parameters": self.prior.parameters()}
+        self.build_info = {"model": name, "parameters": self.prior.parameters(), **({"mismatch": mismatch} if mismatch else {})}
 
     def estimate(self, y, op, no, genie=None):
         out = run_point(self.sampler, self.prior.eps, self.prior.alpha_bar, y, op, no, self.params,

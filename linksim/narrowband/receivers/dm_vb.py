@@ -28,12 +28,13 @@ import tensorflow as tf
 from pydantic import Field
 from typing import Literal
 
+from ...errors import UserError
 from ..gaussian_dc import GaussianEvidence, GaussianSurrogate
 from ..network_prior import NetworkPrior, to_real
 from ..pilots import complex_normal
 from .base import NarrowbandReceiver, observation_seed
 from .diffusion_common import GAUSSIAN, DiffusionParams, fit_covariance, make_sampler, run_point, run_sampler
-from .zoo_names import expert_name, require
+from .zoo_names import check_model, expert_name, require
 
 
 class VBParams(DiffusionParams):
@@ -63,14 +64,37 @@ class DiffusionVB(NarrowbandReceiver):
     Params = VBParams
     reports_err_var = True
 
+    @classmethod
+    def expert_names(cls, nb, params) -> dict:
+        """{profile: model name}: the scenario's choice or the shipped expert of its training set."""
+        return {p: params.models.get(p) or require(expert_name(p, nb.samples(p)), f"models.{p}",
+                                                    "scenarios/train/moe_vb/expert_*.yaml") for p in nb.profiles}
+
+    @classmethod
+    def check_scenario(cls, scenario, params) -> dict:
+        """Each expert exists, was trained on this link and on its profile's training set
+        alone, and its schedule holds ``elbo_steps`` and ``dc_step``; returns the
+        differences allowed by ``allow_mismatch`` per profile."""
+        nb = scenario.narrowband
+        out = {}
+        for p, name in cls.expert_names(nb, params).items():
+            cfg, mism = check_model(name, f"models.{p}", nb, {p: nb.samples(p)}, params.allow_mismatch)
+            T = int(cfg.get("schedule", {}).get("T", 0))
+            late = [t for t in [*params.elbo_steps, params.dc_step] if t > T]
+            if late:
+                raise UserError(f"step {late[0]} is beyond the expert {name}'s T = {T}; allowed: 1..{T}",
+                                field="elbo_steps" if late[0] in params.elbo_steps else "dc_step")
+            if mism:
+                out[p] = mism
+        return out
+
     def __init__(self, context, params=None):
         super().__init__(context, params)
         self.experts = []
-        names = {}
+        names = self.expert_names(context.scenario.narrowband, self.params)
+        mismatch = self.check_scenario(context.scenario, self.params)
         for p in context.profiles:
-            name = self.params.models.get(p) or require(expert_name(p, context.samples[p]), f"models.{p}",
-                                                        "scenarios/train/moe_vb/expert_*.yaml")
-            names[p] = name
+            name = names[p]
             # Card B's samplers trace the networks into their step graphs (eager here)
             self.experts.append(NetworkPrior(name, context.shape, eager=self.params.likelihood != GAUSSIAN))
         abars = {tuple(np.round(e.alpha_bar, 12)) for e in self.experts}
@@ -85,7 +109,8 @@ class DiffusionVB(NarrowbandReceiver):
             self._surrogates = (self.sampler.surrogates if self.sampler is not None else
                                 [GaussianSurrogate(c) for c in covs()])
         self._evidence = {}
-        self.build_info = {"models": names, "parameters": sum(e.parameters() for e in self.experts)}
+        self.build_info = {"models": names, "parameters": sum(e.parameters() for e in self.experts),
+                           **({"mismatch": mismatch} if mismatch else {})}
         self.last = None
         self._expert_ev = {}
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ...diffusion.checkpoints import ZOO
-from ...errors import UserError
+from ...diffusion.checkpoints import ZOO, read_checkpoint_config, resolve_model
+from ...errors import UserError, echo
 
 
 def _size(n: int) -> str:
@@ -32,3 +32,28 @@ def require(name: str, field: str, hint: str) -> str:
         return name
     raise UserError(f"no shipped model {name} for these training sets; allowed: a model you train ({hint}) named in "
                     f"{field}", field=field)
+
+
+def check_model(name: str, field: str, nb, profiles: dict, allow_mismatch: bool = False) -> tuple[dict, list]:
+    """``(config, mismatches)`` of the narrowband diffusion model ``name`` for the
+    scenario's ``narrowband`` section ``nb``: it exists, is a Card B model, and was trained
+    on this link's channel settings and on ``profiles`` ({profile: training channels}).
+    A mismatch is a UserError naming ``field`` and the differences unless
+    ``allow_mismatch`` (then the caller records them)."""
+    try:
+        path = resolve_model(name)
+    except UserError as err:
+        raise UserError(err.message, field=field) from None
+    cfg = read_checkpoint_config(path)
+    if cfg.get("task") != "narrowband-dm":
+        raise UserError(f"{path} is a {echo(cfg.get('task'))} model; allowed here: a narrowband-dm model "
+                        "(linksim train scenarios/train/moe_vb/...)", field=field)
+    trained_ch, trained = cfg.get("channel", {}), cfg.get("profiles", {})
+    mism = [f"{k} trained {echo(trained_ch.get(k))}, scenario {echo(v)}"
+            for k, v in nb.channel_key().items() if trained_ch.get(k) != v]
+    mism += [f"CDL-{p} training channels trained {trained.get(p, 0)}, scenario {profiles.get(p, 0)}"
+             for p in sorted(set(trained) | set(profiles)) if trained.get(p, 0) != profiles.get(p, 0)]
+    if mism and not allow_mismatch:
+        raise UserError(f"{path.name} was trained for other settings ({'; '.join(mism)}); allowed: a model trained "
+                        "for this scenario, or allow_mismatch: true to use it anyway (recorded in meta.json)", field=field)
+    return cfg, mism
