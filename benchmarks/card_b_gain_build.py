@@ -5,13 +5,15 @@ does) and as explicit ``K_t = Q G_t B^H M_t^{-1}`` matrices (the previous build)
 shipped CDL experts' Gaussian fits; and the applied gains' agreement. Run on this machine
 in one process:
 
-    PYTHONPATH=. python benchmarks/card_b_gain_build.py --density 0.5 --snr 30
+    PYTHONPATH=. python benchmarks/card_b_gain_build.py --density 0.5 --snr 30 \
+        --out results/reference/card_b_gain_build.md
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
@@ -20,6 +22,7 @@ from linksim.narrowband.gaussian_dc import GaussianConsistency, GaussianSurrogat
 from linksim.narrowband.network_prior import NetworkPrior
 from linksim.narrowband.pilots import qpsk_pilots
 from linksim.narrowband.samplers import sampling_steps
+from linksim.results import git_revision
 
 EXPERTS = ("nbdm-cdlA-10k-cpu", "nbdm-cdlB-10k-cpu", "nbdm-cdlC-10k-cpu", "nbdm-cdlD-10k-cpu")
 
@@ -42,6 +45,7 @@ def main():
     ap.add_argument("--density", type=float, default=0.5, help="pilots per transmit antenna")
     ap.add_argument("--snr", type=float, default=30.0, help="dB")
     ap.add_argument("--steps", type=int, default=20, help="sampler steps")
+    ap.add_argument("--out", default=None, help="also write the table to this markdown file")
     args = ap.parse_args()
     priors = [NetworkPrior(n) for n in EXPERTS]
     nr, nt = priors[0].config["channel"]["num_rx"], priors[0].config["channel"]["num_tx"]
@@ -65,12 +69,15 @@ def main():
             ref = resid.numpy() @ gain.T
             got = fact._gain(k, t, resid).numpy()
             worst = max(worst, float(np.linalg.norm(got - ref) / np.linalg.norm(ref)))
-    print(f"{len(EXPERTS)} experts x {len(steps)} steps, d = {nr * nt}, m = {m}, SNR {args.snr:g} dB")
-    print("| build | seconds |\n|---|---|")
-    print(f"| factorised (Cholesky of M_t) | {t_fact:.1f} |\n| explicit K_t | {t_expl:.1f} |")
-    print(f"ratio explicit / factorised: {t_expl / t_fact:.2f}; largest relative difference of the applied "
-          f"gains: {worst:.1e}")
-
+    text = (f"{len(EXPERTS)} experts x {len(steps)} steps, d = {nr * nt}, m = {m}, SNR {args.snr:g} dB, "
+            f"git {git_revision()}\n\n"
+            "| build | seconds |\n|---|---|\n"
+            f"| factorised (Cholesky of M_t) | {t_fact:.1f} |\n| explicit K_t | {t_expl:.1f} |\n\n"
+            f"Ratio explicit / factorised: {t_expl / t_fact:.2f}; largest relative difference of the applied "
+            f"gains: {worst:.1e}.\n")
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text)
 
 if __name__ == "__main__":
     main()
