@@ -112,10 +112,12 @@ def _image_examples(s, run_path: Path) -> list[Path]:
 def _cmd_validate(args) -> int:
     import yaml
 
+    from .results import check_writable
     from .scenario import load_scenario
 
     for path in args.scenarios:
         s = load_scenario(path, args.overrides)
+        check_writable(s.output_dir)
         print(f"{path}: ok")
         if args.show:
             print(yaml.safe_dump(s.resolved(), sort_keys=False))

@@ -158,6 +158,21 @@ def read_metrics(path: Path) -> list[dict]:
     return rows
 
 
+def check_writable(path: Path) -> None:
+    """Raise a UserError if a run could not create or write the results folder ``path``:
+    it (or the nearest part of it that exists) must be a folder this process may write to."""
+    path = Path(path)
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        what = "is a file" if probe == path else f"has the file {probe} where a folder is needed"
+        raise UserError(f"the results folder {what}; allowed: a folder path", source=str(path), field="output")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UserError(f"cannot write in {probe} (permission denied); allowed: a folder you can write to",
+                        source=str(path), field="output")
+
+
 LOCK_FILE = ".lock"
 
 

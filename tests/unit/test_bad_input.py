@@ -840,3 +840,15 @@ def test_allowed_mismatch_is_returned_for_the_record():
     params = PooledParams.model_validate(s.receivers[0].params)
     assert PooledDiffusion.check_scenario(s, params) == ["CDL-B training channels trained 1000, scenario 10000"]
     assert PooledDiffusion.check_scenario(s, params.model_copy(update={"model": "auto"})) == []
+
+
+@pytest.mark.parametrize("sub,needle", [("", "the results folder is a file"),
+                                        ("/below", "has the file")])
+def test_validate_refuses_an_output_run_could_not_write(tmp_path, capsys, sub, needle):
+    blocker = tmp_path / "taken"
+    blocker.write_text("x")
+    data = base()
+    data["output"] = str(blocker) + sub
+    path = write(tmp_path, data)
+    code, err = run_cli(["validate", str(path)], capsys)
+    assert_one_error(code, err, "output", needle, "allowed: a folder path")
