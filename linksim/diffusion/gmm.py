@@ -227,33 +227,42 @@ def _rowquad(u, p):
 # ----------------------------------------------------------------------------------------
 # EM fit (numpy, float64)
 # ----------------------------------------------------------------------------------------
-def _kmeans_init(features, k, rng, iterations=15):
-    """Hard assignments from k-means++ on ``features`` [N, F]."""
+def _kmeans_init(features, k, rng, iterations=15, restarts=1):
+    """Hard assignments from k-means++ on ``features`` [N, F]: the run with the smallest
+    within-cluster sum of squares of ``restarts`` runs (one k-means++ draw each)."""
     n = len(features)
-    centres = [features[rng.integers(n)]]
-    dist = np.sum((features - centres[0]) ** 2, 1)
-    for _ in range(1, k):
-        centres.append(features[rng.choice(n, p=dist / dist.sum())])
-        dist = np.minimum(dist, np.sum((features - centres[-1]) ** 2, 1))
-    centres = np.stack(centres)
-    for _ in range(iterations):
-        d2 = (np.sum(features ** 2, 1)[:, None] - 2 * features @ centres.T + np.sum(centres ** 2, 1)[None])
-        assign = np.argmin(d2, 1)
-        for j in range(k):
-            members = features[assign == j]
-            centres[j] = members.mean(0) if len(members) else features[rng.integers(n)]
-    return assign
+    norms = np.sum(features ** 2, 1)
+    best, best_cost = None, np.inf
+    for _ in range(int(restarts)):
+        centres = [features[rng.integers(n)]]
+        dist = np.sum((features - centres[0]) ** 2, 1)
+        for _j in range(1, k):
+            centres.append(features[rng.choice(n, p=dist / dist.sum())])
+            dist = np.minimum(dist, np.sum((features - centres[-1]) ** 2, 1))
+        centres = np.stack(centres)
+        for _it in range(iterations):
+            d2 = norms[:, None] - 2 * features @ centres.T + np.sum(centres ** 2, 1)[None]
+            assign = np.argmin(d2, 1)
+            for j in range(k):
+                members = features[assign == j]
+                centres[j] = members.mean(0) if len(members) else features[rng.integers(n)]
+        cost = float(np.sum((features - centres[assign]) ** 2))
+        if cost < best_cost:
+            best, best_cost = assign, cost
+    return best
 
 
 def fit_gmm(h, num_components: int = 16, *, max_rank: int = 128, energy_tol: float = 1e-7,
             iterations: int = 30, tol: float = 1e-5, reg: float = 1e-6, seed: int = 0,
-            data_shape=None, progress=None) -> GaussianMixturePrior:
+            restarts: int = 1, data_shape=None, progress=None) -> GaussianMixturePrior:
     r"""Fit the subspace Gaussian mixture to complex samples by EM.
 
     Steps: the pooled covariance's eigenvectors give ``U`` (rank from ``energy_tol``,
     at most ``max_rank``) and ``floor``; ``z = U^H h``; k-means++ on the per-sample
     log-power profile of ``z`` (components of zero-mean mixtures differ in how their
-    power spreads, not in their means) gives the initial responsibilities; EM with full
+    power spreads, not in their means) gives the initial responsibilities (the best of
+    ``restarts`` k-means runs by within-cluster sum of squares: one unlucky draw can merge
+    two environments into one component and split a third, which EM does not undo); EM with full
     ``R x R`` covariances (each regularised by ``reg`` times its mean eigenvalue) runs
     until the mean log-likelihood gains less than ``tol`` per sample or ``iterations``.
 
@@ -266,6 +275,8 @@ def fit_gmm(h, num_components: int = 16, *, max_rank: int = 128, energy_tol: flo
     energy_tol : float
         Energy share allowed outside the subspace.
     iterations, tol, reg, seed
+    restarts : int
+        k-means++ initialisations tried (1: one draw, as before this option).
     data_shape : tuple | None
         Recorded in the prior (default ``h.shape[1:]``).
     progress : callable | None
@@ -303,7 +314,7 @@ def fit_gmm(h, num_components: int = 16, *, max_rank: int = 128, energy_tol: flo
         p = np.abs(z) ** 2
         feats = np.log(p + 1e-3 * p.mean())
         feats -= feats.mean(1, keepdims=True)
-        resp = np.eye(k)[_kmeans_init(feats, k, rng)]
+        resp = np.eye(k)[_kmeans_init(feats, k, rng, restarts=restarts)]
     eye = np.eye(rank)
     last = -np.inf
     done = 0

@@ -102,6 +102,32 @@ def test_em_recovers_a_two_component_mixture():
     np.testing.assert_allclose(sorted(fitted.weights), [0.4, 0.6], atol=0.04)
 
 
+def test_kmeans_restarts_keep_environments_apart():
+    """Four environments, each with its power on its own 4 of 16 directions. For seed 8 one
+    k-means++ draw starts EM with two environments in one component (and one split), and
+    four EM iterations keep it there; the best of 8 draws by within-cluster spread finds
+    the four (the balanced CDL set had the same failure: CDL-B merged with CDL-D)."""
+    rng = np.random.default_rng(7)
+    d, k, n = 16, 4, 500
+    q, _ = np.linalg.qr(_cn(rng, (d, d)))
+    h, label = [], np.repeat(np.arange(k), n)
+    for j in range(k):
+        power = np.full(d, 0.05)
+        power[4 * j:4 * j + 4] = 2.0
+        h.append((_cn(rng, (n, d)) * np.sqrt(power)) @ q.T)
+    h = np.concatenate(h)
+    ones = tf.ones([1, 1, d])
+
+    def purity(restarts):
+        prior = fit_gmm(h, k, seed=8, restarts=restarts, iterations=4, energy_tol=1e-9)
+        pick = prior.posterior(tf.constant(h[None], tf.complex64), ones, 1e-2 * ones, variance=False)["resp"]
+        pick = pick.numpy()[0].argmax(1)
+        return sum(np.bincount(label[pick == j], minlength=k).max() for j in range(k)) / len(label)
+
+    assert purity(1) < 0.8                         # the failure the restarts are for
+    assert purity(8) > 0.99
+
+
 def test_one_full_rank_component_is_lmmse():
     rng = np.random.default_rng(4)
     d = 10

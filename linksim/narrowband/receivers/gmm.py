@@ -22,6 +22,7 @@ class GMMParams(BaseModel):
     max_rank: int = Field(256, ge=1, le=4096, description="Largest dimension of the subspace of vec(H) the components live on (the rest is a white floor).")
     energy_tol: float = Field(1e-4, gt=0, lt=1, description="Channel energy share allowed outside that subspace.")
     iterations: int = Field(30, ge=1, le=500, description="Most EM iterations.")
+    restarts: int = Field(8, ge=1, le=64, description="k-means++ initialisations of EM; the one with the smallest within-cluster spread is kept (1 draw merged CDL-B with CDL-D and split CDL-A in the balanced training set).")
 
 
 class GMMEstimator(LinearGaussianReceiver):
@@ -46,7 +47,7 @@ class GMMEstimator(LinearGaussianReceiver):
             cached = True
         else:
             prior = fit_gmm(ctx.pooled(), p.components, max_rank=p.max_rank, energy_tol=p.energy_tol,
-                            iterations=p.iterations)
+                            iterations=p.iterations, restarts=p.restarts)
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")  # concurrent runs: one tmp each
             np.savez(tmp, **prior.to_arrays())
