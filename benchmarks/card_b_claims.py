@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 from pathlib import Path
 
 from linksim.results import read_metrics
@@ -168,6 +169,30 @@ def pooled_calibration(res: Path) -> tuple[str, int, int]:
     return "\n".join(lines) + "\n", inside, total
 
 
+def committed_in(path: Path) -> str:
+    """The commit that last changed ``path`` (``?`` outside a git checkout)."""
+    out = subprocess.run(["git", "log", "-1", "--format=%h %ad", "--date=short", "--", path.name],
+                         cwd=path.parent, capture_output=True, text=True)
+    return out.stdout.strip() or "?"
+
+
+def sources(res: Path) -> str:
+    """The runs the table reads, each with the revision and date in its ``meta.json``: runs
+    of different rounds can sit side by side, and a reader must see which is which."""
+    folders = run_folders(res) + [res / "moe_vb_convergence"]
+    lines = ["\nSource runs (git revision, start):\n"]
+    for folder in folders:
+        meta = folder / "meta.json"
+        if not meta.is_file():
+            meta = folder / "vb.json"
+        if meta.is_file():
+            m = json.loads(meta.read_text())
+            made = (f"made at {str(m['git_revision'])[:12]}" if m.get("git_revision")
+                    else f"revision not recorded, committed in {committed_in(meta)}")
+            lines.append(f"- `{folder.name}`: {made}" + (f", {m['started']}" if m.get("started") else ""))
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--results", type=Path, default=Path("results/reference"))
@@ -235,7 +260,7 @@ def main(argv=None) -> int:
         lines.append(f"| expert weights identify the environment | share of channels whose largest "
                      f"responsibility is the true profile ({n} channels each, 95 % Wilson intervals): "
                      f"{text} | reported, no threshold | – |")
-    text = "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n" + sources(res)
     text += ("\nError floor at the top SNR (balanced runs): each receiver's gap to the genie and how much "
              "it still gains over the last SNR step, next to the genie's gain.\n\n" + floor_rows(res))
     cal, ok, n = calibration_rows(res)

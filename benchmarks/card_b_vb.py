@@ -24,6 +24,7 @@ import numpy as np
 from sionna.phy import config
 
 from linksim.metrics import wilson
+from linksim.results import git_revision
 from linksim.narrowband.receivers.dm_vb import VBParams
 from linksim.scenario import load_scenario, with_value
 from linksim.system.link import build_link
@@ -96,7 +97,7 @@ def main():
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "vb.json").write_text(json.dumps({"args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-                                                      "rows": rows}, indent=1))
+                                                      "git_revision": git_revision(), "rows": rows}, indent=1))
         (args.out / "table.md").write_text(f"DM-VB per iteration ({args.channels} channels per row, seed of the scenario):\n\n" + text)
 
 
