@@ -1,11 +1,5 @@
-"""Interrupted runs resume without loss; same scenario + seed -> identical metrics.csv."""
-
-import os
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
+"""Interrupted runs resume without loss; same scenario + seed -> identical metrics.csv (kill +
+resume per link family: test_resume_families.py)."""
 
 import pytest
 
@@ -17,68 +11,6 @@ from linksim.scenario import load_scenario
 SMALL = ["receivers=[{name: perfect}, {name: ls}]", "sweep.values=[-3,-2,-1,0,1,2]",
          "sweep.batch_size=8", "sweep.max_batches=4", "sweep.target_block_errors=null",
          "runtime.xla=false"]  # graph mode: no XLA compilation in each of the processes
-
-
-#: One small sweep per link family (3-6 points, a few batches): the receivers and stages
-#: whose draws must come from (run seed, point, batch) and nothing else.
-FAMILIES = {
-    "ofdm": ("quickstart", SMALL),
-    "sounding": ("srs_sounding", ["receivers=[{name: perfect}, {name: ls}]", "sweep.values=[-5,0,5]",
-                                  "sweep.batch_size=8", "sweep.max_batches=2", "runtime.xla=false"]),
-    "narrowband": ("moe_vb_balanced", [
-        "narrowband.test_profile=D", "sweep.values=[10,20]", "sweep.batch_size=4", "sweep.max_batches=2",
-        "receivers=[{name: ls}, {name: dm_pooled, steps: 4, calibration_samples: 2}, "
-        "{name: dm_vb, steps: 4, max_iterations: 2, elbo_steps: [5], calibration_samples: 2}]"]),
-    "srs_precoding": ("srs_precoding_low", ["receivers=[{name: srs_hold}, {name: dm, samples: 2}]",
-                                            "sweep.values=[-5,0,5]", "sweep.batch_size=8", "sweep.max_batches=2"]),
-    "images": ("ddpm_images", ["reconstruction=[{name: none}, {name: ddpm, steps: 5, samples: 2}]",
-                               "sweep.values=[0,4,8]", "sweep.batch_size=16", "sweep.max_batches=2"]),
-    "semantic": ("semcom", ["semantic.systems=[{name: dae, samples: 2, sample_steps: 5}, {name: vae}]",
-                            "sweep.batch_size=16", "sweep.max_batches=2"]),
-}
-
-
-def _cmd(scenario, out, overrides, *extra):
-    args = [sys.executable, "-m", "linksim", "run", str(scenario), "--no-progress", "--no-plot",
-            "--set", f"output={out}"]
-    for o in overrides:
-        args += ["--set", o]
-    return args + list(extra)
-
-
-def _data_rows(path: Path) -> int:
-    if not path.exists():
-        return 0
-    return max(0, len(path.read_text().strip().splitlines()) - 1)
-
-
-@pytest.mark.parametrize("family", list(FAMILIES))
-def test_killed_run_resumes_to_identical_metrics(tmp_path, scenario_path, saved_points, family):
-    """A run killed (SIGKILL) after its first saved point and resumed in another process
-    gives metrics.csv byte-identical to an uninterrupted run: every draw of every receiver
-    and stage comes from (seed, point, batch), none from what the process ran before."""
-    name, overrides = FAMILIES[family]
-    scenario = scenario_path(name)
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    local = LocalExecutor()  # the full run and the resume in this process, sharing one link
-    full = run(load_scenario(scenario, overrides + [f"output={tmp_path / 'full'}"]), progress=False, executor=local)
-    points = len(full.points)
-    rows = _data_rows(full.run_dir.metrics_path)
-
-    cut = tmp_path / "cut"
-    proc = subprocess.Popen(_cmd(scenario, cut, overrides), env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    deadline = time.time() + 600
-    while saved_points(cut) < 1 and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    written = _data_rows(cut / "metrics.csv")
-    assert rows // points <= written < rows, f"kill landed after {written} of {rows} rows"
-
-    done = run(load_scenario(scenario, overrides + [f"output={cut}"]), resume=True, progress=False, executor=local)
-    assert 1 <= len(done.skipped) < points and len(done.skipped) + len(done.points) == points
-    assert (cut / "metrics.csv").read_text() == full.run_dir.metrics_path.read_text()
 
 
 def test_same_seed_twice_gives_identical_metrics(tmp_path, scenario_path):
