@@ -24,8 +24,8 @@ import numpy as np
 from sionna.phy import config
 
 from linksim.metrics import wilson
-from linksim.results import git_revision
 from linksim.narrowband.receivers.dm_vb import VBParams
+from linksim.results import git_revision
 from linksim.scenario import load_scenario, with_value
 from linksim.system.link import build_link
 
