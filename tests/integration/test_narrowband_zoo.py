@@ -110,3 +110,18 @@ def test_committed_card_curve_is_at_or_below_the_gaussian_optimum(name):
         assert c[:, 0].mean() <= 1.005 * c[:, 1].mean() + tol and c[0, 0] <= 1.005 * c[0, 1] + tol, name
     m, g = per_profile.mean(0).T                                           # the pooled mixture
     assert m.mean() <= g.mean() + tol and m[0] <= g[0] + tol and m[-1] <= g[-1] + tol, (name, m.mean(), g.mean())
+
+
+def test_sampler_steps_are_traced_once_for_every_batch_size_and_step():
+    """The network's graph serves every step and batch size after at most two traces (the
+    first shape, then one with a free batch dimension): a receiver's single-channel and
+    batched calls run the same compiled graph."""
+    prior = NetworkPrior("nbdm-cdlB-10k-cpu")                             # its residual network is evaluated
+    assert prior.use_network
+    nr, nt = prior.config["channel"]["num_rx"], prior.config["channel"]["num_tx"]
+    rng = tf.random.Generator.from_seed(1)
+    for b in (16, 1, 7, 16, 3):
+        for t in (1, prior.T // 2, prior.T):
+            h = tf.complex(rng.normal([b, nr, nt]), rng.normal([b, nr, nt]))
+            prior.eps(h, t)
+    assert 1 <= prior._call._fn.experimental_get_tracing_count() <= 2
