@@ -30,6 +30,7 @@ from ..diffusion.estimate import estimate_channel, sample_channel
 from ..diffusion.steppers import get_stepper
 from ..errors import UserError
 from .per_symbol import PerSymbolEstimator
+from .trained_for import channel_mismatches
 from ..graph import graph_function
 
 
@@ -46,6 +47,7 @@ class DMParams(BaseModel):
     init: Literal["pilots", "ls_linear"] = Field("pilots", description="First estimate: LS at the pilots only, or linearly interpolated LS on every subcarrier.")
     network: bool = Field(True, description="Use the model's network; false keeps its prior backbone alone (the exact denoiser of the fitted Gaussian mixture), for ablations.")
     xla: bool = Field(True, description="Compile the denoising network with XLA (the prior backbone stays in graph mode).")
+    allow_mismatch: bool = Field(False, description="Use a model trained on other channels than the scenario's (model, profile, delay spread, direction, subcarrier spacing, BS array; refused otherwise); the differences are recorded in meta.json.")
 
     @field_validator("stepper")
     @classmethod
@@ -79,6 +81,8 @@ class DiffusionEstimator(PerSymbolEstimator):
         self.denoiser, self.model_config = load_denoiser(self.params.model, self.data_shape,
                                                          network=self.params.network)
         p = self.params
+        mismatch = channel_mismatches(self.model_config, context.scenario)
+        self.build_info = {"mismatch": mismatch} if mismatch else {}
         err_var = p.err_var
         if err_var == "auto":
             err_var = "posterior" if self.denoiser.backbone is not None else "samples"
@@ -112,6 +116,11 @@ class DiffusionEstimator(PerSymbolEstimator):
                             field="network")
         if cfg.get("data_norm") == "unit" and scenario.channel.pathloss:
             raise UserError("the model assumes channels of unit average power; allowed: channel.pathloss false",
+                            field="model")
+        mismatch = channel_mismatches(cfg, scenario)
+        if mismatch and not params.allow_mismatch:
+            raise UserError(f"{path.name} was not trained on {'; '.join(mismatch)}; allowed: a model trained on the "
+                            "scenario's channels, or allow_mismatch: true to use it anyway (recorded in meta.json)",
                             field="model")
 
     def _inputs(self, obs):

@@ -143,6 +143,13 @@ CASES = [
      ["receivers[0].model", "carrier_frequency_ghz trained 40.0, scenario 3.5"]),
     ("nb-pooled-of-other-training-sets", nb_base, [("set", "receivers", [{"name": "dm_pooled", "model": "nbdm-pooled-scarceB-cpu"}])],
      ["receivers[0].model", "CDL-B training channels trained 1000, scenario 10000"]),
+    ("ofdm-cdlC-model-on-uma", base, [("set", "channel.model", "uma")],
+     ["receivers[4].model", "nonid-quickstart-cpu was not trained on channel.model=uma",
+      "channel.model trained 'cdl', scenario 'uma'", "allow_mismatch: true"]),
+    ("ofdm-model-of-another-delay-spread", base, [("set", "channel.delay_spread_ns", 300)],
+     ["receivers[4].model", "channel.delay_spread_ns trained 100.0, scenario 300.0"]),
+    ("ofdm-model-of-another-profile", base, [("set", "channel.profile", "A")],
+     ["receivers[4].model", "channel.profile trained 'C', scenario 'A'"]),
     ("nb-elbo-step-beyond-T", nb_base, [("set", "receivers", [{"name": "dm_vb", "elbo_steps": [5000]}])],
      ["receivers[0].elbo_steps", "step 5000 is beyond", "T = 100", "allowed: 1..100"]),
     ("sweep-value-nan", nb_base, [("set", "sweep.values", [float("nan"), 1.0])],
@@ -840,6 +847,25 @@ def test_allowed_mismatch_is_returned_for_the_record():
     params = PooledParams.model_validate(s.receivers[0].params)
     assert PooledDiffusion.check_scenario(s, params) == ["CDL-B training channels trained 1000, scenario 10000"]
     assert PooledDiffusion.check_scenario(s, params.model_copy(update={"model": "auto"})) == []
+
+
+def test_ofdm_model_on_other_channels_runs_only_when_allowed_and_recorded():
+    """A Card A model on UMa (trained on CDL-C) with allow_mismatch: true passes validation,
+    and the differences are what the receiver records; a mixture scenario whose every
+    environment was trained on passes without it."""
+    from linksim.receivers.trained_for import channel_mismatches
+    from linksim.diffusion.checkpoints import read_checkpoint_config, resolve_model
+    from linksim.scenario import load_scenario
+
+    cfg = read_checkpoint_config(resolve_model("nonid-quickstart-cpu"))
+    s = load_scenario(SCENARIOS / "quickstart.yaml", ["channel.model=uma", "receivers=[{name: nonidentical_dm, "
+                                                      "model: nonid-quickstart-cpu, allow_mismatch: true}]"])
+    assert channel_mismatches(cfg, s) == ["channel.model=uma, channel.direction=uplink "
+                                          "(channel.model trained 'cdl', scenario 'uma')"]
+    assert channel_mismatches(cfg, load_scenario(SCENARIOS / "quickstart.yaml")) == []
+    mix = load_scenario(SCENARIOS / "mixed_environments.yaml")
+    assert channel_mismatches(read_checkpoint_config(resolve_model("nonid-cdlmix-cpu")), mix) == []
+    assert len(channel_mismatches(cfg, mix)) == 14                       # all but CDL-C at 100 ns
 
 
 @pytest.mark.parametrize("sub,needle", [("", "the results folder is a file"),
