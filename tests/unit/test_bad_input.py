@@ -38,7 +38,7 @@ def _base(name: str = "quickstart") -> dict:
 
 
 _BASES = {name: _base(name) for name in ("quickstart", "srs_sounding", "uma_downlink_svd", "ddpm_images", "semcom",
-                                         "moe_vb_balanced")}
+                                         "moe_vb_balanced", "srs_precoding_low")}
 
 
 def base(name: str = "quickstart") -> dict:
@@ -150,6 +150,15 @@ CASES = [
      ["receivers[4].model", "channel.delay_spread_ns trained 100.0, scenario 300.0"]),
     ("ofdm-model-of-another-profile", base, [("set", "channel.profile", "A")],
      ["receivers[4].model", "channel.profile trained 'C', scenario 'A'"]),
+    ("srs-high-mobility-dm-on-low", lambda: base("srs_precoding_low"),
+     [("set", "receivers", [{"name": "dm", "model": "srs-dm-high-cpu"}])],
+     ["receivers[0].params.model", "srs-dm-high-cpu was trained for other channels",
+      "ue_speed_kmh trained 30.0, scenario 3.0", "allow_mismatch: true"]),
+    ("srs-low-mobility-sl-on-high", lambda: base("srs_precoding_low"),
+     [("set", "srs_precoding.mobility", "high"), ("set", "receivers", [{"name": "sl", "model": "srs-sl-low-cpu"}])],
+     ["receivers[0].params.model", "ue_speed_kmh trained 3.0, scenario 30.0"]),
+    ("srs-model-of-other-delay", lambda: base("srs_precoding_low"), [("set", "srs_precoding.delay_slots", 20)],
+     ["params.model", "delay_slots trained 40, scenario 20"]),
     ("nb-elbo-step-beyond-T", nb_base, [("set", "receivers", [{"name": "dm_vb", "elbo_steps": [5000]}])],
      ["receivers[0].elbo_steps", "step 5000 is beyond", "T = 100", "allowed: 1..100"]),
     ("sweep-value-nan", nb_base, [("set", "sweep.values", [float("nan"), 1.0])],
@@ -866,6 +875,21 @@ def test_ofdm_model_on_other_channels_runs_only_when_allowed_and_recorded():
     mix = load_scenario(SCENARIOS / "mixed_environments.yaml")
     assert channel_mismatches(read_checkpoint_config(resolve_model("nonid-cdlmix-cpu")), mix) == []
     assert len(channel_mismatches(cfg, mix)) == 14                       # all but CDL-C at 100 ns
+
+
+def test_srs_model_of_other_mobility_runs_only_when_allowed():
+    from linksim.diffusion.checkpoints import read_checkpoint_config, resolve_model
+    from linksim.scenario import load_scenario
+    from linksim.tdd.receivers.learned import DiffusionPosterior
+
+    s = load_scenario(SCENARIOS / "srs_precoding_low.yaml",
+                      ["receivers=[{name: dm, model: srs-dm-high-cpu, allow_mismatch: true}]"])
+    params = DiffusionPosterior.Params.model_validate(s.receivers[0].params)
+    DiffusionPosterior.check_scenario(s, params)                          # allowed: no error
+    cfg = read_checkpoint_config(resolve_model("srs-dm-high-cpu"))
+    assert DiffusionPosterior.mismatches(cfg, s.srs_precoding) == ["ue_speed_kmh trained 30.0, scenario 3.0"]
+    low = read_checkpoint_config(resolve_model("srs-dm-low-cpu"))
+    assert DiffusionPosterior.mismatches(low, s.srs_precoding) == []
 
 
 @pytest.mark.parametrize("sub,needle", [("", "the results folder is a file"),

@@ -16,6 +16,7 @@ from .base import SRSReceiver
 class _ModelParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     model: Optional[str] = Field(None, description="Zoo name or checkpoint folder (default: srs-<kind>-<mobility>-cpu).")
+    allow_mismatch: bool = Field(False, description="Use a model trained for other channel settings than the scenario's (UE speed, carrier, SRS layout, delays, arrays; refused otherwise); the differences are recorded in meta.json.")
 
 
 class _DMParams(_ModelParams):
@@ -54,13 +55,28 @@ class _Learned(SRSReceiver):
         if list(cfg["data_shape"]) != need:
             raise UserError(f"{path} was trained for (L, P, F, Nu, Nb) = {tuple(cfg['data_shape'])}, the scenario "
                             f"needs {tuple(need)}", field="params.model")
+        mismatch = cls.mismatches(cfg, sec)
+        if mismatch and not params.allow_mismatch:
+            raise UserError(f"{path.name} was trained for other channels ({'; '.join(mismatch)}); allowed: a model "
+                            "trained for this scenario, or allow_mismatch: true to use it anyway (recorded in "
+                            "meta.json)", field="params.model")
+
+    @staticmethod
+    def mismatches(cfg: dict, sec) -> list[str]:
+        """The channel settings (``SRSPrecoding.channel_key``) on which the model of
+        checkpoint config ``cfg`` and the scenario's section ``sec`` differ."""
+        trained = cfg.get("channel", {})
+        return [f"{k} trained {echo(trained.get(k))}, scenario {echo(v)}" for k, v in sec.channel_key().items()
+                if trained.get(k) != v]
 
     def _options(self, sec) -> dict:
         return {}
 
     @property
     def build_info(self) -> dict:
-        return {"model": self.model.name, "trained_speed_kmh": self.model.channel.get("ue_speed_kmh")}
+        mismatch = self.mismatches({"channel": self.model.channel}, self.context.section)
+        return {"model": self.model.name, "trained_speed_kmh": self.model.channel.get("ue_speed_kmh"),
+                **({"mismatch": mismatch} if mismatch else {})}
 
     def __call__(self, obs, snr_db, rng, genie=None):
         return self.model(obs, snr_db, rng)
