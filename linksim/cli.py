@@ -74,6 +74,10 @@ def _cmd_run(args) -> int:
             slow = [f"{label} {info['build_s']:g} s" for label, info in built.items() if info.get("build_s", 0) >= 1]
             if slow:
                 print("receiver set-up (statistics, fits, models; in meta.json): " + ", ".join(slow))
+            for label, info in built.items():
+                if info.get("mismatch"):
+                    print(f"WARNING: {label} uses a model trained for other settings (allow_mismatch; in meta.json): "
+                          + "; ".join(info["mismatch"]))
             if result.skipped:
                 print(f"resumed: {len(result.skipped)} finished point(s) kept")
             if not args.no_plot:

@@ -299,6 +299,11 @@ def zero_stats() -> dict:
     return {k: tf.zeros([], tf.float64) for k in STAT_KEYS}
 
 
+#: The per-row flags a link sets (1.0: finite) and the output each one checks; the link
+#: turns a 0 into :class:`~linksim.errors.NonFiniteOutput` before any result is kept.
+FINITE_CHECKS = {"finite": "h_hat or err_var", "finite_image": "reconstructed image"}
+
+
 def all_finite(*tensors):
     """True (a tf.bool scalar) when no entry of the tensors is NaN or inf (complex: in
     either part)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import tensorflow as tf
 from sionna.phy import config
 
+from ..errors import NonFiniteOutput
 from ..metrics import all_finite, nmse_stats, se_stats, zero_stats
 from ..precoding import spectral_efficiency, svd_precoder
 from ..registry import narrowband_receiver_class
@@ -56,10 +57,10 @@ class NarrowbandLink(_LinkBase):
         out = {}
         for label, rx in self.receivers:
             h_hat, err_var = rx(y, self.op, no, genie if rx.genie else None)
+            if self.check_finite and not bool(all_finite(h_hat, err_var)):     # before the SVD precoder
+                raise NonFiniteOutput(label)
             stats = zero_stats()
             stats["slots"] = _f64(tf.shape(h)[0])
-            if self.check_finite:
-                stats["finite"] = tf.cast(all_finite(h_hat, err_var), tf.float64)
             stats.update(nmse_stats(h_hat, h))
             stats["ev_reported"] = tf.reduce_sum(tf.cast(tf.broadcast_to(err_var, tf.shape(h_hat)), tf.float64))
             stats["ev_measured"] = stats["nmse_err"]

@@ -12,7 +12,7 @@ from sionna.phy.mapping import BinarySource
 
 from ..data.images import BITS_PER_PIXEL, load_images, to_bits
 from ..errors import UserError
-from ..metrics import image_stats
+from ..metrics import all_finite, image_stats
 from ..registry import reconstruction_class
 
 
@@ -108,8 +108,11 @@ class ImageOutputs:
         if not self.stages:
             return {label: {**stats, **image_stats(received, sent)}}
         known = self.source.known_pixels(b_hat, ok)
-        return {f"{label}/{name}": {**stats, **image_stats(stage.reconstruct(received, known), sent)}
-                for name, stage in self.stages}
+        rows = {}
+        for name, stage in self.stages:
+            out = stage.reconstruct(received, known)
+            rows[f"{label}/{name}"] = {**stats, **image_stats(out, sent), "finite_image": tf.cast(all_finite(out), tf.float64)}
+        return rows
 
 
 def example_images(link, noise_key: str, values, count: int = 8, seed: int = 0) -> dict:

@@ -30,7 +30,7 @@ from threadpoolctl import threadpool_limits
 from .. import precoding
 from ..metrics import STAT_KEYS  # noqa: F401 (re-exported: it used to live here)
 from ..errors import NonFiniteOutput
-from ..metrics import all_finite, coding_stats, estimation_stats, nmse_stats, se_stats, zero_stats
+from ..metrics import FINITE_CHECKS, all_finite, coding_stats, estimation_stats, nmse_stats, se_stats, zero_stats
 from ..receivers.base import LinkContext
 from ..registry import receiver_class
 from ..scenario import Scenario
@@ -200,8 +200,9 @@ class _LinkBase(Block):
             out = self._step(batch_size, no_t)
         out = {label: {k: float(v) for k, v in stats.items()} for label, stats in out.items()}
         for label, stats in out.items():
-            if stats.pop("finite", 1.0) != 1.0:
-                raise NonFiniteOutput(label)
+            for key, what in FINITE_CHECKS.items():
+                if stats.pop(key, 1.0) != 1.0:
+                    raise NonFiniteOutput(label, what)
         return out
 
     def call(self, batch_size, no):

@@ -10,7 +10,7 @@ from sionna.phy import config
 from ..data.images import load_images, to_unit
 from ..diffusion.checkpoints import ZOO
 from ..errors import UserError
-from ..metrics import image_stats, zero_stats
+from ..metrics import all_finite, image_stats, zero_stats
 from ..semcom.system import SemanticSystem
 from .link import _f64, _LinkBase
 from ..graph import graph_function
@@ -107,6 +107,7 @@ class SemanticLink(_LinkBase):
             stats = zero_stats()
             stats["slots"] = _f64(batch_size)
             stats.update(image_stats(tf.reshape(x_hat, tf.shape(flat)), flat))
+            stats["finite_image"] = tf.cast(all_finite(x_hat), tf.float64)
             out[label] = stats
         return out
 

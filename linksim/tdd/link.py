@@ -15,6 +15,7 @@ import math
 import tensorflow as tf
 from sionna.phy import config
 
+from ..errors import NonFiniteOutput
 from ..metrics import all_finite, gcs_stats, nmse_stats, se_stats, zero_stats
 from ..registry import srs_receiver_class
 from ..system.link import _f64, _LinkBase
@@ -96,10 +97,11 @@ class PrecodingLink(_LinkBase):
         out = {}
         for label, rx in self.receivers:
             est = rx(obs, snr_db, config.tf_rng, {"h": h} if rx.genie else None)
+            outputs = {k: v for k, v in est.items() if k != "trace"}
+            if self.check_finite and not bool(all_finite(*outputs.values())):       # before any eigendecomposition
+                raise NonFiniteOutput(label, " or ".join(sorted(outputs)))
             stats = measure(est, h, self.section.streams, dl_snr)
             stats["slots"] = _f64(tf.shape(h)[0])
-            if self.check_finite:
-                stats["finite"] = tf.cast(all_finite(*[v for k, v in est.items() if k != "trace"]), tf.float64)
             out[label] = stats
         return out
 
