@@ -117,6 +117,45 @@ def test_receiver_fits_do_not_depend_on_blas_threads(scenario_path):
     np.testing.assert_array_equal(covs[0], covs[1])
 
 
+#: Columns of metrics.csv that are counts (or ratios of counts): bit for bit on Ray.
+COUNTS = ("receiver", "ebno_db", "bits", "bit_errors", "blocks", "block_errors", "ber", "ber_lo", "ber_hi", "bler",
+          "bler_lo", "bler_hi", "batches")
+#: The documented tolerance of the float sums (NMSE, err_var) between a local run (TensorFlow
+#: on all cores) and Ray workers (one thread each): reductions split over other threads.
+REL_TOL = 1e-5
+
+
+@pytest.mark.slow
+def test_ray_matches_local_at_the_quickstarts_size(cluster, tmp_path):
+    """quickstart --quick (8 x 72, XLA on, every receiver including the diffusion ones),
+    locally and on 2 Ray workers: every count identical, every float within REL_TOL
+    (docs/user-guide.md states both)."""
+    import csv
+    import math
+
+    base = ROOT / "scenarios" / "quickstart.yaml"
+    run(load_scenario(base, [f"output={tmp_path / 'local'}"]), quick=True, progress=False, executor=LocalExecutor())
+    ray_s = load_scenario(base, [f"output={tmp_path / 'ray'}", "runtime.executor=ray", "runtime.workers=2"])
+    ex = RayExecutor(ray_s.runtime)
+    try:
+        run(ray_s, quick=True, progress=False, executor=ex)
+    finally:
+        ex.close()
+    rows = [list(csv.DictReader(open(tmp_path / f"{d}-quick" / "metrics.csv"))) for d in ("local", "ray")]  # --quick folders
+    assert len(rows[0]) == len(rows[1]) > 0
+    worst = 0.0
+    for a, b in zip(*rows):
+        assert [a[k] for k in COUNTS] == [b[k] for k in COUNTS], a["receiver"]
+        for k in set(a) - set(COUNTS):
+            x, y = float(a[k]), float(b[k])
+            if math.isnan(x) or math.isnan(y):
+                assert math.isnan(x) and math.isnan(y), (a["receiver"], k)
+                continue
+            assert math.isclose(x, y, rel_tol=REL_TOL, abs_tol=1e-9), (a["receiver"], a["ebno_db"], k, x, y)
+            worst = max(worst, abs(x - y) / max(abs(x), 1e-12))
+    print(f"largest relative difference of a float column: {worst:.2g}")
+
+
 # The two Ray failure paths (a worker or the driver killed) are the slowest tests of the
 # suite (a Ray kill, restart and resume each); they run with -m slow, outside the 15-minute
 # suite. The local kill + --resume stays in CI (test_resume.py).
