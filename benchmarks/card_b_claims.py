@@ -1,8 +1,9 @@
 """Card B's claims read off the committed results (nothing is simulated here).
 
 Reads the scenario runs ``results/reference/moe_vb_balanced-narrowband.test_profile=<P>``
-(one per profile), ``moe_vb_scarce_<P>`` (test profile = the scarce one) and the VB table
-``results/reference/moe_vb_convergence/vb.json``, and prints each claim of the paper with
+(one per profile), ``moe_vb_scarce_<P>`` (test profile = the scarce one) and the VB tables
+``results/reference/moe_vb_convergence{,_uniform}/vb.json`` (DM-VB started from the
+experts' evidence, and from uniform weights as published), and prints each claim of the paper with
 what was measured, its 95 % interval and whether it holds, by the rule given in the table:
 
 * DM-VB <= standard DM everywhere: NMSE(dm_vb) <= NMSE(dm_pooled) at every point;
@@ -179,7 +180,7 @@ def committed_in(path: Path) -> str:
 def sources(res: Path) -> str:
     """The runs the table reads, each with the revision and date in its ``meta.json``: runs
     of different rounds can sit side by side, and a reader must see which is which."""
-    folders = run_folders(res) + [res / "moe_vb_convergence"]
+    folders = run_folders(res) + [res / "moe_vb_convergence", res / "moe_vb_convergence_uniform"]
     lines = ["\nSource runs (git revision, start):\n"]
     for folder in folders:
         meta = folder / "meta.json"
@@ -191,6 +192,32 @@ def sources(res: Path) -> str:
                     else f"revision not recorded, committed in {committed_in(meta)}")
             lines.append(f"- `{folder.name}`: {made}" + (f", {m['started']}" if m.get("started") else ""))
     return "\n".join(lines) + "\n"
+
+
+def vb_claims(rows: list[dict], start: str) -> list[str]:
+    """The convergence and expert-weight rows of the claims table from ``card_b_vb.py``'s
+    rows (one per profile and SNR)."""
+    # a row with 2 iterations or fewer: the responsibilities stopped moving (exactly), so
+    # the NMSE cannot move after the second iteration
+    moves = [abs(r["nmse_db"][-1] - r["nmse_db"][1]) if len(r["nmse_db"]) > 2 else 0.0 for r in rows]
+    worst = max(moves)
+    settled = sum(r["settled_at"] for r in rows) / len(rows)
+    firsts = [r["nmse_db"][1] - r["nmse_db"][0] for r in rows if len(r["nmse_db"]) > 1]
+    iters = (f"iteration 2 changes the NMSE by {min(firsts):+.2f}…{max(firsts):+.2f} dB" if firsts
+             else "every row settled after one iteration")
+    by_snr = {}
+    for r in rows:
+        by_snr.setdefault(r["snr_db"], []).append(r)
+    text = "; ".join(f"{snr:g} dB: " + ", ".join(f"{r['profile']} {r['correct']:.2f} [{r['correct_lo']:.2f}, "
+                                                f"{r['correct_hi']:.2f}]" for r in rs)
+                     for snr, rs in sorted(by_snr.items()))
+    return [f"| fast convergence (2–3 VB iterations), {start} | {iters} (per-row NMSE per iteration in the VB table); "
+            f"after iteration 2 it moves by at most {worst:.2f} dB ({len(rows)} profile × SNR rows); "
+            f"responsibilities settle (tol 0.01) after {settled:.2f} iterations on average | "
+            f"< 0.5 dB in every row | {'yes' if worst < 0.5 else 'no'} |",
+            f"| expert weights identify the environment, {start} | share of channels whose largest "
+            f"responsibility is the true profile ({rows[0]['channels']} channels each, 95 % Wilson intervals): "
+            f"{text} | reported, no threshold | – |"]
 
 
 def main(argv=None) -> int:
@@ -234,32 +261,12 @@ def main(argv=None) -> int:
         lines.append(f"| {claim} | {text} (mean {fmt(sum(vals) / len(vals))}) | {rule} | "
                      f"{'yes' if check(vals) else 'no'} |")
 
-    # 4-5. convergence and expert weights
-    vb_file = res / "moe_vb_convergence" / "vb.json"
-    if vb_file.is_file():
-        rows = json.loads(vb_file.read_text())["rows"]
-        # a row with 2 iterations or fewer: the responsibilities stopped moving (exactly), so
-        # the NMSE cannot move after the second iteration
-        moves = [abs(r["nmse_db"][-1] - r["nmse_db"][1]) if len(r["nmse_db"]) > 2 else 0.0 for r in rows]
-        worst = max(moves)
-        settled = sum(r["settled_at"] for r in rows) / len(rows)
-        firsts = [r["nmse_db"][1] - r["nmse_db"][0] for r in rows if len(r["nmse_db"]) > 1]
-        iters = (f"iteration 2 changes the NMSE by {min(firsts):+.2f}…{max(firsts):+.2f} dB" if firsts
-                 else "every row settled after one iteration")
-        lines.append(f"| fast convergence (2–3 VB iterations) | {iters} (per-row NMSE per iteration in the VB table); after iteration 2 "
-                     f"it moves by at most {worst:.2f} dB ({len(rows)} profile × SNR rows); "
-                     f"responsibilities settle (tol 0.01) after {settled:.2f} iterations on average | "
-                     f"< 0.5 dB in every row | {'yes' if worst < 0.5 else 'no'} |")
-        by_snr = {}
-        for r in rows:
-            by_snr.setdefault(r["snr_db"], []).append(r)
-        text = "; ".join(f"{snr:g} dB: " + ", ".join(f"{r['profile']} {r['correct']:.2f} [{r['correct_lo']:.2f}, "
-                                                    f"{r['correct_hi']:.2f}]" for r in rs)
-                         for snr, rs in sorted(by_snr.items()))
-        n = rows[0]["channels"]
-        lines.append(f"| expert weights identify the environment | share of channels whose largest "
-                     f"responsibility is the true profile ({n} channels each, 95 % Wilson intervals): "
-                     f"{text} | reported, no threshold | – |")
+    # 4-5. convergence and expert weights: this round's start (the experts' evidence) and
+    # Card B's as published (uniform weights)
+    for folder, start in ((res / "moe_vb_convergence", "evidence start"),
+                          (res / "moe_vb_convergence_uniform", "uniform start, as published")):
+        if (folder / "vb.json").is_file():
+            lines += vb_claims(json.loads((folder / "vb.json").read_text())["rows"], start)
     text = "\n".join(lines) + "\n" + sources(res)
     text += ("\nError floor at the top SNR (balanced runs): each receiver's gap to the genie and how much "
              "it still gains over the last SNR step, next to the genie's gain.\n\n" + floor_rows(res))
