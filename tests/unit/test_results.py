@@ -58,3 +58,25 @@ def test_atomic_write_os_error_is_a_user_error_and_leaves_no_temporary(tmp_path,
         atomic_write(tmp_path / "metrics.csv", "x\n")
     assert str(caught.value) == f"{tmp_path}: cannot write metrics.csv (No space left on device)"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_read_only_or_forbidden_folder_is_a_user_error(tmp_path, monkeypatch):
+    """What a read-only file system (EROFS) or a folder without write permission (EACCES)
+    does to the first write, simulated: root writes into read-only folders, so the real
+    case is only tested where the user is not root (test_bad_input.py)."""
+    import errno
+
+    import pytest
+
+    from linksim.errors import UserError
+    from linksim.results import tempfile as results_tempfile
+
+    for code in (errno.EROFS, errno.EACCES):
+        def refuse(*args, **kwargs):
+            raise OSError(code, os.strerror(code))
+
+        monkeypatch.setattr(results_tempfile, "mkstemp", refuse)
+        with pytest.raises(UserError) as caught:
+            atomic_write(tmp_path / "meta.json", "{}\n")
+        assert str(caught.value) == f"{tmp_path}: cannot write meta.json ({os.strerror(code)})"
+        assert list(tmp_path.iterdir()) == []
