@@ -45,7 +45,7 @@ NARROWBAND_SMALL = ["narrowband.num_tx=16", "narrowband.num_rx=2", "narrowband.s
 SMALLER.update({p.stem: NARROWBAND_SMALL for p in SCENARIOS if p.stem.startswith("moe_vb")})
 # Card C's Wiener predictor fits its covariances on 20 000 drawn channels (about a minute
 # to draw on 2 cores): the test fits it on 1 000.
-SMALLER.update({f"srs_precoding_{m}": ["srs_precoding.training_samples=1000"] for m in ("low", "high")})
+SMALLER.update({f"srs_precoding_{m}": ["srs_precoding.training_samples=1000"] for m in ("minimal", "low", "high")})
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
