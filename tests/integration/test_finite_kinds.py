@@ -62,7 +62,8 @@ def test_srs_precoding_outputs_are_checked_before_the_eigendecomposition(monkeyp
 
 
 def test_reconstructed_image_is_checked():
-    s = load_scenario(SCENARIOS / "ddpm_images.yaml", ["runtime.xla=false", "link.coderate=0.5"])
+    s = load_scenario(SCENARIOS / "ddpm_images.yaml", ["runtime.xla=false", "link.coderate=0.5",
+                                                       "reconstruction=[{name: none}, {name: ddpm, steps: 2}]"])
     link = build_link(s)
     name, stage = link.image_outputs.stages[-1]
     stage.reconstruct = lambda images, known=None: _nan_like(images)
