@@ -39,7 +39,7 @@ import numpy as np
 
 from linksim.errors import UserError, allowed, did_you_mean, echo
 
-__all__ = ["save_checkpoint", "load_checkpoint", "read_checkpoint_config", "load_prior",
+__all__ = ["save_checkpoint", "load_checkpoint", "read_checkpoint_config", "trained_differences", "load_prior",
            "resolve_model", "load_denoiser", "zoo_names", "ZOO",
            "named_variables", "CONFIG_FILE", "WEIGHTS_FILE", "PRIOR_FILE", "NETWORK_MODULE"]
 
@@ -195,6 +195,14 @@ def save_checkpoint(path, model, *, data_shape, extra: dict | None = None, prior
     tmp.write_text(text + "\n", encoding="utf-8")
     os.replace(tmp, path / CONFIG_FILE)
     return path
+
+
+def trained_differences(trained: dict, wanted) -> list[str]:
+    """``"<key> trained <value>, scenario <value>"`` for each item of ``wanted`` (a mapping
+    or (key, value) pairs: what the scenario asks) that a model's training record
+    ``trained`` does not match; [] when it matches."""
+    items = wanted.items() if isinstance(wanted, dict) else wanted
+    return [f"{k} trained {echo(trained.get(k))}, scenario {echo(v)}" for k, v in items if trained.get(k) != v]
 
 
 def read_checkpoint_config(path) -> dict:

@@ -12,6 +12,7 @@ direction, the subcarrier spacing and the BS array.
 from __future__ import annotations
 
 from ..data.channels import resolve_spec
+from ..diffusion.checkpoints import trained_differences
 from ..errors import UserError, echo
 
 __all__ = ["channel_mismatches"]
@@ -55,7 +56,5 @@ def channel_mismatches(cfg: dict, scenario) -> list[str]:
         env = _environment(ch.model_dump(mode="json"), carrier, antennas)
         if env not in trained:
             near = min(trained, key=lambda t: len(set(t) ^ set(env)))
-            diff = "; ".join(f"{k} trained {echo(dict(near).get(k))}, scenario {echo(v)}"
-                             for k, v in env if dict(near).get(k) != v)
-            out.append(f"{_describe(env)} ({diff})")
+            out.append(f"{_describe(env)} ({'; '.join(trained_differences(dict(near), env))})")
     return out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...diffusion.checkpoints import ZOO, read_checkpoint_config, resolve_model
+from ...diffusion.checkpoints import ZOO, read_checkpoint_config, resolve_model, trained_differences
 from ...errors import UserError, echo
 
 
@@ -49,8 +49,7 @@ def check_model(name: str, field: str, nb, profiles: dict, allow_mismatch: bool 
         raise UserError(f"{path} is a {echo(cfg.get('task'))} model; allowed here: a narrowband-dm model "
                         "(linksim train scenarios/train/moe_vb/...)", field=field)
     trained_ch, trained = cfg.get("channel", {}), cfg.get("profiles", {})
-    mism = [f"{k} trained {echo(trained_ch.get(k))}, scenario {echo(v)}"
-            for k, v in nb.channel_key().items() if trained_ch.get(k) != v]
+    mism = trained_differences(trained_ch, nb.channel_key())
     mism += [f"CDL-{p} training channels trained {trained.get(p, 0)}, scenario {profiles.get(p, 0)}"
              for p in sorted(set(trained) | set(profiles)) if trained.get(p, 0) != profiles.get(p, 0)]
     if mism and not allow_mismatch:

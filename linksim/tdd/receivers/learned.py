@@ -8,6 +8,7 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ...diffusion.checkpoints import trained_differences
 from ...errors import UserError, echo
 from ..estimators import ModelEstimator
 from .base import SRSReceiver
@@ -65,9 +66,7 @@ class _Learned(SRSReceiver):
     def mismatches(cfg: dict, sec) -> list[str]:
         """The channel settings (``SRSPrecoding.channel_key``) on which the model of
         checkpoint config ``cfg`` and the scenario's section ``sec`` differ."""
-        trained = cfg.get("channel", {})
-        return [f"{k} trained {echo(trained.get(k))}, scenario {echo(v)}" for k, v in sec.channel_key().items()
-                if trained.get(k) != v]
+        return trained_differences(cfg.get("channel", {}), sec.channel_key())
 
     def _options(self, sec) -> dict:
         return {}
