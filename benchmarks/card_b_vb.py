@@ -1,7 +1,8 @@
 """Card B's DM-VB: NMSE after each VB iteration and how often the responsibilities pick
 the true profile, per test profile and SNR (the paper's Fig. 7(b) and its expert-weight
-claim). Every iteration is run (no early stop) on the channels and noise of the
-scenario's link, so the numbers are those a ``linksim run`` of the same scenario sees.
+claim). The iterations run until the responsibilities stop moving at all (tol 1e-9, at
+most ``--iterations``), on the channels and noise of the scenario's link, so the numbers
+are those a ``linksim run`` of the same scenario sees.
 
     PYTHONPATH=. python benchmarks/card_b_vb.py scenarios/moe_vb_balanced.yaml \
         --snrs -10 0 10 20 30 --channels 64 --iterations 3 --out results/reference/moe_vb_convergence
