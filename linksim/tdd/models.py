@@ -155,7 +155,8 @@ class DiffusionSampler:
     [B, K, F, Nu, Nb] complex64 (and, with ``truth`` [B, F, Nu, Nb], a per-step trace:
     dict of arrays [T] — NMSE and GCS of ``x_t`` and of the jump-to-clean ``x0_hat``).
 
-    ``w`` is the classifier-free guidance weight: eps = w eps(x, c) + (1 - w) eps(x, null).
+    ``w`` is the classifier-free guidance weight on the network output (eps or v, as the
+    model predicts): out = w out(x, c) + (1 - w) out(x, null).
     ``stochastic``: ancestral sampling (posterior variance of q(x_{t-1} | x_t, x_0));
     otherwise only the mean is propagated (deterministic trajectory). The jump-to-clean
     estimate is clipped to ``clip_x0`` per real component (see :data:`X0_CLIP`).
