@@ -17,6 +17,9 @@ BASE = {
     "receivers": [{"name": "perfect"}, {"name": "ls"}, {"name": "lmmse", "cov_samples": 64}],
     "sweep": {"key": "snr_db", "values": [30]},
     "metrics": ["ber", "bler", "nmse", "se", "goodput"],
+    # XLA compiles each option's step (twice the set-up of a one-batch run); the XLA chain
+    # runs in the quick scenario runs and the resume tests; XLA vs graph: test_detection.py
+    "runtime": {"xla": False},
 }
 
 

@@ -88,6 +88,7 @@ def _ray_run(tiny, out, executor):
     return run(s, progress=False, executor=executor)
 
 
+@pytest.mark.slow  # Ray start-up and two TensorFlow workers: minutes on 2 cores (the pool tests below stay)
 @pytest.mark.parametrize("workers", [2])
 def test_ray_equals_local(tiny, local_csv, pools, tmp_path, workers):
     result = _ray_run(tiny, tmp_path / "ray", pools[workers])

@@ -82,6 +82,7 @@ def test_trained_stages_beat_the_received_images_where_ldpc_fails(scenario_path)
     assert v["perfect/regressor"]["psnr_db_lo"] > v["perfect/none"]["psnr_db_hi"]
 
 
+@pytest.mark.slow  # the figure of a full run (about 30 s on 2 cores)
 def test_example_grid_shows_the_same_images_at_every_snr(scenario_path, tmp_path):
     from linksim.cli import _image_examples
     from linksim.system.images import example_images

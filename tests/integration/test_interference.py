@@ -65,7 +65,7 @@ def _nmse(scenario, batches=4, batch_size=16):
     return {k: a.sums["nmse_err"] / a.sums["nmse_ref"] for k, a in acc.items()}
 
 
-@pytest.mark.parametrize("known", [True, False])
+@pytest.mark.parametrize("known", [True, pytest.param(False, marks=pytest.mark.slow)])  # unknown: -m slow
 def test_interferer_raises_ls_error_and_known_profile_helps_lmmse(known):
     from sionna.phy import config
 

@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pytest
 
 from linksim.scenario import load_scenario
 from linksim.system.link import build_link
@@ -38,6 +39,7 @@ def test_quickstart_perfect_le_lmmse_le_ls(scenario_path):
     assert ls["block_errors"] - p["block_errors"] > 3 * math.sqrt(ls["block_errors"] + p["block_errors"]), stats
 
 
+@pytest.mark.slow  # a claim on UMa; the precoders run in the default suite: test_chain_options.py
 def test_svd_precoding_beats_no_precoding_in_se(scenario_path):
     se = {}
     for precoder in ("svd", "none"):

@@ -48,7 +48,25 @@ SMALLER.update({p.stem: NARROWBAND_SMALL for p in SCENARIOS if p.stem.startswith
 SMALLER.update({f"srs_precoding_{m}": ["srs_precoding.training_samples=1000"] for m in ("minimal", "low", "high")})
 
 
-@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+# The test suite's budget (15 min on 2 cores) keeps one --quick run per chain: a scenario
+# whose chain another one already runs here (same link family and receivers, other
+# settings), or whose part a test of its own runs (the interferer: test_interference.py;
+# SRS sounding: test_resume_families.py; the downlink SVD precoder: test_chain_options.py
+# and test_link_claims.py), runs with -m slow.
+SAME_CHAIN_ELSEWHERE = {"srs_precoding_low", "srs_precoding_cfg", "moe_vb_balanced", "moe_vb_scarce_D",
+                        "narrowband_interferer", "srs_sounding", "uma_downlink_svd"}
+
+
+def _quick_params():
+    return [pytest.param(p, id=p.stem, marks=[pytest.mark.slow] if p.stem in SAME_CHAIN_ELSEWHERE else [])
+            for p in SCENARIOS]
+
+
+def test_every_slow_quick_run_names_a_shipped_scenario():
+    assert SAME_CHAIN_ELSEWHERE <= {p.stem for p in SCENARIOS}
+
+
+@pytest.mark.parametrize("path", _quick_params())
 def test_scenario_runs_quick(path, tmp_path, capsys):
     out = tmp_path / "run"
     sets = [a for o in SMALLER.get(path.stem, []) for a in ("--set", o)]
