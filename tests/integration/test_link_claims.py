@@ -27,6 +27,7 @@ def _not_worse(a, b):
     return ea - eb <= 3 * math.sqrt(max(ea + eb, 1.0))
 
 
+@pytest.mark.slow  # a claim on the quickstart; its quick run and the calibration test below stay
 def test_quickstart_perfect_le_lmmse_le_ls(scenario_path):
     s = load_scenario(scenario_path("quickstart"), [
         "receivers=[{name: perfect}, {name: ls}, {name: lmmse, cov_samples: 500}]", *GRAPH])

@@ -13,6 +13,7 @@ SMALL = ["receivers=[{name: perfect}, {name: ls}]", "sweep.values=[-3,-2,-1,0,1,
          "runtime.xla=false"]  # graph mode: no XLA compilation in each of the processes
 
 
+@pytest.mark.slow  # test_resume_families.py compares an uninterrupted run with one in other processes
 def test_same_seed_twice_gives_identical_metrics(tmp_path, scenario_path):
     texts = []
     for name in ("a", "b"):
