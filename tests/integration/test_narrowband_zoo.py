@@ -46,6 +46,8 @@ def _marked(names, misses, ci=None):
             marks.append(pytest.mark.slow)
         out.append(pytest.param(n, marks=marks, id=n))
     return out
+
+
 SNR_DB, DENSITY, CHANNELS = 10.0, 0.5, 16
 
 
