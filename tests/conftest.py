@@ -4,6 +4,14 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", os.environ.get("CUDA_VISIBLE_DEVICES", ""))
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    # pytest -n N: each worker gets its share of the cores for TensorFlow's and BLAS's
+    # thread pools (read when TensorFlow and NumPy load, so before any import below), so
+    # that N workers do not run N x cores threads; subprocesses of a test inherit it.
+    _share = str(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
+    for _var in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                 "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, _share)
 
 from pathlib import Path  # noqa: E402
 

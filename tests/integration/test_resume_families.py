@@ -25,7 +25,7 @@ FAMILIES = {
                                   "sweep.batch_size=8", "sweep.max_batches=2", "runtime.xla=false"]),
     "narrowband": ("moe_vb_balanced", [
         "narrowband.test_profile=D", "sweep.values=[10,20]", "sweep.batch_size=2", "sweep.max_batches=1",
-        "receivers=[{name: ls}, {name: dm_pooled, steps: 4, calibration_samples: 2}, "
+        "receivers=[{name: dm_pooled, steps: 4, calibration_samples: 2}, "
         "{name: dm_vb, steps: 4, max_iterations: 2, elbo_steps: [5], calibration_samples: 2}]"]),
     "srs_precoding": ("srs_precoding_low", ["receivers=[{name: srs_hold}, {name: dm, samples: 2}]",
                                             "sweep.values=[-5,0,5]", "sweep.batch_size=8", "sweep.max_batches=2"]),

@@ -40,7 +40,8 @@ def _dms():
         if cfg.get("task") != "srs_precoding" or cfg.get("model") != "dm":
             continue
         legacy = cfg.get("diffusion", {}).get("parameterisation", "eps") == "eps"
-        marks = [pytest.mark.xfail(strict=True, raises=AssertionError, reason="eps-prediction with the eps-MSE ignores its condition")] if legacy else []
+        marks = [pytest.mark.xfail(strict=True, raises=AssertionError, reason="eps-prediction with the eps-MSE ignores its condition"),
+                 pytest.mark.slow] if legacy else []
         out.append(pytest.param(d.name, cfg["channel"]["ue_speed_kmh"], marks=marks, id=d.name))
     return out
 
