@@ -159,6 +159,7 @@ TRAINERS = {  # a spec's top-level kind -> its training program
     "channel": "linksim.train",
     "reconstruction": "linksim.train_reconstruction",
     "semcom": "linksim.semcom.training",
+    "classifier": "linksim.semcom.classifier",
     "narrowband": "linksim.narrowband.training",
     "srs_precoding": "linksim.tdd.training",
 }

@@ -106,11 +106,13 @@ METRICS: dict[str, Metric] = {
                    "10 log10(1 / image_mse): PSNR of the mean squared error over all images of the point (image sources); 95 % interval from image_mse's"),
     "ssim": Metric(_with_bounds("ssim"), ("ssim_sum", "images"), "ratio", "SSIM", False,
                    "mean SSIM per image (tf.image.ssim, 7x7 Gaussian window, sigma 1.5, pixels in [0, 1]) (image sources); 95 % interval from the batch spread"),
+    "accuracy": Metric(_with_bounds("accuracy"), ("class_correct", "images"), "wilson", "Classifier accuracy", False,
+                       "share of the reconstructed images that the shipped digit classifier (semantic.classifier) assigns to the digit sent (link.mode semantic); Wilson 95 % interval"),
 }
 
 STAT_KEYS = ("bits", "bit_errors", "blocks", "block_errors", "info_bits_ok",
              "nmse_err", "nmse_ref", "se_sum", "se_count", "slots", "ev_reported", "ev_measured",
-             "img_err", "img_pixels", "ssim_sum", "images", "gcs_sum", "gcs_count")
+             "img_err", "img_pixels", "ssim_sum", "images", "gcs_sum", "gcs_count", "class_correct")
 
 COUNT_COLUMNS = ["bits", "bit_errors", "blocks", "block_errors"]
 

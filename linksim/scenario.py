@@ -23,6 +23,7 @@ from .metrics import METRICS
 
 NOISE_KEYS = ("ebno_db", "snr_db")
 IMAGE_METRICS = ("image_mse", "psnr", "ssim")
+SEMANTIC_METRICS = IMAGE_METRICS + ("accuracy",)
 MAX_NAME = 100  # characters of a run or model name
 
 
@@ -257,6 +258,7 @@ class Semantic(_Strict):
     cbr: float = Field(0.125, gt=0, le=1, description="Channel bandwidth ratio k / n: k = round(cbr x 64) complex symbols per 8x8 image.")
     users: Literal[1, 2] = Field(1, description="Users superposed on one channel (each with its own encoder, decoder and image).")
     systems: list[SemanticSystemSpec] = Field(default_factory=lambda: [SemanticSystemSpec(name="ae")], min_length=1, description="Systems compared on the same images and channel draws.")
+    classifier: str = Field("digits-classifier-cpu", description="metrics: [accuracy]: the digit classifier (zoo name or folder; scenarios/train/semcom/classifier.yaml trains it) that scores the reconstructed images.")
 
     @property
     def num_symbols(self) -> int:
@@ -548,6 +550,9 @@ def _check_consistency(s: Scenario) -> None:
         raise UserError(f"every batch holds all {k} mixture components equally: batch_size must be a multiple of {k} (got {sw.batch_size})", field="sweep.batch_size")
     for section in ("receivers", "reconstruction"):
         _unique_labels(getattr(s, section), section)
+    if "accuracy" in s.metrics:
+        raise UserError(f"accuracy scores the images a semantic system reconstructs (link.mode semantic); allowed "
+                        f"metrics here: {allowed([m for m in METRICS if m != 'accuracy'])}", field="metrics")
     image_metrics = [m for m in s.metrics if m in IMAGE_METRICS]
     if s.source.type == "bits":
         if image_metrics:
@@ -613,9 +618,9 @@ def _check_semantic(s: Scenario) -> None:
     if s.link.ofdm or s.channel.model not in ("awgn", "rayleigh"):
         raise UserError(f"semantic communication runs on the flat channel: set link.ofdm: false and channel.model "
                         f"awgn or rayleigh (got {s.channel.model})", field="channel.model")
-    bad = [m for m in s.metrics if m not in IMAGE_METRICS]
+    bad = [m for m in s.metrics if m not in SEMANTIC_METRICS]
     if bad:
-        raise UserError(f"semantic communication measures images; allowed metrics: {allowed(IMAGE_METRICS)} (got {bad[0]})",
+        raise UserError(f"semantic communication measures images; allowed metrics: {allowed(SEMANTIC_METRICS)} (got {bad[0]})",
                         field="metrics")
     if s.reconstruction:
         raise UserError("the semantic systems decode images themselves: remove reconstruction", field="reconstruction")
@@ -624,6 +629,28 @@ def _check_semantic(s: Scenario) -> None:
     if s.sweep.key == "ebno_db" or s.sweep.ebno_db is not None:
         raise UserError("semantic communication has no coded bits: use snr_db", field="sweep.key")
     _unique_labels(sem.systems, "semantic.systems")
+    _check_semantic_models(s)
+
+
+def _check_semantic_models(s: Scenario) -> None:
+    """The models ``run`` loads exist and fit: every system's (kind, k, users) and, for
+    ``accuracy``, the classifier."""
+    from .semcom.classifier import check_classifier
+    from .semcom.system import SemanticSystem, system_model
+
+    sem = s.semantic
+    for i, spec in enumerate(sem.systems):
+        field = f"semantic.systems[{i}].model"
+        try:
+            SemanticSystem.read_config(system_model(s, i), expect={"kind": spec.name, "k": sem.num_symbols,
+                                                                     "users": sem.users})
+        except UserError as err:
+            raise (err if err.field == field else err.at(field_prefix=field)) from None
+    if "accuracy" in s.metrics:
+        try:
+            check_classifier(sem.classifier)
+        except UserError as err:
+            raise err.at(field_prefix="semantic.classifier") from None
 
 
 def _unique_labels(items, field: str) -> None:

@@ -42,9 +42,23 @@ def load_images(name: str = "digits", split: str = "test") -> np.ndarray:
     if split not in SPLITS:
         raise UserError(f"unknown split {echo(split)}; allowed: {', '.join(SPLITS)}", field="source.split")
     images = _digits_uint8()
-    order = np.random.default_rng(0).permutation(len(images))
-    idx = order[:TEST_SIZE] if split == "test" else order[TEST_SIZE:]
-    return images[idx].copy()
+    return images[_split_index(len(images), split)].copy()
+
+
+def _split_index(n: int, split: str) -> np.ndarray:
+    """Indices of ``split`` among the ``n`` images: a seeded permutation, test first."""
+    order = np.random.default_rng(0).permutation(n)
+    return order[:TEST_SIZE] if split == "test" else order[TEST_SIZE:]
+
+
+def load_labels(name: str = "digits", split: str = "test") -> np.ndarray:
+    """The class of every image of one split (the digit 0..9), int32 ``[N]``, in the order
+    of :func:`load_images`."""
+    load_images(name, split)  # the same checks of name and split
+    from sklearn.datasets import load_digits
+
+    labels = load_digits().target.astype(np.int32)
+    return labels[_split_index(len(labels), split)].copy()
 
 
 def image_shape(name: str = "digits") -> tuple[int, int]:

@@ -36,7 +36,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-__all__ = ["SemanticEncoder", "MatchedDecoder", "PROFILES", "CONV_LAYERS", "BN_MOMENTUM",
+__all__ = ["SemanticEncoder", "MatchedDecoder", "DigitClassifier", "PROFILES", "CONV_LAYERS", "BN_MOMENTUM",
            "normalise_power", "to_real", "to_complex", "encoder_sizes"]
 
 #: Convolutions of the encoder (and transposed convolutions of the matched decoder).
@@ -264,3 +264,68 @@ class MatchedDecoder(_Checkpointable):
             if i < CONV_LAYERS - 1:
                 h = tf.nn.relu(self.norms[i](h, training=training))
         return tf.tanh(h)
+
+
+class DigitClassifier(keras.Model):
+    """Image classifier of the semantic metric: the encoder's convolution stack (4 x conv
+    3x3 stride 2, batch norm, ReLU; channels ``width, 2w, 4w, 4w``) and a dense head of
+    ``classes`` logits. It scores what a semantic system keeps of an image: the share of
+    reconstructed images it assigns to the class of the image sent.
+
+    Parameters
+    ----------
+    classes : int
+        Number of classes (10 digits).
+    width : int
+        Channels of the first convolution.
+
+    Input
+    -----
+    x : [B, H, W, 1], float
+        Image in ``[-1, 1]``.
+    training : bool
+        Batch statistics in the batch norms.
+
+    Output
+    ------
+    logits : [B, classes], float
+    """
+
+    def __init__(self, classes: int = 10, width: int = 16, **kwargs):
+        kwargs.setdefault("name", "digit_classifier")
+        super().__init__(**kwargs)
+        if int(classes) < 2 or int(width) < 1:
+            raise ValueError(f"classes must be >= 2 and width >= 1, got {classes} and {width}")
+        self.classes, self.width = int(classes), int(width)
+        self._data_shape = None
+        self.convs = [keras.layers.Conv2D(c, 3, strides=2, padding="same", name=f"conv{i + 1}")
+                      for i, c in enumerate(_channels(self.width))]
+        self.norms = [keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"bn{i + 1}")
+                      for i in range(CONV_LAYERS)]
+        self.flatten = keras.layers.Flatten(name="flatten")
+        self.out = keras.layers.Dense(self.classes, name="logits")
+
+    def get_config(self) -> dict:
+        return {"classes": self.classes, "width": self.width}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        return cls(**config)
+
+    @property
+    def data_shape(self):
+        """``(H, W)`` the model was built for (``None`` before :meth:`build_for`)."""
+        return self._data_shape
+
+    def build_for(self, data_shape):
+        """Create all weights for ``(H, W)`` images (one eager call on zeros)."""
+        hgt, wid = (int(s) for s in data_shape)
+        self._data_shape = (hgt, wid)
+        self(tf.zeros([1, hgt, wid, 1]))
+        return self
+
+    def call(self, x, training=False):
+        h = tf.cast(x, self.compute_dtype)
+        for conv, norm in zip(self.convs, self.norms):
+            h = tf.nn.relu(norm(conv(h), training=training))
+        return self.out(self.flatten(h))

@@ -462,13 +462,14 @@ class MixerDenoiserNet(keras.Model):
 
 
 from .image_networks import ImageDenoiserNet  # noqa: E402
-from .jscc_networks import MatchedDecoder, SemanticEncoder  # noqa: E402
+from .jscc_networks import DigitClassifier, MatchedDecoder, SemanticEncoder  # noqa: E402
 from ..narrowband.film_cnn import FiLMDenoiserNet  # noqa: E402
 from ..tdd.backbone import SRSTransformer  # noqa: E402
 
 NETWORKS = {"MixerDenoiserNet": MixerDenoiserNet, "ImageDenoiserNet": ImageDenoiserNet,
             "SemanticEncoder": SemanticEncoder, "MatchedDecoder": MatchedDecoder,
-            "FiLMDenoiserNet": FiLMDenoiserNet, "SRSTransformer": SRSTransformer}
+            "FiLMDenoiserNet": FiLMDenoiserNet, "SRSTransformer": SRSTransformer,
+            "DigitClassifier": DigitClassifier}
 """Registry of network classes a checkpoint may name (``linksim.diffusion.networks:<key>``)."""
 
 

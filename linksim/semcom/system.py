@@ -16,7 +16,8 @@ Decoders by ``kind``:
   ``mean + exp(logvar / 2) * noise`` during training and sends the mean at test time
   (a deterministic transmitter; both are power-normalised).
 * ``dae``: a conditional DDPM, :class:`~linksim.diffusion.image_networks.ImageDenoiserNet`
-  with ``cond="vector"``, ``cond_dim = 2k``, predicting the noise ``eps``. Decoding runs
+  with ``cond="vector"``, ``cond_dim = 2k``, predicting ``parameterisation`` (``eps``: the
+  noise, as the paper; ``v`` or ``x0``: see :class:`SemanticSystem`). Decoding runs
   the sampler of :mod:`linksim.diffusion.samplers` from pure noise at ``tau = T`` with
   ``sample_steps`` uniform steps and DDIM-eta ``eta`` (0: deterministic DDIM, 1:
   ancestral DDPM); the clean estimate is clipped to ``[-1, 1]`` at every step. The point
@@ -39,16 +40,17 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from ..diffusion.checkpoints import load_checkpoint, resolve_model, save_checkpoint
+from ..diffusion.checkpoints import ZOO, load_checkpoint, resolve_model, save_checkpoint
 from ..diffusion.image_networks import PROFILES as DENOISER_PROFILES
 from ..diffusion.image_networks import ImageDenoiserNet
-from ..diffusion.parameterisation import to_x0
+from ..diffusion.parameterisation import KINDS as PARAMETERISATIONS
+from ..diffusion.parameterisation import target, to_x0
 from ..diffusion.samplers import sample
 from ..diffusion.schedules import Schedule, make_schedule
 from ..errors import UserError, allowed, echo
 from ..diffusion.jscc_networks import PROFILES, MatchedDecoder, SemanticEncoder, normalise_power, to_complex, to_real
 
-__all__ = ["KINDS", "FADINGS", "SYSTEM_FILE", "SemanticSystem", "apply_channel", "default_schedule"]
+__all__ = ["KINDS", "FADINGS", "SYSTEM_FILE", "SemanticSystem", "apply_channel", "default_schedule", "system_model"]
 
 KINDS = ("ae", "vae", "dae")
 FADINGS = ("awgn", "rayleigh")
@@ -107,6 +109,23 @@ def apply_channel(s, snr_db, fading: str, rng: tf.random.Generator):
     return y / h, h
 
 
+def system_model(scenario, index: int) -> str:
+    """The model that ``semantic.systems[index]`` names (``auto``: the zoo name for the
+    scenario's k and users; UserError listing the shipped ratios when there is none)."""
+    spec, sem = scenario.semantic.systems[index], scenario.semantic
+    if spec.model != "auto":
+        return spec.model
+    name = f"semcom-{spec.name}-k{sem.num_symbols}-u{sem.users}-cpu"
+    if not (ZOO / name).is_dir():
+        prefix = f"semcom-{spec.name}-k"
+        ks = sorted(int(p.name[len(prefix):].split("-")[0]) for p in ZOO.glob(f"{prefix}*-u{sem.users}-cpu"))
+        shipped = ", ".join(f"{k / 64:g}" for k in ks) or "none"
+        raise UserError(f"no shipped {spec.name} system for k = {sem.num_symbols} (cbr {sem.cbr:g}) and {sem.users} "
+                        f"user(s) ({name}); allowed: semantic.cbr {shipped}, or a model you train "
+                        f"(scenarios/train/semcom/{spec.name}.yaml) named in model:", field=f"semantic.systems[{index}].model")
+    return name
+
+
 class SemanticSystem:
     """Encoders, channel and decoders of one trained system (see the module docstring).
 
@@ -127,16 +146,24 @@ class SemanticSystem:
         DDIM-eta of the sampler (0: DDIM, deterministic given the initial noise).
     num_samples : int
         Posterior samples ``K`` averaged into the ``dae``'s point estimate.
+    parameterisation : "eps" | "v" | "x0"
+        What the ``dae``'s network predicts, and the target of its training loss (``eps``:
+        the paper's noise MSE, which weights the clean-image error by ``alpha^2 / beta^2``
+        and so gives the latent almost no gradient at large ``tau``; ``v`` and ``x0``
+        weight it by ``alpha^2 + beta^2 = 1 ... 1 / beta^2`` and ``1``).
     """
 
     def __init__(self, kind: str, k: int, encoders, decoders, *, schedule=None, sample_steps: int = 50,
-                 eta: float = 0.0, num_samples: int = 1):
+                 eta: float = 0.0, num_samples: int = 1, parameterisation: str = "eps"):
         if kind not in KINDS:
             raise UserError(f"unknown kind {echo(kind)}; allowed: {allowed(KINDS)}", field="kind")
         if len(encoders) not in (1, 2) or len(decoders) != len(encoders):
             raise ValueError("one encoder and one decoder per user (1 or 2 users)")
         if int(sample_steps) < 1 or int(num_samples) < 1 or not 0.0 <= float(eta) <= 1.0:
             raise ValueError("sample_steps and num_samples must be >= 1 and eta in [0, 1]")
+        if parameterisation not in PARAMETERISATIONS:
+            raise ValueError(f"parameterisation must be one of {PARAMETERISATIONS}, got {parameterisation!r}")
+        self.parameterisation = parameterisation
         self.kind, self.k = kind, int(k)
         self.encoders, self.decoders = list(encoders), list(decoders)
         self.data_shape = tuple(self.encoders[0].data_shape)
@@ -146,7 +173,8 @@ class SemanticSystem:
     # -- construction ------------------------------------------------------------------
     @classmethod
     def create(cls, kind: str, k: int, users: int = 1, profile: str = "cpu", data_shape=(8, 8), *,
-               schedule=None, sample_steps: int = 50, eta: float = 0.0, num_samples: int = 1):
+               schedule=None, sample_steps: int = 50, eta: float = 0.0, num_samples: int = 1,
+               parameterisation: str = "eps"):
         """New (untrained, built) networks from a profile name (``cpu`` | ``paper``).
 
         Weights are drawn from Keras' global seed: call ``keras.utils.set_random_seed``
@@ -167,7 +195,7 @@ class SemanticSystem:
                 dec = MatchedDecoder(k, width, name=f"decoder_u{u}")
             decoders.append(dec.build_for(data_shape))
         return cls(kind, k, encoders, decoders, schedule=schedule, sample_steps=sample_steps, eta=eta,
-                   num_samples=num_samples)
+                   num_samples=num_samples, parameterisation=parameterisation)
 
     @property
     def users(self) -> int:
@@ -255,13 +283,14 @@ class SemanticSystem:
         return (y, h) if return_gain else y
 
     # -- decoder -----------------------------------------------------------------------
-    def generate(self, eps_fn, cond, rng: tf.random.Generator):
+    def generate(self, net, cond, rng: tf.random.Generator):
         """Conditional DDPM/DDIM sampling averaged over ``num_samples`` draws.
 
         Input
         -----
-        eps_fn : callable
-            ``eps_fn(x_t [N, H, W, 1], tau (scalar), cond [N, 2k]) -> eps_hat [N, H, W, 1]``.
+        net : callable
+            ``net(x_t [N, H, W, 1], tau (scalar), cond [N, 2k]) -> [N, H, W, 1]``, the
+            prediction of ``parameterisation``.
         cond : [B, 2k], float
             Received latent as reals.
         rng : tf.random.Generator
@@ -280,7 +309,7 @@ class SemanticSystem:
 
         def denoiser(g, tau):
             alpha, beta = self.schedule.alpha_beta(tau)
-            return tf.clip_by_value(to_x0(g, eps_fn(g, tau, c), alpha, beta, "eps"), -1.0, 1.0)
+            return tf.clip_by_value(to_x0(g, net(g, tau, c), alpha, beta, self.parameterisation), -1.0, 1.0)
 
         x_init = rng.normal(tf.stack([reps * b, hgt, wid, 1]), dtype=tf.float32)
         x = sample(denoiser, x_init, float(self.schedule.T), self.sample_steps, stepper="uniform",
@@ -328,8 +357,9 @@ class SemanticSystem:
         """End-to-end training loss of one batch (mean over users).
 
         ``ae``: MSE of the reconstruction (images in ``[-1, 1]``); ``vae``: the same plus
-        ``beta_kl`` times the KL per latent dimension; ``dae``: ``||eps - eps_hat(x_t,
-        tau, y)||^2`` (mean over pixels) with ``tau ~ U(0, T)`` per image, the gradient
+        ``beta_kl`` times the KL per latent dimension; ``dae``: ``||target - net(x_t,
+        tau, y)||^2`` (mean over pixels; the target of ``parameterisation``: ``eps``,
+        ``v = alpha eps - beta x`` or ``x``) with ``tau ~ U(0, T)`` per image, the gradient
         reaching the encoders through the condition ``y``.
 
         Input
@@ -354,8 +384,9 @@ class SemanticSystem:
                 tau = rng.uniform([b], 0.0, float(self.schedule.T))
                 alpha, beta = self.schedule.alpha_beta(tau[:, None, None, None])
                 eps = rng.normal(tf.shape(x[u]))
-                eps_hat = dec(alpha * x[u] + beta * eps, tau, cond)
-                losses.append(tf.reduce_mean(tf.square(eps - eps_hat)))
+                out = dec(alpha * x[u] + beta * eps, tau, cond)
+                want = target(x[u], eps, alpha, beta, self.parameterisation)
+                losses.append(tf.reduce_mean(tf.square(want - out)))
             else:
                 x_hat = dec(cond, training=True)
                 losses.append(tf.reduce_mean(tf.square(x_hat - x[u])) + beta_kl * tf.reduce_mean(kl[u]))
@@ -367,7 +398,7 @@ class SemanticSystem:
         return {"kind": self.kind, "k": self.k, "users": self.users, "data_shape": list(self.data_shape),
                 "schedule": self.schedule.to_config(),
                 "sampler": {"sample_steps": self.sample_steps, "eta": self.eta, "num_samples": self.num_samples,
-                            "stepper": "uniform", "parameterisation": "eps"},
+                            "stepper": "uniform", "parameterisation": self.parameterisation},
                 "networks": list(self.networks)}
 
     def save(self, folder, card_info: dict | None = None) -> Path:
@@ -391,8 +422,9 @@ class SemanticSystem:
         return folder
 
     @staticmethod
-    def read_config(folder) -> dict:
-        """Parsed and checked ``system.json`` of a saved system (no weights loaded)."""
+    def read_config(folder, expect: dict | None = None) -> dict:
+        """Parsed and checked ``system.json`` of a saved system (no weights loaded);
+        ``expect`` as in :meth:`load`."""
         folder = resolve_model(folder)
         source = str(folder)
         file = folder / SYSTEM_FILE
@@ -416,6 +448,10 @@ class SemanticSystem:
         for key, ok in checks.items():
             if key not in meta or not ok(meta[key]):
                 raise UserError(f"{key} is missing or invalid ({echo(meta.get(key))})", source=source, field=key)
+        for key, want in (expect or {}).items():
+            if meta.get(key) != want:
+                raise UserError(f"the system has {key} = {echo(meta.get(key))}, {echo(want)} is needed", source=source,
+                                field=key)
         return meta
 
     @classmethod
@@ -439,11 +475,7 @@ class SemanticSystem:
         """
         folder = resolve_model(folder)
         source = str(folder)
-        meta = cls.read_config(folder)
-        for key, want in (expect or {}).items():
-            if meta.get(key) != want:
-                raise UserError(f"the system has {key} = {echo(meta.get(key))}, {echo(want)} is needed", source=source,
-                                field=key)
+        meta = cls.read_config(folder, expect)
         kind, k, users, shape = meta["kind"], meta["k"], meta["users"], tuple(meta["data_shape"])
         try:
             schedule = make_schedule(meta["schedule"])
@@ -473,6 +505,7 @@ class SemanticSystem:
         try:
             return cls(kind, k, encoders, decoders, schedule=schedule,
                        sample_steps=sampler.get("sample_steps", 50), eta=sampler.get("eta", 0.0),
-                       num_samples=sampler.get("num_samples", 1))
+                       num_samples=sampler.get("num_samples", 1),
+                       parameterisation=sampler.get("parameterisation", "eps"))
         except (TypeError, ValueError) as e:
             raise UserError(f"invalid sampler settings ({e})", source=source, field="sampler") from None

@@ -32,7 +32,7 @@ from ..results import atomic_write, git_revision, package_versions
 from .system import SemanticSystem, default_schedule
 
 __all__ = ["SemcomTrainSpec", "DiffusionSettings", "TrainingSettings", "EvaluationSettings",
-           "load_semcom_spec", "train_semcom", "train_step_fn", "evaluate", "image_sums", "model_card",
+           "load_semcom_spec", "train_semcom", "train_step_fn", "evaluate", "condition_check", "image_sums", "model_card",
            "DATASET"]
 
 DATASET = "digits"
@@ -51,6 +51,9 @@ class DiffusionSettings(_Strict):
     eta: float = Field(0.0, ge=0, le=1, description="DDIM-eta of the sampler: 0 = DDIM (deterministic given the "
                                                      "initial noise), 1 = ancestral DDPM.")
     samples: int = Field(1, ge=1, description="Posterior samples averaged into the point estimate (1 as the paper).")
+    parameterisation: Literal["eps", "v", "x0"] = Field(
+        "v", description="What the decoder predicts and its loss's target: eps (the paper's noise MSE: the clean-image "
+                         "error weighted by alpha^2/beta^2, so the latent gets almost no gradient at large tau), v or x0.")
 
 
 class TrainingSettings(_Strict):
@@ -113,8 +116,9 @@ class SemcomTrainSpec(_Strict):
 
 
 
-def load_semcom_spec(path, overrides=None) -> SemcomTrainSpec:
-    """Read and validate a YAML spec (``--set key=value`` overrides applied first)."""
+def read_spec(model, path, overrides=None):
+    """Read a YAML spec and validate it as ``model`` (``--set key=value`` overrides applied
+    first)."""
     from ..errors import UserError
     from ..scenario import apply_overrides, read_yaml, validate_model
 
@@ -122,7 +126,12 @@ def load_semcom_spec(path, overrides=None) -> SemcomTrainSpec:
     if not data:
         raise UserError("the training spec is empty; it needs at least a name and a kind", source=str(path))
     overrides = list(overrides or [])
-    return validate_model(SemcomTrainSpec, apply_overrides(data, overrides, str(path)), str(path), overrides)
+    return validate_model(model, apply_overrides(data, overrides, str(path)), str(path), overrides)
+
+
+def load_semcom_spec(path, overrides=None) -> SemcomTrainSpec:
+    """Read and validate a YAML spec (``--set key=value`` overrides applied first)."""
+    return read_spec(SemcomTrainSpec, path, overrides)
 
 
 # ----------------------------------------------------------------------------------------
@@ -191,6 +200,42 @@ def evaluate(system: SemanticSystem, x_unit: np.ndarray, snr_db, fading: str, se
     return out
 
 
+def condition_check(system: SemanticSystem, x_unit: np.ndarray, x_train_unit: np.ndarray, snr_db: float,
+                    fading: str, seed: int = 1) -> dict:
+    """Does the decoder use the received latent? PSNR [dB] of user 0's images decoded from
+
+    - ``psnr_db``: the received latent;
+    - ``psnr_shuffled_db``: the latent received for another image of the batch (a fixed
+      derangement; the same channel and sampler draws);
+    - ``psnr_mean_image_db``: no decoder at all, the mean image of the train split (the
+      trivial estimate that needs no latent).
+
+    Input
+    -----
+    x_unit : [N, H, W], float in [0, 1]
+        Test images (``N >= 2``).
+    x_train_unit : [M, H, W], float in [0, 1]
+    snr_db : float
+
+    Output
+    ------
+    dict of float
+    """
+    xs = tf.constant(user_images(np.asarray(x_unit, np.float32), system.users))
+    n = xs.shape[1]
+    y = system.channel(system.encode(xs), float(snr_db), fading, tf.random.Generator.from_seed(seed))
+    shift = (np.arange(n) + n // 2) % n  # image i gets the latent of image i + n/2
+
+    def psnr(x_hat):
+        mse = float(tf.reduce_mean(tf.square(tf.cast(x_hat, tf.float32) - xs[0])))
+        return round(-10.0 * math.log10(mse), 3)
+
+    out = {"psnr_db": psnr(system.decode(y, tf.random.Generator.from_seed(seed + 1))[0]),
+           "psnr_shuffled_db": psnr(system.decode(tf.gather(y, shift), tf.random.Generator.from_seed(seed + 1))[0])}
+    out["psnr_mean_image_db"] = psnr(tf.broadcast_to(np.mean(x_train_unit, axis=0), xs.shape[1:]))
+    return out
+
+
 # ----------------------------------------------------------------------------------------
 # training
 # ----------------------------------------------------------------------------------------
@@ -219,7 +264,7 @@ def build_system(spec: SemcomTrainSpec) -> SemanticSystem:
     shape = image_shape(DATASET)
     return SemanticSystem.create(spec.system, spec.num_symbols, spec.users, spec.network, shape,
                                  schedule=spec.schedule_config(), sample_steps=d.sample_steps, eta=d.eta,
-                                 num_samples=d.samples)
+                                 num_samples=d.samples, parameterisation=d.parameterisation)
 
 
 def train_semcom(spec: SemcomTrainSpec, progress: bool = True, source: str = "") -> Path:
@@ -255,12 +300,16 @@ def train_semcom(spec: SemcomTrainSpec, progress: bool = True, source: str = "")
     step_s = (time.time() - t_loop) / tr.steps
     t_eval = time.time()
     measured = evaluate(system, x_test, spec.evaluation.snr_db, spec.fading, spec.evaluation.seed)
+    guard_snr = float(np.median(spec.evaluation.snr_db))
+    guard = {"snr_db": guard_snr, **condition_check(system, x_test, x_train, guard_snr, spec.fading,
+                                                     spec.evaluation.seed)}
     info = {
         "name": spec.name, "spec": spec.model_dump(mode="json"), "source": source,
         "data": {"dataset": DATASET, "shape": list(system.data_shape), "train": len(x_train), "test": len(x_test)},
         "k": system.k, "cbr": round(system.k / spec.pixels, 4), "steps": tr.steps,
         "wall_s": round(train_s, 1), "step_s": round(step_s, 4), "eval_s": round(time.time() - t_eval, 1),
         "final_loss": round(running, 6), "parameters": system.count_parameters(), "measured": measured,
+        "condition_check": guard,
         "linksim": __version__, "git_revision": git_revision(), "versions": package_versions(),
     }
     system.save(output, card_info=info)
@@ -276,7 +325,8 @@ def model_card(info: dict) -> str:
     nets = ", ".join(f"{name} {n}" for name, n in params.items() if name != "total")
     decoder = {"ae": "matched decoder (mirrored transposed convolutions), MSE loss",
                "vae": f"variational encoder (mean / log-variance heads), matched decoder, MSE + {sp['beta_kl']:g} KL",
-               "dae": f"conditional DDPM decoder (U-Net, eps-prediction, linear-beta T = {d['T']} rescaled), "
+               "dae": f"conditional DDPM decoder (U-Net, {d.get('parameterisation', 'eps')}-prediction and loss, "
+                      f"linear-beta T = {d['T']} rescaled), "
                       f"{d['sample_steps']} sampler steps, eta {d['eta']:g}, {d['samples']} sample(s) averaged"}
     rows = "\n".join(f"| {snr} | {m['psnr_db']} | {m['ssim']} |" for snr, m in info["measured"].items())
     data = info["data"]
@@ -301,6 +351,20 @@ with the MSE over all pixels in [0, 1], mean SSIM per image (7x7 Gaussian window
 | SNR [dB] | PSNR [dB] | SSIM |
 |---|---|---|
 {rows}
+{_guard_lines(info.get("condition_check"))}"""
+
+
+def _guard_lines(guard: dict | None) -> str:
+    if not guard:
+        return ""
+    return f"""
+Does the decoder use the latent? User 0's test images at {guard['snr_db']:g} dB, PSNR [dB]:
+
+| decoded from | PSNR [dB] |
+|---|---|
+| the received latent | {guard['psnr_db']} |
+| the latent of another image (shuffled) | {guard['psnr_shuffled_db']} |
+| no latent: the mean train image | {guard['psnr_mean_image_db']} |
 """
 
 

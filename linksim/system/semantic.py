@@ -7,11 +7,10 @@ import numpy as np
 import tensorflow as tf
 from sionna.phy import config
 
-from ..data.images import load_images, to_unit
-from ..diffusion.checkpoints import ZOO
-from ..errors import UserError
+from ..data.images import load_images, load_labels, to_unit
 from ..metrics import all_finite, image_stats, zero_stats
-from ..semcom.system import SemanticSystem
+from ..semcom.classifier import correct_count, load_classifier
+from ..semcom.system import SemanticSystem, system_model
 from .link import _f64, _LinkBase
 from ..graph import graph_function
 
@@ -40,23 +39,6 @@ class SharedDraws:
         return tf.random.stateless_uniform(shape, self._next(), minval, maxval, dtype=dtype)
 
 
-def system_model(scenario, index: int) -> str:
-    """The model that ``semantic.systems[index]`` names (``auto``: the zoo name for the
-    scenario's k and users; UserError listing the shipped ratios when there is none)."""
-    spec, sem = scenario.semantic.systems[index], scenario.semantic
-    if spec.model != "auto":
-        return spec.model
-    name = f"semcom-{spec.name}-k{sem.num_symbols}-u{sem.users}-cpu"
-    if not (ZOO / name).is_dir():
-        prefix = f"semcom-{spec.name}-k"
-        ks = sorted(int(p.name[len(prefix):].split("-")[0]) for p in ZOO.glob(f"{prefix}*-u{sem.users}-cpu"))
-        shipped = ", ".join(f"{k / 64:g}" for k in ks) or "none"
-        raise UserError(f"no shipped {spec.name} system for k = {sem.num_symbols} (cbr {sem.cbr:g}) and {sem.users} "
-                        f"user(s) ({name}); allowed: semantic.cbr {shipped}, or a model you train "
-                        f"(scenarios/train/semcom/{spec.name}.yaml) named in model:", field=f"semantic.systems[{index}].model")
-    return name
-
-
 class SemanticLink(_LinkBase):
     """Images of the digits test split (one per user and batch element) through every
     system of ``semantic.systems`` on the same channel draws.
@@ -79,6 +61,8 @@ class SemanticLink(_LinkBase):
         self.fading = s.channel.model
         self.users = sem.users
         self._images = tf.constant(to_unit(load_images(s.source.type, s.source.split)))
+        self._labels = tf.constant(load_labels(s.source.type, s.source.split))
+        self.classifier = load_classifier(sem.classifier) if "accuracy" in s.metrics else None
         self.systems = []
         self.receiver_info = {}
         for i, spec in enumerate(sem.systems):
@@ -93,12 +77,14 @@ class SemanticLink(_LinkBase):
         self._build_step()
 
     def _draw(self, batch_size: int):
-        """Images ``[U, B, H, W]`` of the batch and the seed of its shared draws."""
+        """Images ``[U, B, H, W]`` of the batch, their labels ``[U, B]`` and the seed of its
+        shared draws."""
         idx = config.tf_rng.uniform([self.users, batch_size], 0, self._images.shape[0], tf.int32)
-        return tf.gather(self._images, idx), config.tf_rng.uniform([2], 0, 2**31 - 1, tf.int32)
+        seed = config.tf_rng.uniform([2], 0, 2**31 - 1, tf.int32)
+        return tf.gather(self._images, idx), tf.gather(self._labels, idx), seed
 
     def _run(self, batch_size, no):
-        x, seed = self._draw(batch_size)
+        x, labels, seed = self._draw(batch_size)
         snr_db = -10.0 * tf.math.log(tf.cast(no, tf.float32)) / tf.math.log(10.0)
         flat = tf.reshape(x, [-1, *x.shape[2:]])
         out = {}
@@ -107,6 +93,9 @@ class SemanticLink(_LinkBase):
             stats = zero_stats()
             stats["slots"] = _f64(batch_size)
             stats.update(image_stats(tf.reshape(x_hat, tf.shape(flat)), flat))
+            if self.classifier is not None:
+                stats["class_correct"] = correct_count(self.classifier, tf.reshape(x_hat, tf.shape(flat)),
+                                                       tf.reshape(labels, [-1]))
             stats["finite_image"] = tf.cast(all_finite(x_hat), tf.float64)
             out[label] = stats
         return out
@@ -114,7 +103,7 @@ class SemanticLink(_LinkBase):
     def example_rows(self, batch_size: int, no: float):
         """Sent images (user 0) and each system's reconstruction of one batch: ``(x,
         {label: x_hat})``, [B, H, W] float in [0, 1] (example grids)."""
-        x, seed = self._draw(batch_size)
+        x, _, seed = self._draw(batch_size)
         snr_db = float(-10.0 * np.log10(no))
         return x[0], {label: sysm.transmit(x, snr_db, self.fading, SharedDraws(seed))[0] for label, sysm in self.systems}
 

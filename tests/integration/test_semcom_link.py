@@ -49,8 +49,8 @@ def test_example_grid_of_the_systems(scenario_path, tmp_path):
 def test_missing_system_names_the_field_and_the_shipped_ratios(scenario_path):
     from linksim.errors import UserError
 
-    s = load_scenario(scenario_path("semcom"), ["semantic.cbr=0.5", "sweep.key=snr_db", "sweep.snr_db=null"])
-    with pytest.raises(UserError) as err:
-        build_link(s)
+    with pytest.raises(UserError) as err:  # at validation, before any link is built
+        load_scenario(scenario_path("semcom"), ["semantic.cbr=0.5", "sweep.key=snr_db", "sweep.snr_db=null"])
     assert err.value.field == "semantic.systems[0].model"
     assert "k = 32" in err.value.message and "allowed: semantic.cbr 0.0625, 0.125, 0.25" in err.value.message
+

@@ -15,7 +15,7 @@ RECEIVERS = ("receivers=[{name: perfect}, {name: srs_hold}, {name: wiener}, {nam
              "{name: dm, label: dm_k4, samples: 4}, {name: e2e}]")
 
 
-@pytest.mark.slow  # a claim; every SRS receiver runs in the default suite (test_resume_families.py, quick run)
+@pytest.mark.slow  # a claim; every SRS receiver runs in the default suite (test_resume_families.py)
 def test_perfect_csi_bounds_every_precoder_and_wiener_beats_hold_last(scenario_path):
     """On the same realisations: SVD precoding of the true channel has the highest SE
     (equal power, so the right singular vectors maximise log det for every matrix);

@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from linksim.data.images import load_images, to_unit
 from linksim.diffusion.checkpoints import named_variables
+from linksim.diffusion.parameterisation import from_x0
 from linksim.errors import UserError
 from linksim.semcom import (SemanticSystem, SemcomTrainSpec, image_sums,
                             normalise_power, train_semcom)
@@ -109,11 +110,12 @@ def test_two_users_superpose_and_decode_their_own_image():
 
 @pytest.mark.parametrize("kind,users", [("ae", 2), ("vae", 1), ("dae", 1)])
 def test_save_load_round_trip(tmp_path, kind, users):
-    system = make(kind, users=users, sample_steps=3, eta=1.0)
+    system = make(kind, users=users, sample_steps=3, eta=1.0, parameterisation="v")
     randomise(system)
     folder = system.save(tmp_path / "sys", card_info={"note": "test"})
     loaded = SemanticSystem.load(folder)
-    assert (loaded.kind, loaded.k, loaded.users, loaded.sample_steps, loaded.eta) == (kind, K, users, 3, 1.0)
+    assert (loaded.kind, loaded.k, loaded.users, loaded.sample_steps, loaded.eta, loaded.parameterisation) == (
+        kind, K, users, 3, 1.0, "v")
     x = images(users, 4)
     a = system.transmit(x, 5.0, "rayleigh", tf.random.Generator.from_seed(7))
     b = loaded.transmit(x, 5.0, "rayleigh", tf.random.Generator.from_seed(7))
@@ -163,21 +165,45 @@ def test_tiny_training_lowers_the_test_mse(tmp_path, monkeypatch):
         assert sha[0] == sha[1]
 
 
-@pytest.mark.parametrize("eta,samples", [(0.0, 1), (1.0, 3)])
-def test_dae_sampler_with_an_oracle_reproduces_the_image(eta, samples):
-    system = make("dae", sample_steps=7, eta=eta, num_samples=samples)
+@pytest.mark.parametrize("eta,samples,parameterisation", [(0.0, 1, "eps"), (1.0, 3, "eps"), (0.0, 1, "v"),
+                                                            (1.0, 2, "x0")])
+def test_dae_sampler_with_an_oracle_reproduces_the_image(eta, samples, parameterisation):
+    system = make("dae", sample_steps=7, eta=eta, num_samples=samples, parameterisation=parameterisation)
     x0 = 2.0 * images(1, 6)[0][..., None] - 1.0  # [B, 8, 8, 1] in [-1, 1]
     truth = tf.tile(x0, [samples, 1, 1, 1])
 
-    def oracle(g, tau, cond):  # the eps that makes the clean estimate exactly x0
+    def oracle(g, tau, cond):  # the prediction that makes the clean estimate exactly x0
         alpha, beta = system.schedule.alpha_beta(tau)
-        return (g - alpha * truth) / beta
+        return from_x0(g, truth, alpha, beta, parameterisation)
 
     x = system.generate(oracle, tf.zeros([6, 2 * K]), tf.random.Generator.from_seed(0))
     np.testing.assert_allclose(x.numpy(), x0.numpy(), atol=1e-4)
     # the decoder's own network: right shape and range
     out = system.decode(tf.zeros([6, K], tf.complex64), tf.random.Generator.from_seed(0))
     assert out.shape == (1, 6, 8, 8) and float(tf.reduce_min(out)) >= 0.0 and float(tf.reduce_max(out)) <= 1.0
+
+
+@pytest.mark.parametrize("parameterisation", ["eps", "v", "x0"])
+def test_dae_loss_is_zero_for_the_oracle_of_its_parameterisation_only(parameterisation):
+    """The training loss's target follows ``parameterisation``: a decoder that returns
+    exactly the prediction of that kind for the clean image has zero loss; the oracle of
+    another kind does not."""
+    system = make("dae", parameterisation=parameterisation)
+    x_unit = images(1, 6)
+    x0 = 2.0 * x_unit[0][..., None] - 1.0
+
+    def oracle_of(kind):
+        def net(x_t, tau, cond):
+            alpha, beta = system.schedule.alpha_beta(tau[:, None, None, None])
+            return from_x0(x_t, x0, alpha, beta, kind)
+        return net
+
+    def loss(kind):
+        system.decoders = [oracle_of(kind)]
+        return float(system.training_loss(x_unit, 10.0, "awgn", tf.random.Generator.from_seed(2)))
+
+    assert loss(parameterisation) < 1e-8
+    assert min(loss(k) for k in ("eps", "v", "x0") if k != parameterisation) > 1e-2
 
 
 def test_image_sums():
