@@ -99,20 +99,11 @@ def to_real(z) -> tf.Tensor:
     return tf.concat([tf.math.real(z), tf.math.imag(z)], axis=-1)
 
 
-class _Checkpointable(keras.Model):
-    """Shared checkpoint protocol (config round trip, data shape)."""
+class _Network(keras.Model):
+    """Shared checkpoint protocol: config round trip, data shape, and building for an
+    image input ``[1, H, W, 1]``."""
 
-    def __init__(self, k: int, width: int, **kwargs):
-        super().__init__(**kwargs)
-        if int(k) < 1:
-            raise ValueError(f"k must be >= 1, got {k}")
-        if int(width) < 1:
-            raise ValueError(f"width must be >= 1, got {width}")
-        self.k, self.width = int(k), int(width)
-        self._data_shape = None
-
-    def get_config(self) -> dict:
-        return {"k": self.k, "width": self.width}
+    _data_shape = None
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
@@ -122,6 +113,43 @@ class _Checkpointable(keras.Model):
     def data_shape(self):
         """``(H, W)`` the model was built for (``None`` before :meth:`build_for`)."""
         return self._data_shape
+
+    def build_for(self, data_shape):
+        """Create all weights for ``(H, W)`` images (one eager call on zeros)."""
+        hgt, wid = (int(s) for s in data_shape)
+        self._data_shape = (hgt, wid)
+        self(tf.zeros([1, hgt, wid, 1]))
+        return self
+
+
+def _conv_stack(width: int):
+    """The encoder's convolutions and batch norms (channels ``width, 2w, 4w, 4w``)."""
+    convs = [keras.layers.Conv2D(c, 3, strides=2, padding="same", name=f"conv{i + 1}")
+             for i, c in enumerate(_channels(width))]
+    norms = [keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"bn{i + 1}") for i in range(CONV_LAYERS)]
+    return convs, norms
+
+
+def _run_stack(x, convs, norms, training):
+    h = x
+    for conv, norm in zip(convs, norms):
+        h = tf.nn.relu(norm(conv(h), training=training))
+    return h
+
+
+class _Checkpointable(_Network):
+    """A network of ``k`` channel symbols and a width."""
+
+    def __init__(self, k: int, width: int, **kwargs):
+        super().__init__(**kwargs)
+        if int(k) < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        if int(width) < 1:
+            raise ValueError(f"width must be >= 1, got {width}")
+        self.k, self.width = int(k), int(width)
+
+    def get_config(self) -> dict:
+        return {"k": self.k, "width": self.width}
 
 
 class SemanticEncoder(_Checkpointable):
@@ -155,10 +183,7 @@ class SemanticEncoder(_Checkpointable):
         kwargs.setdefault("name", "semantic_encoder")
         super().__init__(k, width, **kwargs)
         self.variational = bool(variational)
-        self.convs, self.norms = [], []
-        for i, c in enumerate(_channels(self.width)):
-            self.convs.append(keras.layers.Conv2D(c, 3, strides=2, padding="same", name=f"conv{i + 1}"))
-            self.norms.append(keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"bn{i + 1}"))
+        self.convs, self.norms = _conv_stack(self.width)
         self.flatten = keras.layers.Flatten(name="flatten")
         if self.variational:
             self.mean = keras.layers.Dense(2 * self.k, name="mean")
@@ -169,18 +194,8 @@ class SemanticEncoder(_Checkpointable):
     def get_config(self) -> dict:
         return {**super().get_config(), "variational": self.variational}
 
-    def build_for(self, data_shape):
-        """Create all weights for ``(H, W)`` images (one eager call on zeros)."""
-        hgt, wid = (int(s) for s in data_shape)
-        self._data_shape = (hgt, wid)
-        self(tf.zeros([1, hgt, wid, 1]))
-        return self
-
     def call(self, x, training=False):
-        h = tf.cast(x, self.compute_dtype)
-        for conv, norm in zip(self.convs, self.norms):
-            h = tf.nn.relu(norm(conv(h), training=training))
-        h = self.flatten(h)
+        h = self.flatten(_run_stack(tf.cast(x, self.compute_dtype), self.convs, self.norms, training))
         if self.variational:
             return self.mean(h), self.logvar(h)
         return self.out(h)
@@ -266,7 +281,7 @@ class MatchedDecoder(_Checkpointable):
         return tf.tanh(h)
 
 
-class DigitClassifier(keras.Model):
+class DigitClassifier(_Network):
     """Image classifier of the semantic metric: the encoder's convolution stack (4 x conv
     3x3 stride 2, batch norm, ReLU; channels ``width, 2w, 4w, 4w``) and a dense head of
     ``classes`` logits. It scores what a semantic system keeps of an image: the share of
@@ -297,35 +312,12 @@ class DigitClassifier(keras.Model):
         if int(classes) < 2 or int(width) < 1:
             raise ValueError(f"classes must be >= 2 and width >= 1, got {classes} and {width}")
         self.classes, self.width = int(classes), int(width)
-        self._data_shape = None
-        self.convs = [keras.layers.Conv2D(c, 3, strides=2, padding="same", name=f"conv{i + 1}")
-                      for i, c in enumerate(_channels(self.width))]
-        self.norms = [keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"bn{i + 1}")
-                      for i in range(CONV_LAYERS)]
+        self.convs, self.norms = _conv_stack(self.width)
         self.flatten = keras.layers.Flatten(name="flatten")
         self.out = keras.layers.Dense(self.classes, name="logits")
 
     def get_config(self) -> dict:
         return {"classes": self.classes, "width": self.width}
 
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        return cls(**config)
-
-    @property
-    def data_shape(self):
-        """``(H, W)`` the model was built for (``None`` before :meth:`build_for`)."""
-        return self._data_shape
-
-    def build_for(self, data_shape):
-        """Create all weights for ``(H, W)`` images (one eager call on zeros)."""
-        hgt, wid = (int(s) for s in data_shape)
-        self._data_shape = (hgt, wid)
-        self(tf.zeros([1, hgt, wid, 1]))
-        return self
-
     def call(self, x, training=False):
-        h = tf.cast(x, self.compute_dtype)
-        for conv, norm in zip(self.convs, self.norms):
-            h = tf.nn.relu(norm(conv(h), training=training))
-        return self.out(self.flatten(h))
+        return self.out(self.flatten(_run_stack(tf.cast(x, self.compute_dtype), self.convs, self.norms, training)))

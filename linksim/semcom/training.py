@@ -225,14 +225,17 @@ def condition_check(system: SemanticSystem, x_unit: np.ndarray, x_train_unit: np
     n = xs.shape[1]
     y = system.channel(system.encode(xs), float(snr_db), fading, tf.random.Generator.from_seed(seed))
     shift = (np.arange(n) + n // 2) % n  # image i gets the latent of image i + n/2
+    rng = tf.random.Generator.from_seed(seed + 1)
+    decode = tf.function(lambda v: system.decode(v, rng)[0])  # one trace for both latents
 
-    def psnr(x_hat):
-        mse = float(tf.reduce_mean(tf.square(tf.cast(x_hat, tf.float32) - xs[0])))
+    def psnr(latent):
+        rng.reset_from_seed(seed + 1)  # the same sampler draws for both
+        mse = float(tf.reduce_mean(tf.square(decode(latent) - xs[0])))
         return round(-10.0 * math.log10(mse), 3)
 
-    out = {"psnr_db": psnr(system.decode(y, tf.random.Generator.from_seed(seed + 1))[0]),
-           "psnr_shuffled_db": psnr(system.decode(tf.gather(y, shift), tf.random.Generator.from_seed(seed + 1))[0])}
-    out["psnr_mean_image_db"] = psnr(tf.broadcast_to(np.mean(x_train_unit, axis=0), xs.shape[1:]))
+    out = {"psnr_db": psnr(y), "psnr_shuffled_db": psnr(tf.gather(y, shift))}
+    mean_image = np.broadcast_to(np.mean(x_train_unit, axis=0), xs.shape[1:])
+    out["psnr_mean_image_db"] = round(-10.0 * math.log10(float(np.mean((mean_image - xs[0].numpy()) ** 2))), 3)
     return out
 
 
