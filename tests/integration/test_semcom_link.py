@@ -1,6 +1,7 @@
 """Semantic communication through linksim run's link block (Card D, case 2), with the
 shipped cpu systems."""
 
+import numpy as np
 import pytest
 
 from linksim.metrics import Accumulator
@@ -54,3 +55,31 @@ def test_missing_system_names_the_field_and_the_shipped_ratios(scenario_path):
     assert err.value.field == "semantic.systems[0].model"
     assert "k = 32" in err.value.message and "allowed: semantic.cbr 0.0625, 0.125, 0.25" in err.value.message
 
+
+def test_shipped_classifier_scores_the_sent_digits_and_not_other_ones():
+    """The classifier of the accuracy metric: its card's accuracy on the clean test images
+    (>= 0.95), and at chance level when every image is scored against another image's digit."""
+    import json
+
+    import tensorflow as tf
+
+    from linksim.data.images import load_images, load_labels, to_unit
+    from linksim.diffusion.checkpoints import ZOO
+    from linksim.semcom.classifier import DEFAULT_CLASSIFIER, correct_count, load_classifier
+
+    model = load_classifier()
+    x, y = tf.constant(to_unit(load_images("digits", "test"))), load_labels("digits", "test")
+    card = json.loads((ZOO / DEFAULT_CLASSIFIER / "config.json").read_text())["training"]
+    assert float(correct_count(model, x, y)) / len(y) == pytest.approx(card["test_accuracy"], abs=1e-4)
+    assert card["test_accuracy"] >= 0.95
+    assert float(correct_count(model, x, np.roll(y, 1))) / len(y) < 0.2
+
+
+def test_accuracy_follows_what_the_decoder_keeps(scenario_path):
+    """The accuracy metric in the link: the AE's reconstructions keep most digits at 20 dB,
+    fewer at -5 dB; the Wilson interval brackets the value."""
+    sets = ["semantic.systems=[{name: ae}]", "metrics=[psnr, accuracy]"]
+    high, _ = _values(scenario_path, 20.0, sets)
+    low, _ = _values(scenario_path, -5.0, sets)
+    assert high["ae"]["accuracy"] > 0.8 and high["ae"]["accuracy_lo"] > low["ae"]["accuracy_hi"]
+    assert high["ae"]["accuracy_lo"] <= high["ae"]["accuracy"] <= high["ae"]["accuracy_hi"]
