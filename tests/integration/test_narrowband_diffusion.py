@@ -76,13 +76,13 @@ def test_evidence_start_keeps_vb_on_the_expert_of_the_test_profile(scenario_path
     batch = link.transmit(8, no)
     h = batch["h"].numpy()
     picks, nmse = {}, {}
-    vb = DiffusionVB(link.context, DiffusionVB.Params.model_validate({"max_iterations": 2, "calibration_samples": 4}))
+    vb = DiffusionVB(link.context, DiffusionVB.Params.model_validate({"max_iterations": 2}))
     assert vb.params.init == "evidence"                # the default
-    for init in ("evidence", "uniform"):               # one receiver: its set-up and calibration are shared
+    for init in ("evidence", "uniform"):               # one receiver: its set-up is shared
         vb.params = vb.params.model_copy(update={"init": init})
-        h_hat, _ = vb(batch["y"], link.op, no)
-        picks[init] = np.argmax(vb.last["responsibilities"][-1].numpy(), axis=1)
-        nmse[init] = _nmse_db(h_hat.numpy(), h)
+        outputs, last = vb.vb(batch["y"], link.op, no)  # the VB estimate (its error variance is not under test here)
+        picks[init] = np.argmax(last["responsibilities"][-1].numpy(), axis=1)
+        nmse[init] = _nmse_db(np.mean(outputs.numpy(), axis=0), h)
     cov = vb.experts[2].backbone.covariance()
     lmmse = GaussianMixtureLinear(cov[None], [1.0], link.op.x.numpy(), no, h.shape[1])
     nmse["lmmse_cdl_c"] = _nmse_db(lmmse(batch["y"])[0].numpy(), h)

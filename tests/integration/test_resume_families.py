@@ -21,8 +21,12 @@ from test_resume import SMALL  # the OFDM sweep of the other resume tests
 #: whose draws must come from (run seed, point, batch) and nothing else.
 FAMILIES = {
     "ofdm": ("quickstart", SMALL),
+    # on CDL: Sionna's UMa traces with AutoGraph (about half a minute a process); UMa runs
+    # here in Card C's channel source, and in the OFDM chain in the -m slow quick runs of
+    # srs_sounding and uma_downlink_svd
     "sounding": ("srs_sounding", ["receivers=[{name: perfect}, {name: ls}]", "sweep.values=[-5,0,5]",
-                                  "sweep.batch_size=8", "sweep.max_batches=2", "runtime.xla=false"]),
+                                  "sweep.batch_size=8", "sweep.max_batches=2", "runtime.xla=false",
+                                  "channel.model=cdl"]),
     "narrowband": ("moe_vb_balanced", [
         "narrowband.test_profile=D", "sweep.values=[10,20]", "sweep.batch_size=2", "sweep.max_batches=1",
         "receivers=[{name: dm_pooled, steps: 4, calibration_samples: 2}, "
