@@ -149,8 +149,8 @@ class SemanticSystem:
     parameterisation : "eps" | "v" | "x0"
         What the ``dae``'s network predicts, and the target of its training loss (``eps``:
         the paper's noise MSE, which weights the clean-image error by ``alpha^2 / beta^2``
-        and so gives the latent almost no gradient at large ``tau``; ``v`` and ``x0``
-        weight it by ``alpha^2 + beta^2 = 1 ... 1 / beta^2`` and ``1``).
+        and so gives the latent almost no gradient at large ``tau``; ``v`` weights it by
+        ``1 / beta^2 >= 1``, ``x0`` by 1).
     """
 
     def __init__(self, kind: str, k: int, encoders, decoders, *, schedule=None, sample_steps: int = 50,
