@@ -51,10 +51,12 @@ SMALLER.update({f"srs_precoding_{m}": ["srs_precoding.training_samples=1000"] fo
 # The test suite's budget (15 min on 2 cores) keeps one --quick run per chain: a scenario
 # whose chain another one already runs here (same link family and receivers, other
 # settings), or whose part a test of its own runs (the interferer: test_interference.py;
-# SRS sounding and every Card C receiver: test_resume_families.py; the SVD precoder:
-# test_chain_options.py), runs with -m slow.
+# SRS sounding, every Card C receiver, the semantic systems and the image reconstruction
+# stages: `linksim run` in test_resume_families.py; the SVD precoder: test_chain_options.py),
+# runs with -m slow.
 SAME_CHAIN_ELSEWHERE = {"srs_precoding_low", "srs_precoding_high", "srs_precoding_cfg", "moe_vb_balanced",
-                        "moe_vb_scarce_D", "narrowband_interferer", "srs_sounding", "uma_downlink_svd"}
+                        "moe_vb_scarce_D", "narrowband_interferer", "srs_sounding", "uma_downlink_svd",
+                        "semcom", "ddpm_images"}
 
 
 def _quick_params():
