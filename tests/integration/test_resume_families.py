@@ -32,10 +32,10 @@ FAMILIES = {
         "receivers=[{name: dm_pooled, steps: 4, calibration_samples: 2}, "
         "{name: dm_vb, steps: 4, max_iterations: 2, elbo_steps: [5], calibration_samples: 2}]"]),
     # every SRS receiver (the quick run of the scenarios is -m slow): the Wiener predictor
-    # fitted on 1 000 channels, its Gaussian-posterior samples, SL, the DM's samples, E2E
+    # fitted on 256 channels, its Gaussian-posterior samples, SL, the DM's samples, E2E
     "srs_precoding": ("srs_precoding_low", [
         "receivers=[{name: perfect}, {name: srs_hold}, {name: wiener}, {name: wiener, label: wiener_k4, samples: 4}, "
-        "{name: sl}, {name: dm, samples: 2}, {name: e2e}]", "srs_precoding.training_samples=1000",
+        "{name: sl}, {name: dm, samples: 2}, {name: e2e}]", "srs_precoding.training_samples=256",
         "sweep.values=[-5,0,5]", "sweep.batch_size=8", "sweep.max_batches=2"]),
     "images": ("ddpm_images", ["reconstruction=[{name: none}, {name: ddpm, steps: 5, samples: 2}]",
                                "sweep.values=[0,4,8]", "sweep.batch_size=16", "sweep.max_batches=2"]),

@@ -19,16 +19,18 @@ def test_scenario_validates(path, capsys):
 # Where start-up dominates a --quick run, the test runs a smaller version of the scenario:
 # mixed_environments traces (and compiles) one CDL model per mixture component, three times
 # over (the link, the pooled and the genie receiver statistics): ~2 min on 2 cores with its
-# 15 components, so the test keeps 2 (CDL-A and CDL-D at one delay spread) and draws fewer
-# statistics. The chain and every receiver still run as in the scenario.
+# 15 components, so the test keeps 2 (CDL-A and CDL-D at one delay spread), draws fewer
+# statistics and runs the receivers the quickstart's quick run does not (the per-component
+# genie LMMSE and the diffusion models of the mixture); pooled LMMSE and gmm run there.
 # semcom and ddpm_images trace their diffusion samplers' 50-step trajectories (twice: one
 # sample and the 8-sample mean) for every point: the test runs them with 5 steps.
 # quickstart and narrowband_interferer fit their gmm on 1 000 draws (the pool the lmmse
 # covariance already drew) instead of 4 000.
 SMALLER = {
     "mixed_environments": ["channel.mixture.delay_spread_ns=[100]", "channel.mixture.profile=[A, D]",
-                           "receivers.2.cov_samples=1500",
-                           "receivers.3.cov_samples=200", "receivers.4.fit_samples=1500"],
+                           "receivers=[{name: perfect}, {name: ls}, "
+                           "{name: lmmse, label: lmmse_genie, cov_samples: 200, genie_components: true}, "
+                           "{name: nonidentical_dm, model: nonid-cdlmix-cpu}, {name: identical_dm, model: identical-cdlmix-cpu}]"],
     "semcom": ["semantic.systems.0.sample_steps=5", "semantic.systems.1.sample_steps=5"],
     "quickstart": ["receivers.3.fit_samples=1000"],
     "narrowband_interferer": ["receivers.3.fit_samples=1000"],
