@@ -37,28 +37,33 @@ def _digits_uint8() -> np.ndarray:
 
 def load_images(name: str = "digits", split: str = "test") -> np.ndarray:
     """The images of one split as uint8 ``[N, H, W]`` (a copy)."""
+    images = _digits_uint8()
+    return images[_split_index(name, split)].copy()
+
+
+def _split_index(name: str, split: str) -> np.ndarray:
+    """Indices of ``split`` among the data set's images (checked: ``name``, ``split``): a
+    seeded permutation, test first."""
     if name not in DATASETS:
         raise UserError(f"unknown image data set {echo(name)}; allowed: {', '.join(DATASETS)}", field="source.type")
     if split not in SPLITS:
         raise UserError(f"unknown split {echo(split)}; allowed: {', '.join(SPLITS)}", field="source.split")
-    images = _digits_uint8()
-    return images[_split_index(len(images), split)].copy()
-
-
-def _split_index(n: int, split: str) -> np.ndarray:
-    """Indices of ``split`` among the ``n`` images: a seeded permutation, test first."""
-    order = np.random.default_rng(0).permutation(n)
+    order = np.random.default_rng(0).permutation(len(_digits_labels()))
     return order[:TEST_SIZE] if split == "test" else order[TEST_SIZE:]
+
+
+@lru_cache(maxsize=None)
+def _digits_labels() -> np.ndarray:
+    _digits_uint8()  # the install hint when scikit-learn is missing
+    from sklearn.datasets import load_digits
+
+    return load_digits().target.astype(np.int32)
 
 
 def load_labels(name: str = "digits", split: str = "test") -> np.ndarray:
     """The class of every image of one split (the digit 0..9), int32 ``[N]``, in the order
     of :func:`load_images`."""
-    load_images(name, split)  # the same checks of name and split
-    from sklearn.datasets import load_digits
-
-    labels = load_digits().target.astype(np.int32)
-    return labels[_split_index(len(labels), split)].copy()
+    return _digits_labels()[_split_index(name, split)].copy()
 
 
 def image_shape(name: str = "digits") -> tuple[int, int]:
