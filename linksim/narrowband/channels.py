@@ -8,8 +8,9 @@ randomises the ray coupling and phases of a profile; the cluster angles are the
 profile's). Sionna's CDL powers sum to one, so entries have unit average power; the
 training sets record their measured mean power (``power``).
 
-Training sets are cached in :func:`linksim.data.channels.default_cache_dir` as ``.npy``
-files keyed by the generator settings, the profile, the size and the seed.
+Training sets and calibration channels are cached in
+:func:`linksim.data.channels.default_cache_dir` as ``.npy`` files keyed by the generator
+settings, the profile, the size and the seed.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from sionna.phy import config
 from sionna.phy.channel import cir_to_ofdm_channel
 from sionna.phy.channel.tr38901 import CDL, PanelArray
 
-__all__ = ["PROFILES", "NarrowbandCDL", "training_set"]
+__all__ = ["PROFILES", "NarrowbandCDL", "cached_draws", "training_set"]
 
 PROFILES = ("A", "B", "C", "D", "E")
 SPEED_OF_LIGHT = 299792458.0
@@ -79,25 +80,32 @@ class NarrowbandCDL:
         return asdict(self)
 
 
+def cached_draws(model: NarrowbandCDL, profile: str, num_samples: int, seed: int, cache_dir=None) -> np.ndarray:
+    """``model.draw_many(profile, num_samples, seed)``, kept on disk in
+    :func:`linksim.data.channels.default_cache_dir` (a draw is fixed by its settings, so a
+    later process loads the same numbers instead of tracing Sionna's CDL again)."""
+    from ..data.channels import default_cache_dir
+
+    if profile not in PROFILES:
+        raise ValueError(f"unknown CDL profile {profile!r}")
+    spec = {"recipe": RECIPE, "profile": profile, "num_samples": int(num_samples), "seed": int(seed), **model.key()}
+    digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+    path = Path(cache_dir or default_cache_dir()) / f"narrowband-cdl{profile}-{digest}.npy"
+    if path.exists():
+        data = np.load(path, allow_pickle=False)
+        if data.shape == (num_samples, model.num_rx, model.num_tx):
+            return data
+    data = model.draw_many(profile, num_samples, seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")  # concurrent runs: one tmp each
+    np.save(tmp, data, allow_pickle=False)
+    tmp.replace(path)
+    return data
+
+
 def training_set(model: NarrowbandCDL, profile: str, num_samples: int, seed: int, cache_dir=None) -> np.ndarray:
     """The cached training channels of ``profile``: [num_samples, Nr, Nt] complex64.
 
     A smaller set with the same seed is the first part of a larger one (the scarce
     sets are subsets of the full ones, as in the paper)."""
-    from ..data.channels import default_cache_dir
-
-    if profile not in PROFILES:
-        raise ValueError(f"unknown CDL profile {profile!r}")
-    full = max(num_samples, 10000)
-    spec = {"recipe": RECIPE, "profile": profile, "num_samples": full, "seed": int(seed), **model.key()}
-    digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
-    path = Path(cache_dir or default_cache_dir()) / f"narrowband-cdl{profile}-{digest}.npy"
-    if path.exists():
-        data = np.load(path, allow_pickle=False)
-    else:
-        data = model.draw_many(profile, full, seed)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")  # concurrent runs: one tmp each
-        np.save(tmp, data, allow_pickle=False)
-        tmp.replace(path)
-    return data[:num_samples]
+    return cached_draws(model, profile, max(num_samples, 10000), seed, cache_dir)[:num_samples]

@@ -41,12 +41,18 @@ to build; ``benchmarks/card_b_gain_build.py``).
 
 from __future__ import annotations
 
+import hashlib
+import os
+from pathlib import Path
+
 import numpy as np
 import tensorflow as tf
 
 from .pilots import complex_normal
 
 __all__ = ["GaussianSurrogate", "GaussianConsistency", "GaussianEvidence"]
+
+_SURROGATES: dict = {}  # digest -> GaussianSurrogate, kept for the process
 
 
 class GaussianSurrogate:
@@ -62,6 +68,38 @@ class GaussianSurrogate:
         lam, q = np.linalg.eigh(0.5 * (cov + cov.conj().T))
         self.lam = np.maximum(lam, 0.0)
         self.q = q
+
+    @classmethod
+    def cached(cls, cov, cache_dir=None) -> "GaussianSurrogate":
+        """The surrogate of ``cov`` with its eigendecomposition kept for the process and on
+        disk in :func:`linksim.data.channels.default_cache_dir`, keyed by the covariance's
+        bytes (at ``d = 1024`` one decomposition takes seconds, and every link built from a
+        model needs the same one). Equal to ``GaussianSurrogate(cov)``, bit for bit."""
+        from ..data.channels import default_cache_dir
+
+        cov = np.ascontiguousarray(cov, dtype=np.complex128)
+        digest = hashlib.sha256(repr(cov.shape).encode() + cov.tobytes()).hexdigest()[:24]
+        if digest in _SURROGATES:
+            return _SURROGATES[digest]
+        path = Path(cache_dir or default_cache_dir()) / f"surrogate-{digest}.npz"
+        out = cls.__new__(cls)
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                out.lam, out.q = f["lam"], f["q"]
+            if out.lam.shape != cov.shape[:1] or out.q.shape != cov.shape:
+                raise ValueError("cached decomposition of another shape")
+        except (OSError, KeyError, ValueError):
+            out = cls(cov)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp")  # concurrent runs: one tmp each
+            with open(tmp, "wb") as f:
+                np.savez(f, lam=out.lam, q=out.q)
+            tmp.replace(path)
+        out.lam.flags.writeable = out.q.flags.writeable = False   # shared by every receiver that asks
+        while len(_SURROGATES) >= 8:
+            _SURROGATES.pop(next(iter(_SURROGATES)))
+        _SURROGATES[digest] = out
+        return out
 
     @property
     def dim(self) -> int:

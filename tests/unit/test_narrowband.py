@@ -237,3 +237,52 @@ def test_gaussian_backbone_model_loads_with_its_gate():
             np.testing.assert_allclose(full.eps(h, t).numpy(), alone.eps(h, t).numpy(), atol=1e-6)
     # the network itself is not zero: the gate, not an untrained residual, switches it off
     assert float(tf.reduce_max(tf.abs(full.net(tf.zeros([1, 16, 64, 2]) + 0.3, tf.constant([10.0]))))) > 1e-4
+
+
+def test_cached_surrogate_equals_the_decomposition_and_survives_a_damaged_file(tmp_path, monkeypatch):
+    """The eigendecomposition kept on disk is the one computed, bit for bit: a later process
+    (an empty memory cache) loads it, and a damaged or foreign file is recomputed."""
+    from linksim.narrowband import gaussian_dc
+    from linksim.narrowband.gaussian_dc import GaussianSurrogate
+
+    a = np.random.default_rng(1).standard_normal((24, 24)) + 1j * np.random.default_rng(2).standard_normal((24, 24))
+    cov = a @ a.conj().T
+    ref = GaussianSurrogate(cov)
+    monkeypatch.setattr(gaussian_dc, "_SURROGATES", {})
+    first = GaussianSurrogate.cached(cov, tmp_path)
+    files = list(tmp_path.glob("surrogate-*.npz"))
+    assert len(files) == 1 and not list(tmp_path.glob(".*"))  # written atomically, no tmp left
+    assert GaussianSurrogate.cached(cov, tmp_path) is first     # the process keeps it
+    monkeypatch.setattr(gaussian_dc, "_SURROGATES", {})         # a new process
+    loaded = GaussianSurrogate.cached(cov, tmp_path)
+    assert loaded is not first
+    for s in (first, loaded):
+        assert np.array_equal(s.lam, ref.lam) and np.array_equal(s.q, ref.q)
+        with pytest.raises(ValueError):
+            s.q[0, 0] = 0                                         # shared: read-only
+    for damage in (b"not an npz", None):
+        monkeypatch.setattr(gaussian_dc, "_SURROGATES", {})
+        if damage is None:                                       # a decomposition of another size
+            with open(files[0], "wb") as f:
+                np.savez(f, lam=ref.lam[:3], q=ref.q[:3, :3])
+        else:
+            files[0].write_bytes(damage)
+        again = GaussianSurrogate.cached(cov, tmp_path)
+        assert np.array_equal(again.lam, ref.lam) and np.array_equal(again.q, ref.q)
+    other = GaussianSurrogate.cached(cov + np.eye(24), tmp_path)
+    assert len(list(tmp_path.glob("surrogate-*.npz"))) == 2 and not np.array_equal(other.lam, ref.lam)
+
+
+def test_cached_draws_are_the_draws_and_a_prefix_serves_the_training_set(tmp_path):
+    from linksim.narrowband.channels import NarrowbandCDL, cached_draws
+
+    model = NarrowbandCDL(num_tx=4, num_rx=2)
+    drawn = model.draw_many("A", 3, seed=7)
+    assert np.array_equal(cached_draws(model, "A", 3, 7, tmp_path), drawn)
+    (path,) = tmp_path.glob("narrowband-cdlA-*.npy")
+    np.save(path, drawn * 2)                                      # what is on disk is what is served
+    assert np.array_equal(cached_draws(model, "A", 3, 7, tmp_path), drawn * 2)
+    np.save(path, drawn[:2])                                      # a file of another size is redrawn
+    assert np.array_equal(cached_draws(model, "A", 3, 7, tmp_path), drawn)
+    with pytest.raises(ValueError, match="unknown CDL profile"):
+        cached_draws(model, "F", 3, 7, tmp_path)

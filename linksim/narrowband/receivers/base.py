@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..channels import NarrowbandCDL, training_set
+from ..channels import NarrowbandCDL, cached_draws, training_set
 from ..linear_gaussian import sample_covariance
 from ..pilots import complex_normal
 
@@ -73,7 +73,7 @@ class NarrowbandContext:
         key = (tuple(sorted(self.model.key().items())), tuple(profiles), int(n), seed)
         if key not in _CALIBRATION:  # kept for the process: links of a sweep over pilot density share them
             per = -(-n // len(profiles))
-            h = np.concatenate([self.model.draw_many(p, per, seed + self.profiles.index(p)) for p in profiles])
+            h = np.concatenate([cached_draws(self.model, p, per, seed + self.profiles.index(p)) for p in profiles])
             while len(_CALIBRATION) >= 8:
                 _CALIBRATION.pop(next(iter(_CALIBRATION)))
             _CALIBRATION[key] = h[np.random.default_rng(seed).permutation(len(h))[:n]]

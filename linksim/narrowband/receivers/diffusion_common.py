@@ -90,7 +90,7 @@ def make_sampler(params, covs, num_rx: int, alpha_bar):
     else None (Card B's sampler)."""
     if params.likelihood != GAUSSIAN:
         return None
-    return ConsistentSampler([GaussianSurrogate(c) for c in covs()], num_rx, alpha_bar, params.steps)
+    return ConsistentSampler([GaussianSurrogate.cached(c) for c in covs()], num_rx, alpha_bar, params.steps)
 
 
 def run_point(sampler, prior_eps, alpha_bar, y, op, no, params, seed: int, weights=None):

@@ -107,7 +107,7 @@ class DiffusionVB(NarrowbandReceiver):
         self._surrogates = None
         if self.params.init == "evidence":
             self._surrogates = (self.sampler.surrogates if self.sampler is not None else
-                                [GaussianSurrogate(c) for c in covs()])
+                                [GaussianSurrogate.cached(c) for c in covs()])
         self._evidence = {}
         self.build_info = {"models": names, "parameters": sum(e.parameters() for e in self.experts),
                            **({"mismatch": mismatch} if mismatch else {})}
