@@ -117,6 +117,18 @@ class Link:
         sionna_config.precision = self.scenario.precision
         sionna_config.seed = self.scenario.seed
         self.block = build_link(self.scenario)
+        self._executor = None
+
+    def run(self, output: str | Path | None = None, resume: bool = False, overwrite: bool = False,
+            quick: bool = False, progress: bool = False, pandas: bool | None = None) -> "RunOutput":
+        """:func:`run` of this link's scenario in this process, on the link built here (the
+        same numbers as :func:`run`, without building the link again)."""
+        from .executors import LocalExecutor
+
+        if self._executor is None:
+            self._executor = LocalExecutor()
+            self._executor.adopt(self.scenario.resolved(), self.block)
+        return _run(self.scenario, output, resume, overwrite, quick, progress, pandas, self._executor)
 
     @property
     def receivers(self) -> dict:
@@ -209,10 +221,13 @@ def run(sc, output: str | Path | None = None, resume: bool = False, overwrite: b
     ``output`` overrides the scenario's results folder; ``resume`` / ``overwrite`` /
     ``quick`` are the command's flags.
     """
+    return _run(sc if isinstance(sc, Scenario) else scenario(sc), output, resume, overwrite, quick, progress, pandas)
+
+
+def _run(s: Scenario, output, resume, overwrite, quick, progress, pandas, executor=None) -> RunOutput:
     from .runner import run as run_sweep
 
-    s = sc if isinstance(sc, Scenario) else scenario(sc)
     if output is not None:
         s = scenario(s, {"output": str(output)})
-    result = run_sweep(s, resume=resume, overwrite=overwrite, quick=quick, progress=progress)
+    result = run_sweep(s, resume=resume, overwrite=overwrite, quick=quick, progress=progress, executor=executor)
     return RunOutput(read_table(result.run_dir.path, pandas), result.run_dir.path, result)

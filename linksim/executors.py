@@ -58,9 +58,15 @@ class Work:
     key: str = field(init=False)  # computed once here, travels with the work to the workers
 
     def __post_init__(self):
-        data = {k: v for k, v in self.scenario.items() if k not in NOT_IN_LINK}
-        data["runtime"] = {k: v for k, v in data.get("runtime", {}).items() if k not in POOL_KEYS}
-        object.__setattr__(self, "key", hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16])
+        object.__setattr__(self, "key", link_key(self.scenario))
+
+
+def link_key(scenario: dict) -> str:
+    """The key of the link a resolved scenario builds: the scenario without the parts a
+    link does not depend on (:data:`NOT_IN_LINK`, and where the batches run)."""
+    data = {k: v for k, v in scenario.items() if k not in NOT_IN_LINK}
+    data["runtime"] = {k: v for k, v in data.get("runtime", {}).items() if k not in POOL_KEYS}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
 class LinkWorker:
@@ -105,6 +111,11 @@ class LinkWorker:
                 self._links.pop(next(iter(self._links)))
             self._links[work.key] = link
         return link
+
+    def adopt(self, scenario: dict, link) -> None:
+        """Use ``link``, built by the caller as :meth:`link` builds it (seed and precision of
+        the scenario set first), for the works of the resolved ``scenario``."""
+        self._links[link_key(scenario)] = link
 
     def forget(self) -> None:
         """Drop the links built so far."""

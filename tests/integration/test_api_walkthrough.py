@@ -49,6 +49,27 @@ def test_walkthrough_runs_as_written(tmp_path, monkeypatch):
     assert all(isinstance(r["bit_errors"], int) and r["batches"] == 2 for r in rows)
 
 
+def test_link_run_reuses_the_built_link_and_writes_what_api_run_writes(tmp_path, monkeypatch):
+    """``Link.run`` after ``Link.sample``: no second build, and metrics.csv byte-identical
+    to ``api.run``'s (which builds its own link)."""
+    from linksim.system import link as link_module
+
+    sc = api.scenario(ROOT / "scenarios" / "quickstart.yaml", {
+        "receivers": [{"name": "ls"}], "sweep.values": [0.0, 4.0], "sweep.max_batches": 1, "sweep.batch_size": 2,
+        "runtime.xla": False})
+    built = []
+    build = link_module.build_link
+    monkeypatch.setattr(link_module, "build_link", lambda s: built.append(s.name) or build(s))
+    link = api.Link(sc)
+    link.sample(2, ebno_db=2.0, seed=3)
+    mine = link.run(output=tmp_path / "link", pandas=False)
+    assert len(built) == 1
+    again = api.run(sc, output=tmp_path / "api", pandas=False)
+    assert len(built) == 2
+    assert (mine.path / "metrics.csv").read_text() == (again.path / "metrics.csv").read_text()
+    assert len(mine.table) == 2
+
+
 def test_table_is_a_dataframe_when_pandas_is_installed(tmp_path):
     pd = pytest.importorskip("pandas")
     (tmp_path / "metrics.csv").write_text("receiver,snr_db,nmse_db\nls,0.0,-3.5\nls,5.0,nan\n")
