@@ -8,8 +8,8 @@ from linksim.executors import LocalExecutor
 from linksim.runner import run
 from linksim.scenario import load_scenario
 
-SMALL = ["receivers=[{name: perfect}, {name: ls}]", "sweep.values=[-3,-2,-1,0,1,2]",
-         "sweep.batch_size=8", "sweep.max_batches=4", "sweep.target_block_errors=null",
+SMALL = ["receivers=[{name: perfect}, {name: ls}]", "sweep.values=[-2,0,2]",
+         "sweep.batch_size=8", "sweep.max_batches=2", "sweep.target_block_errors=null",
          "runtime.xla=false"]  # graph mode: no XLA compilation in each of the processes
 
 
