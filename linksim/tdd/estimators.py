@@ -37,10 +37,11 @@ class ModelEstimator:
     cfg_weight : guidance weight w in [0, 1] (DM)
     stochastic : reverse trajectory (DM): ancestral (True) or mean only (False)
     streams : Ns (E2E precoder)
+    variance : step noise of the ancestral sampler (DM; :data:`~linksim.tdd.models.VARIANCES`)
     """
 
     def __init__(self, name: str, shape, kind: str, samples: int = 1, cfg_weight: float = 1.0,
-                 stochastic: bool = True, streams: int | None = None):
+                 stochastic: bool = True, streams: int | None = None, variance: str = "posterior"):
         path = resolve_model(name)
         self.net, self.config = load_checkpoint(path, shape)
         source = str(path)
@@ -53,7 +54,8 @@ class ModelEstimator:
         self.streams = int(streams or self.config.get("streams", 2))
         if kind == "dm":
             self.sampler = DiffusionSampler(self.net, parameterisation=self.parameterisation,
-                                            input_scale=self.config.get("diffusion", {}).get("input_scale", "none"))
+                                            input_scale=self.config.get("diffusion", {}).get("input_scale", "none"),
+                                            variance=variance)
         else:
             self._point = graph_function(lambda o, s: self.net(o, s), reduce_retracing=True)
 

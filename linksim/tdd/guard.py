@@ -59,15 +59,16 @@ def fresh_channels(sec, n: int, seed: int):
 
 
 def guard(dm: str, sl: str, sec, obs_clean, h, snr_db: float, samples: int = 64, seed: int = 5,
-          chunk: int = 32) -> dict:
+          chunk: int = 32, variance: str = "posterior") -> dict:
     """The guard's numbers (see the module docstring) for DM ``dm`` against SL ``sl`` (zoo
     names or folders) on ``obs_clean`` [N, L, P, Nu, Nb], ``h`` [N, F, Nu, Nb] at uplink
-    ``snr_db``; ``chunk`` realisations at a time through the sampler."""
+    ``snr_db``; ``chunk`` realisations at a time through the sampler (its step noise:
+    ``variance``)."""
     shape = data_shape(sec)
     rng = tf.random.Generator.from_seed(seed)
     y = observe(tf.constant(obs_clean), 10.0 ** (-snr_db / 10.0), sec.comb, rng)
     h = tf.constant(h)
-    dm_est = ModelEstimator(dm, shape, "dm", samples=samples)
+    dm_est = ModelEstimator(dm, shape, "dm", samples=samples, variance=variance)
     sl_est = ModelEstimator(sl, shape, "sl")
     sampler = dm_est.sampler
     n = int(h.shape[0])

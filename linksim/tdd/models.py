@@ -34,6 +34,8 @@ DATA_SCALE = math.sqrt(2.0)  # unit-power complex entries -> unit-variance real 
 #: sqrt(alpha_bar_T) ~ 1e-3: unclipped, an imperfect network's first x0 is off by +39 dB
 #: and the trajectory never recovers (standard DDPM practice clips x0 the same way).
 X0_CLIP = 5.0
+#: Step noise of the DM's ancestral sampler (:class:`DiffusionSampler`).
+VARIANCES = ("posterior", "beta")
 #: Relative diagonal ramp added to the E2E Gramian (rank Nu < Nb): it separates the zero
 #: eigenvalues, whose 1/(lambda_i - lambda_j) terms enter the eigenvector gradient. TF's
 #: eigh gradient already zeroes exact ties (the gradient test passes without it); the
@@ -157,22 +159,27 @@ class DiffusionSampler:
 
     ``w`` is the classifier-free guidance weight on the network output (eps or v, as the
     model predicts): out = w out(x, c) + (1 - w) out(x, null).
-    ``stochastic``: ancestral sampling (posterior variance of q(x_{t-1} | x_t, x_0));
-    otherwise only the mean is propagated (deterministic trajectory). The jump-to-clean
+    ``stochastic``: ancestral sampling with the step noise of ``variance`` (``posterior``:
+    the variance of q(x_{t-1} | x_t, x_0), beta~_t; ``beta``: beta_t, the larger of DDPM's
+    two choices); otherwise only the mean is propagated (deterministic trajectory). The jump-to-clean
     estimate is clipped to ``clip_x0`` per real component (see :data:`X0_CLIP`).
     ``parameterisation``: what the network predicts (the checkpoint's
     ``diffusion.parameterisation``; eps for models trained before the option existed).
     Guidance combines the raw outputs, which equals combining eps for every kind (each
     maps to eps affinely with the same coefficients)."""
 
-    def __init__(self, net, clip_x0: float | None = X0_CLIP, parameterisation: str = "eps", input_scale: str = "none"):
+    def __init__(self, net, clip_x0: float | None = X0_CLIP, parameterisation: str = "eps", input_scale: str = "none",
+                 variance: str = "posterior"):
         if parameterisation not in PARAMETERISATIONS:
             raise ValueError(f'parameterisation must be one of {PARAMETERISATIONS}, got "{parameterisation}"')
+        if variance not in VARIANCES:
+            raise ValueError(f'variance must be one of {VARIANCES}, got "{variance}"')
         decoder_input(tf.zeros([1], tf.complex64), 1.0, input_scale)  # checks the kind
         self.input_scale = input_scale
         self.net = net
         self.clip_x0 = clip_x0
         self.parameterisation = parameterisation
+        self.variance = variance
         self.T = net.T
         self.abar = alpha_bar(self.T)
         self._encode = graph_function(lambda o, s, d: net.encode(o, s, d), reduce_retracing=True)
@@ -235,7 +242,7 @@ class DiffusionSampler:
                     trace[f"nmse_{name}"].append(float(_energy(v - ref) / _energy(ref)))
                     trace[f"gcs_{name}"].append(float(tf.reduce_mean(gcs_per_matrix(v, ref))))
             if stochastic and t > 1:
-                sd = math.sqrt(beta * (1.0 - ab_prev) / (1.0 - ab))
+                sd = math.sqrt(beta * (1.0 - ab_prev) / (1.0 - ab)) if self.variance == "posterior" else math.sqrt(beta)
                 mean = mean + tf.cast(sd, x.dtype) * _complex_normal(rng, shape)
             x = mean
         samples = tf.reshape(x / DATA_SCALE, [b, K, F, nu, nb])

@@ -129,6 +129,22 @@ def test_sampler_draws_the_exact_gaussian_and_the_mean_trajectory_collapses():
     assert np.mean(np.abs(det) ** 2) < 0.05 * s2                     # the prior mean (0), not a sample
 
 
+def test_step_noise_beta_keeps_the_exact_gaussian_spread_at_the_shipped_step_count():
+    """At T = 50 (the shipped DMs) the exact score with beta~_t step noise draws 10 % too
+    little variance; with beta_t the spread is right (benchmarks/card_c_sampler_variance.py
+    runs both on the shipped DMs)."""
+    s2 = 0.49
+    obs = tf.zeros([64, 1, 1, 1, 2], tf.complex64)
+    ratio = {}
+    for variance in ("posterior", "beta"):
+        sampler = DiffusionSampler(_GaussianScoreNet(0.0, s2, T=50), variance=variance)
+        x = sampler(obs, 0.0, 16, 1.0, True, tf.random.Generator.from_seed(3)).numpy()
+        ratio[variance] = np.mean(np.abs(x) ** 2) / s2
+    assert ratio["posterior"] < 0.93 and ratio["beta"] == pytest.approx(1.0, abs=0.04), ratio
+    with pytest.raises(ValueError, match="variance must be one of"):
+        DiffusionSampler(_GaussianScoreNet(0.0, s2, T=50), variance="large")
+
+
 def test_guidance_weight_moves_samples_from_the_prior_to_the_condition():
     mu_c = 1.0 + 0.5j
     net = _GaussianScoreNet(mu_c, 0.04)
