@@ -273,7 +273,7 @@ def test_cached_surrogate_equals_the_decomposition_and_survives_a_damaged_file(t
     assert len(list(tmp_path.glob("surrogate-*.npz"))) == 2 and not np.array_equal(other.lam, ref.lam)
 
 
-def test_cached_draws_are_the_draws_and_a_prefix_serves_the_training_set(tmp_path):
+def test_cached_draws_are_the_draws_and_serve_what_is_on_disk(tmp_path):
     from linksim.narrowband.channels import NarrowbandCDL, cached_draws
 
     model = NarrowbandCDL(num_tx=4, num_rx=2)
