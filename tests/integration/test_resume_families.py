@@ -17,7 +17,7 @@ from linksim.scenario import load_scenario
 
 from test_resume import SMALL  # the OFDM sweep of the other resume tests
 
-#: One small sweep per link family (3-6 points, a few batches): the receivers and stages
+#: One small sweep per link family (2-3 points, a few batches): the receivers and stages
 #: whose draws must come from (run seed, point, batch) and nothing else.
 FAMILIES = {
     "ofdm": ("quickstart", SMALL),
@@ -38,9 +38,9 @@ FAMILIES = {
         "{name: sl}, {name: dm, samples: 2}, {name: e2e}]", "srs_precoding.training_samples=256",
         "sweep.values=[-5,0,5]", "sweep.batch_size=8", "sweep.max_batches=2"]),
     "images": ("ddpm_images", ["reconstruction=[{name: none}, {name: ddpm, steps: 5, samples: 2}]",
-                               "sweep.values=[0,4,8]", "sweep.batch_size=16", "sweep.max_batches=2"]),
+                               "sweep.values=[0,8]", "sweep.batch_size=16", "sweep.max_batches=2"]),
     "semantic": ("semcom", ["semantic.systems=[{name: dae, samples: 2, sample_steps: 5}, {name: vae}]",
-                            "sweep.batch_size=16", "sweep.max_batches=2"]),
+                            "sweep.values=[0.0625,0.125]", "sweep.batch_size=16", "sweep.max_batches=2"]),
 }
 
 
