@@ -152,6 +152,10 @@ class LocalExecutor:
     def describe(self) -> dict:
         return {"executor": "local"}
 
+    def adopt(self, scenario: dict, link) -> None:
+        """See :meth:`LinkWorker.adopt`."""
+        self._worker.adopt(scenario, link)
+
     def batches(self, work: Work, start: int, stop: int) -> Iterator[tuple[int, dict]]:
         for b in range(start, stop):
             yield b, self._worker.run(work, b)
