@@ -570,6 +570,17 @@ def _jsonable_spec(spec):
 
 
 # --------------------------------------------------------------------------- cache
+def write_cache_file(path: Path, write) -> None:
+    """Write a cache file through a per-process temporary file and a rename (concurrent
+    runs never read a partial file): ``write(f)`` fills the binary file object ``f``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        write(f)
+    tmp.replace(path)
+
+
 def default_cache_dir() -> Path:
     """``$LINKSIM_DATA_CACHE``, else ``data_cache/`` at the repository root (git-ignored)
     when linksim runs from a source checkout, else ``~/.cache/linksim/data``."""

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -84,7 +83,7 @@ def cached_draws(model: NarrowbandCDL, profile: str, num_samples: int, seed: int
     """``model.draw_many(profile, num_samples, seed)``, kept on disk in
     :func:`linksim.data.channels.default_cache_dir` (a draw is fixed by its settings, so a
     later process loads the same numbers instead of tracing Sionna's CDL again)."""
-    from ..data.channels import default_cache_dir
+    from ..data.channels import default_cache_dir, write_cache_file
 
     if profile not in PROFILES:
         raise ValueError(f"unknown CDL profile {profile!r}")
@@ -96,10 +95,7 @@ def cached_draws(model: NarrowbandCDL, profile: str, num_samples: int, seed: int
         if data.shape == (num_samples, model.num_rx, model.num_tx):
             return data
     data = model.draw_many(profile, num_samples, seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")  # concurrent runs: one tmp each
-    np.save(tmp, data, allow_pickle=False)
-    tmp.replace(path)
+    write_cache_file(path, lambda f: np.save(f, data, allow_pickle=False))
     return data
 
 

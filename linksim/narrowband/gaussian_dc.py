@@ -42,7 +42,6 @@ to build; ``benchmarks/card_b_gain_build.py``).
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import numpy as np
@@ -75,7 +74,7 @@ class GaussianSurrogate:
         disk in :func:`linksim.data.channels.default_cache_dir`, keyed by the covariance's
         bytes (at ``d = 1024`` one decomposition takes seconds, and every link built from a
         model needs the same one). Equal to ``GaussianSurrogate(cov)``, bit for bit."""
-        from ..data.channels import default_cache_dir
+        from ..data.channels import default_cache_dir, write_cache_file
 
         cov = np.ascontiguousarray(cov, dtype=np.complex128)
         digest = hashlib.sha256(repr(cov.shape).encode() + cov.tobytes()).hexdigest()[:24]
@@ -90,11 +89,7 @@ class GaussianSurrogate:
                 raise ValueError("cached decomposition of another shape")
         except (OSError, KeyError, ValueError):
             out = cls(cov)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp")  # concurrent runs: one tmp each
-            with open(tmp, "wb") as f:
-                np.savez(f, lam=out.lam, q=out.q)
-            tmp.replace(path)
+            write_cache_file(path, lambda f: np.savez(f, lam=out.lam, q=out.q))
         out.lam.flags.writeable = out.q.flags.writeable = False   # shared by every receiver that asks
         while len(_SURROGATES) >= 8:
             _SURROGATES.pop(next(iter(_SURROGATES)))
