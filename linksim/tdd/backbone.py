@@ -11,6 +11,13 @@ embedding. Output: a linear head back to ``2 Nu Nb`` reals per PRB.
 Classifier-free guidance: :meth:`encode` with ``drop`` set replaces the memory of those
 observations by a learned null token (the unconditional model).
 
+Skip connection (``skip_index``, optional): the network predicts the correction to a
+fixed estimate read from the observations, :meth:`skip` — e.g. hold-last
+(:func:`linksim.tdd.observation.hold_last_index`): each PRB from one (occasion, PRB)
+token. SL and E2E add it to their output (:meth:`call`); the DM diffuses ``h - skip``
+(:mod:`.models`). Where the newest SRS is nearly the channel (low mobility, high SNR)
+the network then starts at hold-last instead of having to learn the identity.
+
 Input / output shapes (``data_shape`` = ``(L, P, F, Nu, Nb)``):
 ``obs`` [B, L, P, Nu, Nb] complex64, ``snr_db`` [B] float32, ``x_t`` [B, F, Nu, Nb]
 complex64, ``t`` [B] float32 (1..T) -> [B, F, Nu, Nb] complex64.
@@ -91,16 +98,21 @@ class SRSTransformer(keras.Model):
         True: the decoder also takes ``x_t`` and ``t`` (Card C's DM); False: SL and E2E.
     T : int
         Diffusion steps (scales ``t`` in its embedding).
+    skip_index : list of int, optional
+        Per PRB of the band, the flat token index ``occasion * P + position`` of the
+        observation the skip estimate copies (-1: zero); None: no skip connection.
     """
 
     def __init__(self, d_model: int = 64, heads: int = 4, ff: int = 128, enc_layers: int = 2, dec_layers: int = 2,
-                 diffusion: bool = False, T: int = 50, **kwargs):
+                 diffusion: bool = False, T: int = 50, skip_index=None, **kwargs):
         kwargs.setdefault("name", "srs_transformer")
         super().__init__(**kwargs)
         if d_model % heads:
             raise ValueError(f"d_model {d_model} is not a multiple of heads {heads}")
         self.cfg = {"d_model": int(d_model), "heads": int(heads), "ff": int(ff), "enc_layers": int(enc_layers),
                     "dec_layers": int(dec_layers), "diffusion": bool(diffusion), "T": int(T)}
+        if skip_index is not None:   # absent from the config of models without one
+            self.cfg["skip_index"] = [int(i) for i in skip_index]
         d = self.cfg["d_model"]
         self.embed_obs = keras.layers.Dense(d, name="embed_obs")
         self.embed_snr = keras.layers.Dense(d, name="embed_snr")
@@ -140,6 +152,9 @@ class SRSTransformer(keras.Model):
         self.pos_dec = self.add_weight(name="pos_dec", shape=(F, d), initializer=keras.initializers.RandomNormal(stddev=0.02))
         self.null = self.add_weight(name="null", shape=(d,), initializer=keras.initializers.RandomNormal(stddev=0.02))
         self.data_shape = (L, P, F, nu, nb)
+        idx = self.cfg.get("skip_index")
+        if idx is not None and (len(idx) != F or not all(-1 <= i < L * P for i in idx)):
+            raise ValueError(f"skip_index needs {F} token indices in [-1, {L * P}), got {idx}")
         obs = tf.zeros([1, L, P, nu, nb], tf.complex64)
         mem = self.encode(obs, tf.zeros([1]))
         if self.diffusion:
@@ -187,8 +202,29 @@ class SRSTransformer(keras.Model):
             q = blk(q, memory)
         return from_tokens(self.head(self.dec_ln(q)), nu, nb)
 
+    @property
+    def has_skip(self) -> bool:
+        return self.cfg.get("skip_index") is not None
+
+    def skip(self, obs):
+        """The skip connection's estimate [B, F, Nu, Nb] complex64 of observations
+        [B, L, P, Nu, Nb] (see ``skip_index``); zeros without one."""
+        L, P, F, nu, nb = self.data_shape
+        idx = self.cfg.get("skip_index")
+        if idx is None:
+            return tf.zeros([tf.shape(obs)[0], F, nu, nb], tf.complex64)
+        flat = tf.reshape(tf.cast(obs, tf.complex64), [tf.shape(obs)[0], L * P, nu, nb])
+        keep = tf.constant([i >= 0 for i in idx])[None, :, None, None]
+        picked = tf.gather(flat, [max(i, 0) for i in idx], axis=1)
+        return tf.where(keep, picked, tf.zeros_like(picked))
+
     def call(self, obs, snr_db, x_t=None, t=None, drop=None):
-        return self.decode(self.encode(obs, snr_db, drop), x_t, t)
+        """SL / E2E (no ``x_t``): the estimate, skip included. DM: the raw prediction
+        (eps, v or x0 of ``h - skip``)."""
+        out = self.decode(self.encode(obs, snr_db, drop), x_t, t)
+        if self.diffusion or not self.has_skip:
+            return out
+        return out + self.skip(obs)
 
 
 def count_parameters(model) -> int:

@@ -11,6 +11,9 @@
   (:func:`linksim.precoding.expected_gramian_precoder`), trained on the received energy ``|H F|_F^2``.
 
 Losses take ``obs`` [B, L, P, Nu, Nb], ``snr_db`` [B], ``h`` [B, F, Nu, Nb] (the target).
+A backbone with a skip connection (``SRSTransformer.skip``, e.g. hold-last) makes SL and
+E2E predict the correction to it, and the DM diffuse the residual ``h - skip(obs)``
+(:func:`dm_loss`; :class:`DiffusionSampler` adds the skip back).
 """
 
 from __future__ import annotations
@@ -119,7 +122,7 @@ def dm_loss(net, obs, snr_db, h, rng, p_uncond: float = 0.1, parameterisation: s
     ab_r = tf.gather(abar, t)
     ab = tf.cast(ab_r, tf.complex64)[:, None, None, None]
     eps = _complex_normal(rng, tf.shape(h))
-    x0 = h * DATA_SCALE
+    x0 = (h - net.skip(obs) if net.has_skip else h) * DATA_SCALE
     xt = tf.sqrt(ab) * x0 + tf.sqrt(1.0 - ab) * eps
     drop = rng.uniform([b]) < p_uncond
     pred = net(obs, snr_db, decoder_input(xt, tf.sqrt(ab), input_scale), tf.cast(t, tf.float32), drop=drop)
@@ -206,7 +209,16 @@ class DiffusionSampler:
         _, _, F, nu, nb = self.net.data_shape
         x = _complex_normal(rng, [b, F, nu, nb])
         out = self._out(mem, self._input(x, self.T), tf.fill([b], float(self.T)))
-        return self.to_x0(x, out, self.T) / DATA_SCALE
+        return self._to_channel(self.to_x0(x, out, self.T), self._skip(obs, 1))
+
+    def _skip(self, obs, K: int):
+        """The skip estimate repeated K times [B K, F, Nu, Nb], or None without one."""
+        return tf.repeat(self.net.skip(obs), K, axis=0) if self.net.has_skip else None
+
+    @staticmethod
+    def _to_channel(x, skip):
+        """The channel from the DM's data space (the residual when there is a skip)."""
+        return x / DATA_SCALE if skip is None else x / DATA_SCALE + skip
 
     def __call__(self, obs, snr_db, K: int, w: float, stochastic: bool, rng, truth=None):
         b = int(obs.shape[0])
@@ -219,6 +231,7 @@ class DiffusionSampler:
         _, _, F, nu, nb = self.net.data_shape
         shape = [b * K, F, nu, nb]
         x = _complex_normal(rng, shape)
+        skip = self._skip(obs, K)
         trace = {k: [] for k in ("nmse_xt", "gcs_xt", "nmse_x0", "gcs_x0")} if truth is not None else None
         ref = None if truth is None else tf.repeat(tf.cast(truth, tf.complex64), K, axis=0)
         for t in range(self.T, 0, -1):
@@ -238,14 +251,14 @@ class DiffusionSampler:
             mean = tf.cast(c0, x.dtype) * x0 + tf.cast(ct, x.dtype) * x
             if trace is not None:
                 for name, v in (("xt", x), ("x0", x0)):
-                    v = v / DATA_SCALE
+                    v = self._to_channel(v, skip)
                     trace[f"nmse_{name}"].append(float(_energy(v - ref) / _energy(ref)))
                     trace[f"gcs_{name}"].append(float(tf.reduce_mean(gcs_per_matrix(v, ref))))
             if stochastic and t > 1:
                 sd = math.sqrt(beta * (1.0 - ab_prev) / (1.0 - ab)) if self.variance == "posterior" else math.sqrt(beta)
                 mean = mean + tf.cast(sd, x.dtype) * _complex_normal(rng, shape)
             x = mean
-        samples = tf.reshape(x / DATA_SCALE, [b, K, F, nu, nb])
+        samples = tf.reshape(self._to_channel(x, skip), [b, K, F, nu, nb])
         if trace is None:
             return samples
         return samples, {k: np.asarray(v) for k, v in trace.items()}

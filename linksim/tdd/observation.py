@@ -27,15 +27,22 @@ def observe(obs_clean, no: float, comb: int, rng):
     return tf.cast(obs_clean, tf.complex64) + n
 
 
+def hold_last_index(geo: SRSGeometry) -> list[int]:
+    """Per PRB of the band, the flat token index ``occasion * P + position`` of its newest
+    observation in the history (-1: never sounded) — the hold-last estimate as a gather
+    (:class:`linksim.tdd.backbone.SRSTransformer`'s ``skip_index``)."""
+    P = geo.prb_per_hop
+    out = []
+    for prb, j in enumerate(geo.latest_occasion()):
+        out.append(-1 if j < 0 else int(j) * P + int(np.where(geo.prbs_of(j) == prb)[0][0]))
+    return out
+
+
 def hold_last(obs, geo: SRSGeometry):
     """Wideband estimate [B, F, Nu, Nb]: each PRB from the latest occasion that sounded it
     (zero for a PRB never sounded)."""
-    owner = geo.latest_occasion()
-    L, P = geo.history, geo.prb_per_hop
+    P = geo.prb_per_hop
     cols = []
-    for prb, j in enumerate(owner):
-        if j < 0:
-            cols.append(tf.zeros_like(obs[:, 0, 0]))
-        else:
-            cols.append(obs[:, j, int(np.where(geo.prbs_of(j) == prb)[0][0])])
+    for i in hold_last_index(geo):
+        cols.append(tf.zeros_like(obs[:, 0, 0]) if i < 0 else obs[:, i // P, i % P])
     return tf.stack(cols, axis=1)

@@ -26,7 +26,7 @@ from ..training_loop import cosine_adam, run_steps
 from .backbone import PROFILES, SRSTransformer, count_parameters
 from .channels import SRSGeometry, channel_set, data_shape
 from .models import LOSSES
-from .observation import observe
+from .observation import hold_last_index, observe
 
 TASK = "srs_precoding"
 
@@ -43,6 +43,9 @@ class DataSpec(_Strict):
 
 class NetworkSpec(_Strict):
     profile: Literal["cpu", "paper"] = Field("cpu", description="Backbone size (linksim.tdd.backbone.PROFILES).")
+    skip: Literal["none", "hold_last"] = Field("none", description="Skip connection: the network predicts the correction "
+                                                                "to the hold-last estimate (SL, E2E) or diffuses the "
+                                                                "residual h - hold-last (DM); none: the channel itself.")
 
 
 class DiffusionSpec(_Strict):
@@ -93,7 +96,8 @@ def load_spec(path, overrides=None) -> SRSTrainSpec:
 
 
 def build_network(spec: SRSTrainSpec) -> SRSTransformer:
-    return SRSTransformer(diffusion=spec.model == "dm", T=spec.diffusion.T,
+    skip = hold_last_index(SRSGeometry.from_section(spec.channel)) if spec.network.skip == "hold_last" else None
+    return SRSTransformer(diffusion=spec.model == "dm", T=spec.diffusion.T, skip_index=skip,
                           **PROFILES[spec.network.profile]).build_for(data_shape(spec.channel))
 
 
@@ -113,6 +117,8 @@ def init_from_sl(net: SRSTransformer, source: str, shape, parameterisation: str)
     sl, cfg = load_checkpoint(resolve_model(source), shape)
     if cfg.get("model") != "sl":
         raise ValueError(f"init_from needs an sl model, {source} is {cfg.get('model')!r}")
+    if sl.cfg.get("skip_index") != net.cfg.get("skip_index"):
+        raise ValueError(f"init_from: {source} has another skip connection (network.skip) than this DM")
     theirs = sl.named_variables()
     copied = 0
     for key, v in net.named_variables().items():
@@ -265,6 +271,9 @@ def model_card(info: dict) -> str:
     init = f"; initialised from the SL model `{d['init_from']}`" if d.get("init_from") else ""
     if d.get("input_scale", "none") != "none":
         init += f"; decoder input {d['input_scale']}_t x_t"
+    skip = sp["network"].get("skip", "none")
+    role = f"the DM diffuses h - {skip}" if info["model"] == "dm" else "the network predicts the correction to it"
+    net_skip = "" if skip == "none" else f", skip connection `{skip}` ({role})"
     what = {"sl": "discriminative (MSE) estimate: approximate conditional mean",
             "dm": f"conditional DDPM, {kind}-prediction, loss weighting {weighting}, cosine schedule T = {d['T']}, "
                   f"condition dropped with p = {d['p_uncond']} (classifier-free guidance){init}",
@@ -284,7 +293,7 @@ Card C estimator `{info['model']}` trained by `linksim train {info['source']}`.
 | | |
 |---|---|
 | model | {what} |
-| network | SRS transformer encoder-decoder (`SRSTransformer`), profile `{sp['network']['profile']}`, {info['parameters']} parameters |
+| network | SRS transformer encoder-decoder (`SRSTransformer`), profile `{sp['network']['profile']}`{net_skip}, {info['parameters']} parameters |
 | data | {info['samples']} training + {info['test_samples']} test realisations (seed {sp['data']['seed']}); UMa, {ch['carrier_frequency_ghz']} GHz, {ch['subcarrier_spacing_khz']} kHz, {ch['num_prb']} PRB, {ch['num_hops']} hops, comb {ch['comb']}, SRS every {ch['periodicity_slots']} slots, L = {ch['history']}, precoding {ch['delay_slots']} slots after the last SRS; BS {2 * ch['bs_rows'] * ch['bs_cols']} ports, UE {2 * ch['ue_cols']} ports; UE speed {speed} km/h ({info['data_s']} s to draw or load) |
 | training | {sp['training']['steps']} steps, batch {sp['training']['batch_size']}, Adam lr {sp['training']['learning_rate']} (cosine), uplink SNR uniform in {list(sp['training']['snr_db'])} dB, final loss {info['final_loss']} |
 | time | {info['wall_s']} s wall on this machine (data included; {info['threads'] or 'all'} TF threads), evaluation {info['eval_s']} s |

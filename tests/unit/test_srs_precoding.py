@@ -96,6 +96,8 @@ class _GaussianScoreNet:
     """Exact eps-prediction for x0 ~ N(mu, s2) per real component (the DM's data space),
     mu = memory * mu_c: the conditional memory is 1, the null memory 0."""
 
+    has_skip = False
+
     def __init__(self, mu_c, s2, T=40, shape=(1, 1, 4, 1, 2)):
         self.T, self.data_shape = T, shape
         self.mu = tf.constant(mu_c * math.sqrt(2.0), tf.complex64)   # DM space: scaled by sqrt(2)
@@ -160,6 +162,8 @@ class _Reparameterised:
     """The exact Gaussian net re-expressed as a v- or x0-predictor (with the decoder
     input alpha_t x_t when ``input_scale`` is alpha)."""
 
+    has_skip = False
+
     def __init__(self, net, kind, input_scale="none"):
         self.net, self.kind, self.input_scale = net, kind, input_scale
         self.T, self.data_shape = net.T, net.data_shape
@@ -201,6 +205,7 @@ def test_dm_loss_weights_the_clean_estimates_error():
 
     class Net:
         T = 20
+        has_skip = False
 
         def __init__(self):
             self.seen = None
@@ -304,3 +309,71 @@ def test_e2e_loss_is_the_received_energy_and_differentiable_through_eigh():
     grads = tape.gradient(loss, net.trainable_variables)
     assert all(np.all(np.isfinite(g.numpy())) for g in grads if g is not None)
     assert -1.0 <= float(loss) < 0.0
+
+
+def _twins(diffusion: bool):
+    """The same small backbone without and with the hold-last skip connection (same
+    weights), its geometry and observations."""
+    from linksim.tdd.backbone import SRSTransformer
+    from linksim.tdd.observation import hold_last_index
+
+    geo = SRSGeometry.from_section(SRSPrecoding(history=6, num_prb=8, num_hops=4))
+    shape = (geo.history, geo.prb_per_hop, geo.num_prb, 2, 4)
+    nets = []
+    for skip in (None, hold_last_index(geo)):
+        tf.keras.utils.set_random_seed(0)
+        nets.append(SRSTransformer(d_model=16, heads=2, ff=32, enc_layers=1, dec_layers=1, diffusion=diffusion, T=10,
+                                   skip_index=skip).build_for(shape))
+    for a, b in zip(nets[0].weights, nets[1].weights):
+        b.assign(a)
+    obs = tf.constant(_crandn(np.random.default_rng(3), 5, *shape[:2], 2, 4))
+    return nets, geo, obs
+
+
+def test_skip_connection_adds_hold_last_to_sl_and_e2e_outputs():
+    (plain, skip), geo, obs = _twins(False)
+    snr = tf.zeros([5])
+    held = hold_last(obs, geo).numpy()
+    assert np.abs(skip.skip(obs).numpy() - held).max() == 0
+    assert np.abs(plain.skip(obs).numpy()).max() == 0
+    np.testing.assert_allclose(skip(obs, snr).numpy(), plain(obs, snr).numpy() + held, atol=1e-5)
+    with pytest.raises(ValueError, match="skip_index needs 8 token indices"):
+        type(skip)(d_model=16, heads=2, ff=32, enc_layers=1, dec_layers=1, skip_index=[0] * 7).build_for(skip.data_shape)
+
+
+def test_skip_connection_dm_diffuses_the_residual_and_samples_the_channel():
+    """A DM with the skip: its loss on h is the plain DM's loss on h - hold-last, and its
+    samples and clean estimate are the plain DM's plus hold-last (same weights, same
+    random draws)."""
+    from linksim.tdd.models import dm_loss
+
+    (plain, skip), geo, obs = _twins(True)
+    snr = tf.zeros([5])
+    held = hold_last(obs, geo)
+    h = tf.constant(_crandn(np.random.default_rng(4), 5, 8, 2, 4))
+    for kind in ("eps", "v"):
+        a = float(dm_loss(skip, obs, snr, h, tf.random.Generator.from_seed(2), parameterisation=kind))
+        b = float(dm_loss(plain, obs, snr, h - held, tf.random.Generator.from_seed(2), parameterisation=kind))
+        assert a == pytest.approx(b, rel=1e-5), kind
+    s_skip, s_plain = DiffusionSampler(skip, parameterisation="v"), DiffusionSampler(plain, parameterisation="v")
+    a = s_skip(obs, 0.0, 3, 1.0, True, tf.random.Generator.from_seed(5)).numpy()
+    b = s_plain(obs, 0.0, 3, 1.0, True, tf.random.Generator.from_seed(5)).numpy()
+    np.testing.assert_allclose(a, b + held.numpy()[:, None], atol=1e-4)
+    a = s_skip.clean_estimate(obs, 0.0, tf.random.Generator.from_seed(6)).numpy()
+    b = s_plain.clean_estimate(obs, 0.0, tf.random.Generator.from_seed(6)).numpy()
+    np.testing.assert_allclose(a, b + held.numpy(), atol=1e-4)
+
+
+def test_skip_connection_round_trips_and_init_from_sl_needs_the_same_skip(tmp_path):
+    from linksim.diffusion.checkpoints import load_checkpoint, save_checkpoint
+    from linksim.tdd.training import init_from_sl
+
+    (plain, skip), geo, obs = _twins(False)
+    save_checkpoint(tmp_path / "sl", skip, data_shape=skip.data_shape, extra={"task": "srs_precoding", "model": "sl"})
+    loaded, _ = load_checkpoint(tmp_path / "sl", skip.data_shape)
+    assert loaded.cfg["skip_index"] == skip.cfg["skip_index"]
+    np.testing.assert_allclose(loaded(obs, tf.zeros([5])).numpy(), skip(obs, tf.zeros([5])).numpy(), atol=1e-5)
+    (dm_plain, dm_skip), _, _ = _twins(True)
+    assert init_from_sl(dm_skip, str(tmp_path / "sl"), skip.data_shape, "v") > 0
+    with pytest.raises(ValueError, match="another skip connection"):
+        init_from_sl(dm_plain, str(tmp_path / "sl"), skip.data_shape, "v")
