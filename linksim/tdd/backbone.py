@@ -11,6 +11,13 @@ embedding. Output: a linear head back to ``2 Nu Nb`` reals per PRB.
 Classifier-free guidance: :meth:`encode` with ``drop`` set replaces the memory of those
 observations by a learned null token (the unconditional model).
 
+PRB history queries (``query_index``, optional): each decoder query also gets the
+projection of its own PRB's observations in the history (newest first) and the SNR
+embedding, so that per-PRB filtering (shrinking a noisy observation, extrapolating two
+soundings in time) needs no routing through cross-attention. :meth:`encode` appends these
+F query tokens to the memory (the null token replaces them too); :meth:`decode` splits
+them off.
+
 Skip connection (``skip_index``, optional): the network predicts the correction to a
 fixed estimate read from the observations, :meth:`skip` — e.g. hold-last
 (:func:`linksim.tdd.observation.hold_last_index`): each PRB from one (occasion, PRB)
@@ -101,10 +108,14 @@ class SRSTransformer(keras.Model):
     skip_index : list of int, optional
         Per PRB of the band, the flat token index ``occasion * P + position`` of the
         observation the skip estimate copies (-1: zero); None: no skip connection.
+    query_index : list of list of int, optional
+        Per PRB of the band, the token indices of its observations that its decoder query
+        sees (-1: zeros; e.g. :func:`linksim.tdd.observation.prb_history_index`); None:
+        the queries are positions only.
     """
 
     def __init__(self, d_model: int = 64, heads: int = 4, ff: int = 128, enc_layers: int = 2, dec_layers: int = 2,
-                 diffusion: bool = False, T: int = 50, skip_index=None, **kwargs):
+                 diffusion: bool = False, T: int = 50, skip_index=None, query_index=None, **kwargs):
         kwargs.setdefault("name", "srs_transformer")
         super().__init__(**kwargs)
         if d_model % heads:
@@ -113,6 +124,9 @@ class SRSTransformer(keras.Model):
                     "dec_layers": int(dec_layers), "diffusion": bool(diffusion), "T": int(T)}
         if skip_index is not None:   # absent from the config of models without one
             self.cfg["skip_index"] = [int(i) for i in skip_index]
+        if query_index is not None:
+            self.cfg["query_index"] = [[int(i) for i in row] for row in query_index]
+            self.embed_q = keras.layers.Dense(d_model, name="embed_q")
         d = self.cfg["d_model"]
         self.embed_obs = keras.layers.Dense(d, name="embed_obs")
         self.embed_snr = keras.layers.Dense(d, name="embed_snr")
@@ -155,6 +169,10 @@ class SRSTransformer(keras.Model):
         idx = self.cfg.get("skip_index")
         if idx is not None and (len(idx) != F or not all(-1 <= i < L * P for i in idx)):
             raise ValueError(f"skip_index needs {F} token indices in [-1, {L * P}), got {idx}")
+        rows = self.cfg.get("query_index")
+        if rows is not None and (len(rows) != F or len({len(r) for r in rows}) != 1
+                                 or not all(-1 <= i < L * P for r in rows for i in r)):
+            raise ValueError(f"query_index needs {F} rows of equal length of token indices in [-1, {L * P})")
         obs = tf.zeros([1, L, P, nu, nb], tf.complex64)
         mem = self.encode(obs, tf.zeros([1]))
         if self.diffusion:
@@ -176,15 +194,22 @@ class SRSTransformer(keras.Model):
 
     # ------------------------------------------------------------------ passes
     def encode(self, obs, snr_db, drop=None):
-        """Memory [B, L P, d] of observations [B, L, P, Nu, Nb]; ``drop`` [B] bool: the
-        null (unconditional) memory for those."""
+        """Memory [B, L P, d] of observations [B, L, P, Nu, Nb] (with ``query_index``:
+        [B, L P + F, d], the PRB history query tokens last); ``drop`` [B] bool: the null
+        (unconditional) memory for those."""
         L, P = self.data_shape[:2]
         tok = to_tokens(obs)                                            # [B, L, P, 2NuNb]
         tok = tf.reshape(tok, [tf.shape(tok)[0], L * P, tok.shape[-1]])
-        x = self.embed_obs(tok) + self.pos_enc[None] + self.embed_snr(tf.cast(snr_db, tf.float32)[:, None, None] / 10.0)
+        snr = self.embed_snr(tf.cast(snr_db, tf.float32)[:, None, None] / 10.0)
+        x = self.embed_obs(tok) + self.pos_enc[None] + snr
         for blk in self.enc:
             x = blk(x)
         x = self.enc_ln(x)
+        rows = self.cfg.get("query_index")
+        if rows is not None:   # [B, F, S, Nu, Nb] -> [B, F, 2 S Nu Nb] -> one token per PRB
+            hist = self._gather(obs, rows)
+            feat = tf.concat(tf.unstack(to_tokens(hist), axis=2), -1)
+            x = tf.concat([x, self.embed_q(feat) + snr], 1)
         if drop is not None:
             null = tf.broadcast_to(tf.cast(self.null, x.dtype)[None, None], tf.shape(x))
             x = tf.where(tf.cast(drop, tf.bool)[:, None, None], null, x)
@@ -193,8 +218,10 @@ class SRSTransformer(keras.Model):
     def decode(self, memory, x_t=None, t=None):
         """[B, F, Nu, Nb] complex from the memory (and, for the DM, the noisy target
         ``x_t`` and its step ``t``)."""
-        _, _, F, nu, nb = self.data_shape
+        L, P, F, nu, nb = self.data_shape
         q = tf.broadcast_to(self.pos_dec[None], [tf.shape(memory)[0], F, self.cfg["d_model"]])
+        if self.cfg.get("query_index") is not None:
+            memory, q = memory[:, :L * P], q + memory[:, L * P:]
         if self.diffusion:
             temb = self.embed_t2(self.embed_t1(time_features(t, self.T, self.cfg["d_model"])))
             q = q + self.embed_x(to_tokens(x_t)) + temb[:, None, :]
@@ -209,13 +236,20 @@ class SRSTransformer(keras.Model):
     def skip(self, obs):
         """The skip connection's estimate [B, F, Nu, Nb] complex64 of observations
         [B, L, P, Nu, Nb] (see ``skip_index``); zeros without one."""
-        L, P, F, nu, nb = self.data_shape
+        _, _, F, nu, nb = self.data_shape
         idx = self.cfg.get("skip_index")
         if idx is None:
             return tf.zeros([tf.shape(obs)[0], F, nu, nb], tf.complex64)
+        return self._gather(obs, idx)
+
+    def _gather(self, obs, index):
+        """Observations at flat token indices: ``index`` of any nesting (-1: zeros) ->
+        [B, *shape(index), Nu, Nb] complex64."""
+        L, P, _, nu, nb = self.data_shape
         flat = tf.reshape(tf.cast(obs, tf.complex64), [tf.shape(obs)[0], L * P, nu, nb])
-        keep = tf.constant([i >= 0 for i in idx])[None, :, None, None]
-        picked = tf.gather(flat, [max(i, 0) for i in idx], axis=1)
+        index = np.asarray(index)
+        picked = tf.gather(flat, np.maximum(index, 0), axis=1)
+        keep = tf.constant(index >= 0)[None, ..., None, None]
         return tf.where(keep, picked, tf.zeros_like(picked))
 
     def call(self, obs, snr_db, x_t=None, t=None, drop=None):

@@ -27,15 +27,24 @@ def observe(obs_clean, no: float, comb: int, rng):
     return tf.cast(obs_clean, tf.complex64) + n
 
 
-def hold_last_index(geo: SRSGeometry) -> list[int]:
-    """Per PRB of the band, the flat token index ``occasion * P + position`` of its newest
-    observation in the history (-1: never sounded) — the hold-last estimate as a gather
-    (:class:`linksim.tdd.backbone.SRSTransformer`'s ``skip_index``)."""
+def prb_history_index(geo: SRSGeometry) -> list[list[int]]:
+    """Per PRB of the band, the flat token indices ``occasion * P + position`` of its
+    observations in the history, newest first, padded with -1 to the longest list (a PRB
+    never sounded: all -1)."""
     P = geo.prb_per_hop
-    out = []
-    for prb, j in enumerate(geo.latest_occasion()):
-        out.append(-1 if j < 0 else int(j) * P + int(np.where(geo.prbs_of(j) == prb)[0][0]))
-    return out
+    rows = [[] for _ in range(geo.num_prb)]
+    for j in range(geo.history - 1, -1, -1):
+        for pos, prb in enumerate(geo.prbs_of(j)):
+            rows[int(prb)].append(j * P + pos)
+    width = max(1, max(len(r) for r in rows))
+    return [r + [-1] * (width - len(r)) for r in rows]
+
+
+def hold_last_index(geo: SRSGeometry) -> list[int]:
+    """Per PRB of the band, the flat token index of its newest observation (-1: never
+    sounded) — the hold-last estimate as a gather
+    (:class:`linksim.tdd.backbone.SRSTransformer`'s ``skip_index``)."""
+    return [row[0] for row in prb_history_index(geo)]
 
 
 def hold_last(obs, geo: SRSGeometry):

@@ -26,7 +26,7 @@ from ..training_loop import cosine_adam, run_steps
 from .backbone import PROFILES, SRSTransformer, count_parameters
 from .channels import SRSGeometry, channel_set, data_shape
 from .models import LOSSES
-from .observation import hold_last_index, observe
+from .observation import hold_last_index, observe, prb_history_index
 
 TASK = "srs_precoding"
 
@@ -46,6 +46,9 @@ class NetworkSpec(_Strict):
     skip: Literal["none", "hold_last"] = Field("none", description="Skip connection: the network predicts the correction "
                                                                 "to the hold-last estimate (SL, E2E) or diffuses the "
                                                                 "residual h - hold-last (DM); none: the channel itself.")
+    queries: Literal["position", "prb_history"] = Field("position", description="What each PRB's decoder query sees: its position, "
+                                                                               "or also its own PRB's observations in the history "
+                                                                               "(prb_history; per-PRB filtering without cross-attention).")
 
 
 class DiffusionSpec(_Strict):
@@ -96,8 +99,10 @@ def load_spec(path, overrides=None) -> SRSTrainSpec:
 
 
 def build_network(spec: SRSTrainSpec) -> SRSTransformer:
-    skip = hold_last_index(SRSGeometry.from_section(spec.channel)) if spec.network.skip == "hold_last" else None
-    return SRSTransformer(diffusion=spec.model == "dm", T=spec.diffusion.T, skip_index=skip,
+    geo = SRSGeometry.from_section(spec.channel)
+    skip = hold_last_index(geo) if spec.network.skip == "hold_last" else None
+    queries = prb_history_index(geo) if spec.network.queries == "prb_history" else None
+    return SRSTransformer(diffusion=spec.model == "dm", T=spec.diffusion.T, skip_index=skip, query_index=queries,
                           **PROFILES[spec.network.profile]).build_for(data_shape(spec.channel))
 
 
@@ -117,8 +122,9 @@ def init_from_sl(net: SRSTransformer, source: str, shape, parameterisation: str)
     sl, cfg = load_checkpoint(resolve_model(source), shape)
     if cfg.get("model") != "sl":
         raise ValueError(f"init_from needs an sl model, {source} is {cfg.get('model')!r}")
-    if sl.cfg.get("skip_index") != net.cfg.get("skip_index"):
-        raise ValueError(f"init_from: {source} has another skip connection (network.skip) than this DM")
+    for key, field in (("skip_index", "network.skip"), ("query_index", "network.queries")):
+        if sl.cfg.get(key) != net.cfg.get(key):
+            raise ValueError(f"init_from: {source} has another {field} than this DM")
     theirs = sl.named_variables()
     copied = 0
     for key, v in net.named_variables().items():
@@ -274,6 +280,8 @@ def model_card(info: dict) -> str:
     skip = sp["network"].get("skip", "none")
     role = f"the DM diffuses h - {skip}" if info["model"] == "dm" else "the network predicts the correction to it"
     net_skip = "" if skip == "none" else f", skip connection `{skip}` ({role})"
+    if sp["network"].get("queries", "position") != "position":
+        net_skip += f", decoder queries `{sp['network']['queries']}` (each PRB's query sees that PRB's observations)"
     what = {"sl": "discriminative (MSE) estimate: approximate conditional mean",
             "dm": f"conditional DDPM, {kind}-prediction, loss weighting {weighting}, cosine schedule T = {d['T']}, "
                   f"condition dropped with p = {d['p_uncond']} (classifier-free guidance){init}",

@@ -375,5 +375,42 @@ def test_skip_connection_round_trips_and_init_from_sl_needs_the_same_skip(tmp_pa
     np.testing.assert_allclose(loaded(obs, tf.zeros([5])).numpy(), skip(obs, tf.zeros([5])).numpy(), atol=1e-5)
     (dm_plain, dm_skip), _, _ = _twins(True)
     assert init_from_sl(dm_skip, str(tmp_path / "sl"), skip.data_shape, "v") > 0
-    with pytest.raises(ValueError, match="another skip connection"):
+    with pytest.raises(ValueError, match="another network.skip"):
         init_from_sl(dm_plain, str(tmp_path / "sl"), skip.data_shape, "v")
+
+
+def test_prb_history_queries_carry_each_prbs_own_observations_only(tmp_path):
+    """With ``query_index`` the memory ends with one token per PRB built from that PRB's
+    observations: perturbing one observed (occasion, PRB) token changes exactly the query
+    tokens of the PRB it sounds; the null memory replaces them too; the index survives a
+    checkpoint round trip and init_from_sl refuses an SL with other queries."""
+    from linksim.tdd.backbone import SRSTransformer
+    from linksim.tdd.observation import prb_history_index
+
+    geo = SRSGeometry.from_section(SRSPrecoding(history=6, num_prb=8, num_hops=4))
+    rows = prb_history_index(geo)
+    assert rows[0] == [4, -1] and rows[4] == [8, 0]   # PRB 4: occasion 4 (newest), then occasion 0
+    shape = (geo.history, geo.prb_per_hop, geo.num_prb, 2, 4)
+    tf.keras.utils.set_random_seed(0)
+    net = SRSTransformer(d_model=16, heads=2, ff=32, enc_layers=1, dec_layers=1, query_index=rows).build_for(shape)
+    obs = _crandn(np.random.default_rng(3), 2, *shape[:2], 2, 4)
+    LP = shape[0] * shape[1]
+    base = net.encode(tf.constant(obs), tf.zeros([2])).numpy()
+    assert base.shape == (2, LP + 8, 16)
+    bumped = obs.copy()
+    bumped[:, 0, 1] += 1.0                             # occasion 0, position 1: token 1 = PRB 5
+    moved = np.abs(net.encode(tf.constant(bumped), tf.zeros([2])).numpy() - base).max(axis=(0, 2))[LP:]
+    assert [i for i, m in enumerate(moved) if m > 1e-6] == [5]
+    null = net.encode(tf.constant(obs), tf.zeros([2]), drop=tf.constant([True, False])).numpy()
+    assert np.allclose(null[0, LP:], null[0, 0]) and np.allclose(null[1], base[1])
+    with pytest.raises(ValueError, match="query_index needs 8 rows"):
+        SRSTransformer(d_model=16, heads=2, ff=32, enc_layers=1, dec_layers=1, query_index=rows[:7]).build_for(shape)
+    from linksim.diffusion.checkpoints import load_checkpoint, save_checkpoint
+    from linksim.tdd.training import init_from_sl
+
+    save_checkpoint(tmp_path / "sl", net, data_shape=shape, extra={"task": "srs_precoding", "model": "sl"})
+    loaded, _ = load_checkpoint(tmp_path / "sl", shape)
+    np.testing.assert_allclose(loaded.encode(tf.constant(obs), tf.zeros([2])).numpy(), base, atol=1e-5)
+    dm = SRSTransformer(d_model=16, heads=2, ff=32, enc_layers=1, dec_layers=1, diffusion=True, T=10).build_for(shape)
+    with pytest.raises(ValueError, match="another network.queries"):
+        init_from_sl(dm, str(tmp_path / "sl"), shape, "v")
