@@ -36,7 +36,7 @@ FAMILIES = {
     "srs_precoding": ("srs_precoding_low", [
         "receivers=[{name: perfect}, {name: srs_hold}, {name: wiener}, {name: wiener, label: wiener_k4, samples: 4}, "
         "{name: sl}, {name: dm, samples: 2}, {name: e2e}]", "srs_precoding.training_samples=256",
-        "sweep.values=[-5,0,5]", "sweep.batch_size=8", "sweep.max_batches=2"]),
+        "sweep.values=[-5,5]", "sweep.batch_size=8", "sweep.max_batches=2"]),
     "images": ("ddpm_images", ["reconstruction=[{name: none}, {name: ddpm, steps: 5, samples: 2}]",
                                "sweep.values=[0,8]", "sweep.batch_size=16", "sweep.max_batches=2"]),
     "semantic": ("semcom", ["semantic.systems=[{name: dae, samples: 2, sample_steps: 5}, {name: vae}]",
