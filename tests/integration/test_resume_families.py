@@ -31,9 +31,11 @@ FAMILIES = {
         "narrowband.test_profile=D", "sweep.values=[10,20]", "sweep.batch_size=2", "sweep.max_batches=1",
         "receivers=[{name: dm_pooled, steps: 4, calibration_samples: 2}, "
         "{name: dm_vb, steps: 4, max_iterations: 2, elbo_steps: [5], calibration_samples: 2}]"]),
-    # every SRS receiver (the quick run of the scenarios is -m slow): the Wiener predictor
-    # fitted on 256 channels, its Gaussian-posterior samples, SL, the DM's samples, E2E
-    "srs_precoding": ("srs_precoding_low", [
+    # every SRS receiver (the quick runs of the scenarios are -m slow): the Wiener predictor
+    # fitted on 256 channels, its Gaussian-posterior samples, SL, the DM's samples, E2E; the
+    # minimal preset, whose models have the hold-last skip and the PRB-history queries (the
+    # same receivers load the low and high models: test_srs_dm_condition.py)
+    "srs_precoding": ("srs_precoding_minimal", [
         "receivers=[{name: perfect}, {name: srs_hold}, {name: wiener}, {name: wiener, label: wiener_k4, samples: 4}, "
         "{name: sl}, {name: dm, samples: 2}, {name: e2e}]", "srs_precoding.training_samples=256",
         "sweep.values=[-5,5]", "sweep.batch_size=8", "sweep.max_batches=2"]),

@@ -54,12 +54,13 @@ SMALLER.update({f"srs_precoding_{m}": ["srs_precoding.training_samples=1000"] fo
 # whose chain another one already runs here (same link family and receivers, other
 # settings), or whose part a test of its own runs (the interferer: test_interference.py;
 # SRS sounding, every Card C receiver, the semantic systems and the image reconstruction
-# stages: `linksim run` in test_resume_families.py; the SVD precoder: test_chain_options.py;
+# stages: `linksim run` in test_resume_families.py; each shipped Card C model on fresh
+# realisations: test_srs_dm_condition.py; the SVD precoder: test_chain_options.py;
 # the quickstart: its link under XLA with LS, LMMSE and the non-identical DM in the API
 # walkthrough (test_api_walkthrough.py), `linksim run` on it in test_resume_families.py,
 # gmm in the OFDM chain in test_link_claims.py, identical_dm in mixed_environments' quick
 # run here), runs with -m slow.
-SAME_CHAIN_ELSEWHERE = {"quickstart", "srs_precoding_low", "srs_precoding_high", "srs_precoding_cfg", "moe_vb_balanced",
+SAME_CHAIN_ELSEWHERE = {"quickstart", "srs_precoding_minimal", "srs_precoding_low", "srs_precoding_high", "srs_precoding_cfg", "moe_vb_balanced",
                         "moe_vb_scarce_D", "narrowband_interferer", "srs_sounding", "uma_downlink_svd",
                         "semcom", "ddpm_images"}
 
