@@ -1,6 +1,5 @@
 """The narrowband pilot link of Card B through linksim's link block (small arrays)."""
 
-import numpy as np
 import pytest
 
 from linksim.errors import UserError
