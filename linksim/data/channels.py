@@ -379,15 +379,11 @@ class ChannelDataset:
         """Write ``path`` (.npz: h, labels, slots) and the JSON sidecar ``path.json``
         (atomically). Returns the .npz path."""
         npz, side = self._paths(path)
-        npz.parent.mkdir(parents=True, exist_ok=True)
-        tmp = npz.with_name(f".{npz.name}.{os.getpid()}.tmp.npz")
-        np.savez(tmp, h=self.h, labels=self.labels, slots=self.slots)
-        os.replace(tmp, npz)
+        write_cache_file(npz, lambda f: np.savez(f, h=self.h, labels=self.labels, slots=self.slots))
         meta = dict(self.meta)
         meta.pop("cache", None)
-        tmp_side = side.with_name(f".{side.name}.{os.getpid()}.tmp")
-        tmp_side.write_text(json.dumps(meta, indent=1, sort_keys=True), encoding="utf-8")
-        os.replace(tmp_side, side)
+        text = json.dumps(meta, indent=1, sort_keys=True).encode("utf-8")
+        write_cache_file(side, lambda f: f.write(text))
         return npz
 
     @classmethod

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -167,7 +166,7 @@ def channel_set(sec, num_samples: int, seed: int, cache_dir=None) -> tuple[np.nd
     """The cached channel set ``(obs, target)`` of the section's channel distribution
     (drawn once per key and seed; a smaller set is the first part of a larger one drawn
     with the same seed only when both are drawn at the same size)."""
-    from ..data.channels import default_cache_dir
+    from ..data.channels import default_cache_dir, write_cache_file
 
     spec = {"recipe": RECIPE, "num_samples": int(num_samples), "seed": int(seed), **sec.channel_key()}
     digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
@@ -176,8 +175,5 @@ def channel_set(sec, num_samples: int, seed: int, cache_dir=None) -> tuple[np.nd
         with np.load(path, allow_pickle=False) as f:
             return f["obs"], f["target"]
     obs, target = SRSChannelSource(sec).draw(num_samples, seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
-    np.savez(tmp, obs=obs, target=target)
-    tmp.replace(path)
+    write_cache_file(path, lambda f: np.savez(f, obs=obs, target=target))
     return obs, target
