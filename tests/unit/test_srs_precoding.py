@@ -278,7 +278,7 @@ def test_backbone_checkpoint_round_trip_and_null_condition(tmp_path):
     assert cfg["config"]["diffusion"] is True
     assert np.allclose(loaded(obs, tf.zeros([3]), x, t).numpy(), out, atol=1e-5)
     graph = tf.function(lambda o, s, xx, tt: loaded(o, s, xx, tt))
-    assert np.allclose(graph(obs, tf.zeros([3]), x, t).numpy(), out, atol=1e-5)
+    assert np.allclose(graph(obs, tf.zeros([3]), x, t).numpy(), out, rtol=1e-4, atol=1e-5)
     null = net.encode(obs, tf.zeros([3]), drop=tf.constant([True, True, False])).numpy()
     assert np.allclose(null[0], null[1]) and not np.allclose(null[0], null[2])
     assert not np.allclose(net(obs, tf.zeros([3]), x * 2, t).numpy(), out, atol=1e-3)
