@@ -13,6 +13,7 @@ from sionna.phy.channel import (KroneckerModel, RayleighBlockFading, cir_to_ofdm
                                 exp_corr_mat, gen_single_sector_topology,
                                 subcarrier_frequencies)
 from sionna.phy.channel.tr38901 import CDL, RMa, TDL, UMa, UMi, AntennaArray
+from sionna.phy.channel.tr38901.rays import Rays
 
 from ..scenario import Array, Scenario
 
@@ -95,12 +96,47 @@ class ComponentChannel(Block):
 
     def _cir(self, batch_size, num_time_samples, sampling_frequency):
         if self._model_name in _TOPOLOGY:
-            topology = gen_single_sector_topology(batch_size, 1, self._model_name,
-                                                  min_ut_velocity=self._speed, max_ut_velocity=self._speed,
-                                                  indoor_probability=self._indoor, precision=self.precision)
-            self._model.set_topology(*topology)
+            self._new_drops(batch_size)
             return self._model(num_time_samples, sampling_frequency)
         return self._model(batch_size, num_time_samples, sampling_frequency)
+
+    def phase_draws(self, batch_size, num_draws, num_time_samples, sampling_frequency):
+        """Small-scale fading of fixed drops (38.901 UMa/UMi/RMa only): ``batch_size`` new
+        drops (positions, LoS state, large-scale parameters), their clusters and rays
+        (delays, angles, powers, cross-polarisation ratios) drawn once, then ``num_draws``
+        channels of each drop with only the random ray phases redrawn (TR 38.901 step 10).
+        The draws of one drop share its second-order statistics; their sample covariance
+        is that drop's covariance (what a genie estimator knowing the drop would use).
+
+        Output
+        ------
+        h : [num_draws, batch_size, 1, num_rx_ant, 1, num_tx_ant, num_time_samples, num_subcarriers], tf.complex
+        """
+        if self._model_name not in _TOPOLOGY:
+            raise ValueError(f"phase_draws needs a 38.901 topology model ({sorted(_TOPOLOGY)}), "
+                             f"not {self._model_name!r}")
+        model = self._model
+        self._new_drops(batch_size)
+        sampler = model._ray_sampler
+        r = sampler(model._lsp)
+        # the model transposes the rays' fields in place for the uplink: hand it a copy
+        model._ray_sampler = lambda lsp: Rays(r.delays, r.powers, r.aoa, r.aod, r.zoa, r.zod, r.xpr)
+        try:
+            return tf.map_fn(lambda _: self._frequency_response(*model(num_time_samples, sampling_frequency)),
+                             tf.range(int(num_draws)), fn_output_signature=self.cdtype)
+        finally:
+            model._ray_sampler = sampler
+
+    def _new_drops(self, batch_size):
+        self._model.set_topology(*gen_single_sector_topology(
+            batch_size, 1, self._model_name, min_ut_velocity=self._speed, max_ut_velocity=self._speed,
+            indoor_probability=self._indoor, precision=self.precision))
+
+    def _frequency_response(self, a, tau):
+        h = cir_to_ofdm_channel(self._frequencies, a, tau, normalize=self._normalize)
+        if self._gain != 1.0:
+            h = h * tf.cast(self._gain, h.dtype)
+        return h
 
     def call(self, batch_size, num_time_samples, sampling_frequency):
         shape = [batch_size, 1, self._num_rx_ant, 1, self._num_tx_ant, num_time_samples,
@@ -109,16 +145,13 @@ class ComponentChannel(Block):
             eye = tf.eye(self._num_rx_ant, self._num_tx_ant, dtype=self.cdtype)
             h = eye[None, None, :, None, :, None, None]
             return tf.broadcast_to(h, shape)
-        a, tau = self._cir(batch_size, num_time_samples, sampling_frequency)
-        h = cir_to_ofdm_channel(self._frequencies, a, tau, normalize=self._normalize)
+        h = self._frequency_response(*self._cir(batch_size, num_time_samples, sampling_frequency))
         if self._corr is not None:
-            # [..., rx_ant, tx_ant] matrices for the Kronecker model
+            # [..., rx_ant, tx_ant] matrices for the Kronecker model (a scalar gain commutes)
             perm = [0, 1, 3, 5, 6, 2, 4]
             h = tf.transpose(h, perm)
             h = self._corr(h)
             h = tf.transpose(h, [0, 1, 5, 2, 6, 3, 4])
-        if self._gain != 1.0:
-            h = h * tf.cast(self._gain, h.dtype)
         return h
 
 
