@@ -10,9 +10,12 @@
 * Fig. 7 — NMSE of the clean estimate per generation step of one chain, non-identical
   (element-wise times, water-filling) vs identical diffusion on the ``pilot`` and
   ``salt`` initialisations. The identical baseline is the strongest scalar-time choice:
-  every rule (``snr-mean``, ``tau-mean``, ``alpha-mean``) x fill of the unobserved
-  entries (``zero``: the prior mean, ``noise``: fresh noise) is run and the one with the
-  lowest final NMSE is drawn; all of them are written to ``fig7_identical.csv``.
+  every rule (``snr-mean``, ``tau-mean``, ``alpha-mean`` and the oracle ``grid:<tau>``,
+  the time of :data:`TAU_GRID` whose one-call estimate is best on the test channels) x
+  fill of the unobserved entries (``zero``: the prior mean, ``noise``: fresh noise,
+  ``interp``: linear interpolation of each antenna's observed subcarriers) is run and the
+  one with the lowest final NMSE is drawn; all of them are written to
+  ``fig7_identical.csv``.
 * Sampler spread — mean sample variance / posterior variance of the prior backbone and
   one sample's error / the CME's, vs the number of steps (uniform and water-filling) on
   the ``pilot`` initialisation: how many steps posterior samples need.
@@ -50,7 +53,9 @@ from linksim.results import atomic_write, git_revision, package_versions
 
 STEPPERS = ("uniform", "waterfill", "hybrid:0.5", "alpha-uniform", "alpha-waterfill")
 RULES = ("snr-mean", "tau-mean", "alpha-mean")
-FILLS = ("zero", "noise")
+FILLS = ("zero", "noise", "interp")
+#: Scalar times tried for identical diffusion, as fractions of T (the oracle "grid" rule)
+TAU_GRID = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8)
 PARTS = ("table2", "table3", "fig7", "spread")
 
 
@@ -67,6 +72,19 @@ def cell(v) -> str:
     return f"{v[0]:.2f},{v[1]:.2f},{v[2]:.2f}"
 
 
+def interpolate_rows(h_bar, mask):
+    """Linear interpolation of each antenna's observed subcarriers (constant beyond the
+    first and last; zero for an antenna with none) [B, Na, Nc]."""
+    out = np.zeros_like(h_bar)
+    f = np.arange(h_bar.shape[-1])
+    for i, j in np.ndindex(*h_bar.shape[:2]):
+        seen = np.flatnonzero(mask[i, j] > 0)
+        if len(seen):
+            row = h_bar[i, j, seen]
+            out[i, j] = np.interp(f, seen, row.real) + 1j * np.interp(f, seen, row.imag)
+    return out
+
+
 class Problem:
     """Test channels observed by one initialisation pattern, and the sampler's start."""
 
@@ -80,15 +98,21 @@ class Problem:
                                            rng=self.tf_rng, power=1.0)
         self.x, self.a, self.b, self.c = x, a, b, c
 
-    def start(self, den, identical=False, rule="snr-mean", fill="noise"):
-        """``(x_init, tau0)``: element-wise times, or one time by ``rule`` with the
-        unobserved entries filled by ``fill``."""
+    def start(self, den, identical=False, rule="snr-mean", fill="noise", tau=None):
+        """``(x_init, tau0)``: element-wise times, or one time by ``rule`` (or the given
+        scalar ``tau``) with the unobserved entries filled by ``fill`` (``zero``: the prior
+        mean; ``noise``: fresh noise; ``interp``: linear interpolation over the subcarriers
+        of each antenna from its observed entries)."""
         if not identical:
             return self.x, initial_time(den.schedule, self.a)
-        tau = scalar_time(den.schedule, self.a, self.b, rule)
+        if tau is None:
+            tau = scalar_time(den.schedule, self.a, self.b, rule)
+        else:
+            tau = tf.fill([len(self.h), 1, 1, 1], float(tau))
         alpha, _ = den.schedule.alpha_beta(tau)
         observed = tf.constant(self.mask[..., None] > 0)
-        h_c = tf.constant(self.h_bar) * tf.cast(self.c, tf.complex64)
+        h_bar = interpolate_rows(self.h_bar, self.mask) if fill == "interp" else self.h_bar
+        h_c = tf.constant(h_bar) * tf.cast(self.c, tf.complex64)
         x = tf.stack([tf.math.real(h_c), tf.math.imag(h_c)], -1)
         if fill == "noise":
             x = tf.where(observed, x, self.tf_rng.normal(tf.shape(x)))
@@ -99,7 +123,7 @@ class Problem:
 
 
 def run(den, prob: Problem, *, mode, steps=10, samples=4, stepper="waterfill", identical=False, rule="snr-mean",
-        fill="noise", trajectory=False, batch=64):
+        fill="noise", tau=None, trajectory=False, batch=64):
     """Estimates (and per-step clean estimates of the first chain) for all test channels."""
     outs, trajs = [], []
 
@@ -112,7 +136,7 @@ def run(den, prob: Problem, *, mode, steps=10, samples=4, stepper="waterfill", i
         draws, traj = out if trajectory else (out, tf.zeros([0]))
         return tf.reduce_mean(draws, axis=0), traj
 
-    x_all, tau_all = prob.start(den, identical, rule, fill)
+    x_all, tau_all = prob.start(den, identical, rule, fill, tau)
     for i in range(0, len(prob.h), batch):
         tau = tau_all[i:i + batch] if tau_all.shape[0] != 1 else tau_all
         est, traj = go(x_all[i:i + batch], tau)
@@ -164,11 +188,16 @@ def fig7(den, den_id, problems, args):
         _, traj = run(den, prob, stepper="waterfill", **kw)
         curves[f"non-identical/{init}"] = [nmse_ci(t, prob.h) for t in traj]
         best = None
-        for rule in RULES:
-            for fill in FILLS:
-                est, traj = run(den_id, prob, stepper="uniform", identical=True, rule=rule, fill=fill, **kw)
+        for fill in FILLS:
+            # the oracle rule: the scalar time whose one-call estimate is best on these channels
+            t_grid = min((f * den_id.schedule.T for f in TAU_GRID), key=lambda t: nmse_ci(
+                run(den_id, prob, mode="jump", identical=True, fill=fill, tau=t)[0], prob.h)[0])
+            for rule in RULES + (f"grid:{t_grid:g}",):
+                tau = t_grid if rule.startswith("grid") else None
+                est, traj = run(den_id, prob, stepper="uniform", identical=True, rule=rule, fill=fill, tau=tau, **kw)
                 final = nmse_ci(est, prob.h)
                 alternatives.append(f"{init},{rule},{fill},{cell(final)}")
+                print(alternatives[-1], flush=True)
                 if best is None or final[0] < best[0][0]:
                     best = (final, rule, fill, traj)
         curves[f"identical ({best[1]}; {best[2]} fill)/{init}"] = [nmse_ci(t, prob.h) for t in best[3]]  # no comma: a CSV header
@@ -234,6 +263,9 @@ def main():
     ap.add_argument("--table3", nargs="*", default=[], metavar="PATTERN=MODEL", help="models of other training patterns")
     ap.add_argument("--table3-jump-only", action="store_true", help="Table III with the one-call estimate only")
     ap.add_argument("--data", default="quickstart")
+    ap.add_argument("--data-size", type=int, default=20000, help="channels drawn (5 %% of the slots are the test set)")
+    ap.add_argument("--data-seed", type=int, default=0,
+                    help="seed of that draw (use one the model was not trained on when its training set is larger)")
     ap.add_argument("--num-test", type=int, default=256)
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--samples", type=int, default=4)
@@ -249,7 +281,7 @@ def main():
     den, cfg = load_denoiser(args.model)
     backbone, _ = load_denoiser(args.model, network=False)
     shape = tuple(cfg["data_shape"])
-    _, test = cached_dataset(args.data, 20000, 0).train_test_split(0.05, seed=0)
+    _, test = cached_dataset(args.data, args.data_size, args.data_seed).train_test_split(0.05, seed=0)
     h = test.h[: args.num_test]
     problems = {init: Problem(h, init, seed=3) for init in EVAL_PATTERNS}
 
@@ -272,7 +304,7 @@ def main():
         atomic_write(out / "spread.csv", "\n".join(spread(den, problems["pilot"], args.spread_steps, args)) + "\n")
         parts["spread"] = {"model": args.model, "steps": args.spread_steps, "samples": args.spread_samples,
                            "init": "pilot"}
-    run_info = {"data": args.data, "num_test": args.num_test, "steps": args.steps, "samples": args.samples,
+    run_info = {"data": args.data, "data_size": args.data_size, "data_seed": args.data_seed, "num_test": args.num_test, "steps": args.steps, "samples": args.samples,
                 "interval": "95 %, ratio estimator over the test channels", "wall_s": round(time.time() - t0, 1),
                 "git_revision": git_revision(), "versions": package_versions()}
     meta_path = out / "meta.json"
