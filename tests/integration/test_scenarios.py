@@ -25,7 +25,8 @@ def test_scenario_validates(path, capsys):
 # semcom and ddpm_images trace their diffusion samplers' 50-step trajectories (twice: one
 # sample and the 8-sample mean) for every point: the test runs them with 5 steps.
 # quickstart and narrowband_interferer fit their gmm on 1 000 draws (the pool the lmmse
-# covariance already drew) instead of 4 000.
+# covariance already drew) instead of 4 000; uma_drops its pooled covariance and gmm on
+# 1 000 (instead of 15 000 and 8 000).
 SMALLER = {
     "mixed_environments": ["channel.mixture.delay_spread_ns=[100]", "channel.mixture.profile=[A, D]",
                            "receivers=[{name: perfect}, {name: ls}, "
@@ -33,6 +34,7 @@ SMALLER = {
                            "{name: nonidentical_dm, model: nonid-cdlmix-cpu}, {name: identical_dm, model: identical-cdlmix-cpu}]"],
     "semcom": ["semantic.systems.0.sample_steps=5", "semantic.systems.1.sample_steps=5"],
     "quickstart": ["receivers.3.fit_samples=1000"],
+    "uma_drops": ["receivers.2.cov_samples=1000", "receivers.3.fit_samples=1000"],
     "narrowband_interferer": ["receivers.3.fit_samples=1000"],
     "ddpm_images": ["reconstruction.1.steps=5", "reconstruction.2.steps=5"],
 }
@@ -59,10 +61,10 @@ SMALLER.update({f"srs_precoding_{m}": ["srs_precoding.training_samples=1000"] fo
 # the quickstart: its link under XLA with LS, LMMSE and the non-identical DM in the API
 # walkthrough (test_api_walkthrough.py), `linksim run` on it in test_resume_families.py,
 # gmm in the OFDM chain in test_link_claims.py, identical_dm in mixed_environments' quick
-# run here), runs with -m slow.
+# run here; umi_drops: uma_drops' chain with the UMi model), runs with -m slow.
 SAME_CHAIN_ELSEWHERE = {"quickstart", "srs_precoding_minimal", "srs_precoding_low", "srs_precoding_high", "srs_precoding_cfg", "moe_vb_balanced",
                         "moe_vb_scarce_D", "narrowband_interferer", "srs_sounding", "uma_downlink_svd",
-                        "semcom", "ddpm_images"}
+                        "semcom", "ddpm_images", "umi_drops"}
 
 
 def _quick_params():
