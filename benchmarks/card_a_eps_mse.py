@@ -118,23 +118,16 @@ def _pooled(data, num):
 
 
 def _plot(rows, path, model):
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from linksim.plotting import save_curves
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     snr = [r["snr_db"] for r in rows]
     for key, label, style in (("model", model, "o-"), ("backbone", "backbone alone (mixture)", "s--"),
                               ("gaussian", "Gaussian of the training set", "^:"), ("genie", "genie", "d-.")):
         ax.plot(snr, [r[f"{key}_nmse_db"] for r in rows], style, label=label, ms=4)
-    ax.set_xlabel("SNR of the diffusion state α²/β² [dB]")
-    ax.set_ylabel("NMSE of the clean estimate [dB]")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    save_curves(fig, ax, path, "SNR of the diffusion state α²/β² [dB]", "NMSE of the clean estimate [dB]")
 
 
 if __name__ == "__main__":

@@ -209,10 +209,9 @@ def fig7(den, den_id, problems, args):
 
 
 def plot_fig7(curves, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from linksim.plotting import save_curves
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     colors = {"pilot": "tab:blue", "salt": "tab:orange"}
@@ -224,13 +223,7 @@ def plot_fig7(curves, path):
         ax.errorbar(steps, y, yerr=np.nan_to_num(err, posinf=0), label=name, color=colors[init],
                     ls="-" if name.startswith("non") else "--", marker="o" if name.startswith("non") else "s",
                     ms=3, capsize=2)
-    ax.set_xlabel("generation step")
-    ax.set_ylabel("NMSE of the clean estimate [dB]")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    save_curves(fig, ax, path, "generation step", "NMSE of the clean estimate [dB]")
 
 
 def spread(den, prob, steps_list, args):

@@ -42,6 +42,18 @@ ZERO_LABEL = "0 errors: upper 95 % bound"
 RULE_OF_THREE = 3.0  # 95 % one-sided upper bound on a rate with zero events: 3 / trials
 
 
+def save_curves(fig, ax, path, xlabel: str, ylabel: str) -> None:
+    """Label, grid and legend ``ax``, write ``fig`` to ``path`` (PNG, 130 dpi) and close it
+    (the finishing steps of the experiment and benchmark curves)."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
 def load_run(run_path: Path):
     """``(resolved scenario dict, metrics rows)`` of a run folder."""
     run = RunDir(run_path)
