@@ -32,6 +32,7 @@ from linksim.data.channels import cached_dataset
 from linksim.diffusion.checkpoints import load_denoiser
 from linksim.diffusion.gmm import DATA_SCALE
 from linksim.headroom import genie_test_set
+from linksim.narrowband.linear_gaussian import sample_covariance
 from linksim.results import atomic_write, git_revision, package_versions
 
 SNR_DB = (-10, -5, 0, 5, 10, 15, 20, 25, 30)
@@ -61,7 +62,7 @@ def main() -> None:
     n, shape = len(h), h.shape[1:]
     d = int(np.prod(shape))
     x = h.reshape(n, d).astype(np.complex128)
-    lam_p, vec_p = np.linalg.eigh(_pooled(args.data, args.train))
+    lam_p, vec_p = np.linalg.eigh(sample_covariance(cached_dataset(args.data, args.train, seed=0).h))
     eig = [np.linalg.eigh(genie(i)) for i in range(n)]
     power = np.sum(np.abs(x) ** 2)
     rng = np.random.default_rng(args.seed)
@@ -110,11 +111,6 @@ def main() -> None:
                 "wall_s": round(time.perf_counter() - t0, 1)}
         atomic_write(out / "meta.json", json.dumps(meta, indent=2) + "\n")
         _plot(rows, out / "denoising.png", args.model)
-
-
-def _pooled(data, num):
-    h = cached_dataset(data, num, seed=0).h.reshape(num, -1).astype(np.complex128)
-    return h.T @ h.conj() / num
 
 
 def _plot(rows, path, model):

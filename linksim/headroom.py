@@ -35,6 +35,7 @@ import numpy as np
 
 from .data.channels import cached_dataset, make_dataset, resolve_spec, _sampling_frequency
 from .diffusion.gmm import fit_gmm
+from .narrowband.linear_gaussian import sample_covariance
 
 __all__ = ["comb_indices", "lmmse_estimate", "genie_test_set", "measure_headroom"]
 
@@ -65,14 +66,11 @@ def lmmse_estimate(cov: np.ndarray, y: np.ndarray, idx: np.ndarray, noise_var: f
     return np.linalg.solve(c_pp, y.T.astype(np.complex128)).T @ c_dp.T
 
 
-def _covariance(x: np.ndarray) -> np.ndarray:
-    x = x.reshape(len(x), -1).astype(np.complex128)
-    return x.T @ x.conj() / len(x)
-
-
 def _is_drop_source(spec) -> bool:
+    from .system.channels import TOPOLOGY_MODELS
+
     comps, _ = resolve_spec(spec)
-    return len(comps) == 1 and comps[0].scenario.channel.model in ("uma", "umi", "rma")
+    return len(comps) == 1 and comps[0].scenario.channel.model in TOPOLOGY_MODELS
 
 
 def genie_test_set(spec, num_test: int, genie_draws: int, seed: int, *, component_draws: int = 2000,
@@ -91,8 +89,8 @@ def genie_test_set(spec, num_test: int, genie_draws: int, seed: int, *, componen
     if not _is_drop_source(spec):
         test = make_dataset(spec, num_test, seed=seed, progress=progress)
         pool = make_dataset(spec, component_draws * max(1, len(test.components)), seed=seed + 1, progress=progress)
-        covs = {int(k): (_covariance(pool.h[pool.labels == k]),
-                         _covariance(pool.h[pool.labels == k][: int(np.sum(pool.labels == k)) // 2]))
+        covs = {int(k): (sample_covariance(pool.h[pool.labels == k]),
+                         sample_covariance(pool.h[pool.labels == k][: int(np.sum(pool.labels == k)) // 2]))
                 for k in np.unique(pool.labels)}
         info = {"kind": "component covariance", "components": test.components,
                 "draws_per_component": int(np.min(np.bincount(pool.labels)))}
@@ -120,8 +118,8 @@ def genie_test_set(spec, num_test: int, genie_draws: int, seed: int, *, componen
         h = draw().numpy()                                             # [N+1, B, Na, Nc]
         for b in range(h.shape[1]):
             hs.append(h[0, b])
-            full.append(_covariance(h[1:, b]).astype(np.complex64))
-            half.append(_covariance(h[1: 1 + genie_draws // 2, b]).astype(np.complex64))
+            full.append(sample_covariance(h[1:, b]).astype(np.complex64))
+            half.append(sample_covariance(h[1: 1 + genie_draws // 2, b]).astype(np.complex64))
     n = num_test
     info = {"kind": "per-drop covariance, ray phases redrawn", "draws_per_drop": genie_draws,
             "seconds": round(time.perf_counter() - t0, 1)}
@@ -157,8 +155,9 @@ def measure_headroom(spec, *, snr_db=(0, 10, 20), components=(1, 4, 16, 64), com
 
     Output
     ------
-    dict (JSON-able): ``nmse_db[estimator][snr]``, ``interval[estimator][snr]``,
-    ``headroom_db[snr]`` with ``headroom_interval``, ``best_k[snr]``, ``genie_half_db[snr]``,
+    dict (JSON-able): ``nmse_db[estimator][snr]`` and ``interval[estimator][snr]`` for
+    ``ls_linear``, ``lmmse_pooled``, ``gmm_<K>``, ``genie`` and ``genie_half`` (the genie
+    from half the draws), ``headroom_db[snr]`` with ``headroom_interval``, ``best_k[snr]``,
     sizes and times.
     """
     t0 = time.perf_counter()
@@ -173,7 +172,7 @@ def measure_headroom(spec, *, snr_db=(0, 10, 20), components=(1, 4, 16, 64), com
     noise = (rng.standard_normal((len(snr_db), len(x), len(idx)))
              + 1j * rng.standard_normal((len(snr_db), len(x), len(idx)))) / math.sqrt(2)
 
-    pooled = _covariance(train.h)
+    pooled = sample_covariance(train.h)
     priors = {k: fit_gmm(train.h, k, seed=seed) for k in components}
     fit_s = {k: p.info["fit_s"] for k, p in priors.items()}
 

@@ -18,6 +18,8 @@ from sionna.phy.channel.tr38901.rays import Rays
 from ..scenario import Array, Scenario
 
 _TOPOLOGY = {"uma": UMa, "umi": UMi, "rma": RMa}
+#: Channel models with 38.901 drops (a topology per realisation)
+TOPOLOGY_MODELS = tuple(_TOPOLOGY)
 
 
 def antenna_array(a: Array, carrier_frequency: float, precision=None) -> AntennaArray:
