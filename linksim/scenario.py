@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal, Optional, Sequence
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import strict_yaml
+from .config import Strict
 from .errors import UserError, allowed, clip, did_you_mean, echo
 from .metrics import METRICS
 
@@ -56,12 +57,8 @@ def plain_folder_name(name: str) -> str:
 FolderName = Annotated[str, AfterValidator(plain_folder_name)]  # a run's or a model's folder
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False)
-
-
 # --------------------------------------------------------------------------- sections
-class Carrier(_Strict):
+class Carrier(Strict):
     """OFDM numerology of one slot."""
 
     carrier_frequency_hz: float = Field(3.5e9, gt=0, le=100e9, description="Carrier frequency [Hz].")
@@ -89,7 +86,7 @@ class Carrier(_Strict):
         return int(round(ratio * self.num_subcarriers))
 
 
-class Array(_Strict):
+class Array(Strict):
     """A uniform planar antenna array (3GPP TR 38.901 panel)."""
 
     rows: int = Field(1, ge=1, le=16, description="Rows of antenna elements.")
@@ -108,12 +105,12 @@ class Array(_Strict):
         return self.rows * self.cols * (2 if self.polarization == "dual" else 1)
 
 
-class Antennas(_Strict):
+class Antennas(Strict):
     bs: Array = Field(default_factory=lambda: Array(rows=1, cols=4, pattern="38.901"), description="Base-station array.")
     ue: Array = Field(default_factory=Array, description="User-equipment array.")
 
 
-class Channel(_Strict):
+class Channel(Strict):
     """Propagation channel. Channels are normalised to unit average gain per antenna pair
     unless ``pathloss`` is on."""
 
@@ -161,7 +158,7 @@ class Channel(_Strict):
         return self
 
 
-class SRS(_Strict):
+class SRS(Strict):
     """Sounding reference signal timing (frequency comb set in ``pilots.comb``)."""
 
     num_hops: int = Field(1, ge=1, le=16, description="Sub-bands sounded in turn (frequency hopping); 1 = wideband SRS.")
@@ -170,7 +167,7 @@ class SRS(_Strict):
     eval_delay_slots: int = Field(0, ge=0, le=80, description="Slots between the last SRS occasion and the time the estimate is used (the NMSE is measured there).")
 
 
-class Pilots(_Strict):
+class Pilots(Strict):
     """Pilot layout: DMRS-like symbols with a frequency comb, Sionna's Kronecker pattern,
     an arbitrary mask from a .npy file, or SRS (uplink sounding)."""
 
@@ -182,7 +179,7 @@ class Pilots(_Strict):
     srs: SRS = Field(default_factory=SRS, description="SRS timing (type srs).")
 
 
-class Interference(_Strict):
+class Interference(Strict):
     """A narrowband interferer: extra Gaussian noise on a few subcarriers (every OFDM
     symbol, every receive antenna), so the error power of a first estimate differs
     between elements by construction."""
@@ -192,7 +189,7 @@ class Interference(_Strict):
     known: bool = Field(True, description="true: receivers and detector get the per-subcarrier noise-plus-interference variance; false: only its mean over the band (white-noise assumption).")
 
 
-class Link(_Strict):
+class Link(Strict):
     """Coding and modulation."""
 
     mode: Literal["codeword", "tb", "uncoded", "sounding", "semantic", "narrowband", "srs_precoding"] = Field("codeword", description="codeword: one LDPC codeword per stream and slot; tb: NR transport block (CRC, segmentation) from an MCS index; uncoded: QAM only; sounding: SRS channel sounding, no data; semantic: learned joint source-channel coding of images (section semantic); narrowband: the massive-MIMO pilot link Y = H X + N of Card B (section narrowband); srs_precoding: TDD downlink precoding from aged SRS (Card C, section srs_precoding).")
@@ -205,7 +202,7 @@ class Link(_Strict):
     ldpc_iterations: int = Field(20, ge=1, le=200, description="LDPC belief-propagation iterations.")
 
 
-class Mimo(_Strict):
+class Mimo(Strict):
     num_streams: int = Field(1, ge=1, le=8, description="Spatial streams (layers).")
     precoder: Literal["none", "svd", "zf", "rzf"] = Field("none", description="Transmit precoder, computed from the true channel (genie CSIT). none: stream i on tx antenna i (antennas beyond num_streams stay silent).")
     rzf_alpha: float = Field(0.1, gt=0, le=100, description="Regularisation of the rzf precoder.")
@@ -213,7 +210,7 @@ class Mimo(_Strict):
     kbest_k: int = Field(16, ge=1, le=256, description="Candidate list size of the kbest detector.")
 
 
-class Source(_Strict):
+class Source(Strict):
     """What the link sends in its information bits."""
 
     type: Literal["bits", "digits"] = Field("bits", description="bits: uniform random bits; digits: scikit-learn's bundled 8x8 hand-written digits, 8 bits per pixel (MSB first), packed back to back into the information bits of a batch (the rest random); needs pip install -e \".[images]\".")
@@ -236,7 +233,7 @@ class _NamedSpec(BaseModel):
         return self.label or self.name
 
 
-class SemanticSystemSpec(_Strict):
+class SemanticSystemSpec(Strict):
     """One semantic-communication system compared in ``semantic.systems``."""
 
     name: Literal["ae", "vae", "dae"] = Field(description="ae: autoencoder; vae: variational autoencoder; dae: diffusion autoencoder (conditional DDPM decoder).")
@@ -250,7 +247,7 @@ class SemanticSystemSpec(_Strict):
         return self.label or self.name
 
 
-class Semantic(_Strict):
+class Semantic(Strict):
     """Semantic communication (link.mode semantic): learned encoders map each image to k
     complex symbols sent over the flat channel (awgn, or rayleigh block fading with known
     gain); each system's decoder reconstructs the image."""
@@ -268,7 +265,7 @@ class Semantic(_Strict):
 CDLProfile = Literal["A", "B", "C", "D", "E"]
 
 
-class Narrowband(_Strict):
+class Narrowband(Strict):
     """Narrowband massive-MIMO pilot link (link.mode narrowband, Card B): one subcarrier of
     Sionna's CDL channel between a BS ULA (num_tx) and a UE ULA (num_rx), downlink; random
     unit-power QPSK pilots X (num_tx x round(pilot_density x num_tx), one draw per
@@ -301,7 +298,7 @@ class Narrowband(_Strict):
 MOBILITY_KMH = {"minimal": 0.5, "low": 3.0, "high": 30.0}  # UE speed presets of link.mode srs_precoding (Card C)
 
 
-class SRSPrecoding(_Strict):
+class SRSPrecoding(Strict):
     """TDD downlink precoding from uplink SRS under channel ageing (link.mode
     srs_precoding, Card C): 3GPP UMa (Sionna), dual-polarised BS panel and UE; the UE
     sounds SRS with a comb over one sub-band per occasion (frequency hopping); the BS keeps
@@ -351,7 +348,7 @@ class ReceiverSpec(_NamedSpec):
 
     name: str = Field(description="Registered receiver (see `linksim list receivers`) or module.path:ClassName.")
 
-class Sweep(_Strict):
+class Sweep(Strict):
     key: str = Field("ebno_db", description="Swept quantity: ebno_db, snr_db or the dotted path of any numeric scenario key (e.g. channel.delay_spread_ns).")
     values: list[float] = Field(default_factory=lambda: [0.0, 5.0, 10.0], min_length=1, description="Values of the swept key.")
     ebno_db: Optional[float] = Field(None, ge=-50, le=100, description="Fixed Eb/N0 [dB] when the key is neither ebno_db nor snr_db.")
@@ -373,7 +370,7 @@ class Sweep(_Strict):
         return v
 
 
-class Runtime(_Strict):
+class Runtime(Strict):
     xla: bool = Field(True, description="Compile with XLA where it is faster: transmitter + channel, QAM demapper, LDPC decoder (equaliser and estimators stay in graph mode; diffusion receivers have their own xla key).")
     device: Literal["auto", "cpu", "gpu"] = Field("auto", description="auto uses a GPU when TensorFlow sees one.")
     executor: Literal["local", "ray"] = Field("local", description="Where batches run: local (this process) or ray (Ray actors; pip install -e \".[cluster]\"). The numbers do not depend on it.")
@@ -393,7 +390,7 @@ class Runtime(_Strict):
 MetricName = Literal[tuple(METRICS)]  # the names of the registry in linksim.metrics
 
 
-class Scenario(_Strict):
+class Scenario(Strict):
     """A complete simulation scenario."""
 
     name: FolderName = Field("scenario", description=f"Run name: the results folder results/<name> unless output is given, so a plain folder name (1 to {MAX_NAME} characters, no slash or backslash, not starting with a dot).")

@@ -23,11 +23,12 @@ from typing import Literal, Optional
 
 import numpy as np
 import tensorflow as tf
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from .config import Strict
 from . import __version__
 from .diffusion.checkpoints import ZOO, load_checkpoint, save_checkpoint
-from .diffusion.estimate import MODES, TAU_RULES, estimate_channel, to_real
+from .diffusion.estimate import estimate_channel, to_real
 from .diffusion.forward import normalize_data
 from .diffusion.gmm import DATA_SCALE, MixtureDenoiser, fit_gmm
 from .diffusion.networks import PROFILES, count_macs, count_parameters, make_network
@@ -39,10 +40,6 @@ from .results import atomic_write, git_revision, package_versions
 from .scenario import FolderName, apply_overrides, override_source, read_yaml, validate_model
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 def _check_stepper(v: str) -> str:
     try:
         get_stepper(v)
@@ -51,14 +48,14 @@ def _check_stepper(v: str) -> str:
     return v
 
 
-class DataSpec(_Strict):
+class DataSpec(Strict):
     spec: str | dict = Field("quickstart", description="Data-set preset, scenario path or spec (see linksim.data.channels).")
     num_samples: int = Field(20000, ge=32, description="Channel samples drawn (train + test).")
     test_fraction: float = Field(0.05, gt=0, lt=0.5, description="Share held out for the test NMSE.")
     seed: int = Field(0, ge=0, description="Seed of the data draw.")
 
 
-class BackboneSpec(_Strict):
+class BackboneSpec(Strict):
     kind: Literal["none", "gmm"] = Field("gmm", description="none: the network alone (Card A); gmm: a Gaussian-mixture prior whose exact denoiser the network corrects.")
     num_components: int = Field(1, ge=1, le=64, description="Mixture components (1: the Gaussian prior of the training covariance).")
     max_rank: int = Field(128, ge=1, le=4096, description="Largest subspace dimension of the prior.")
@@ -67,7 +64,7 @@ class BackboneSpec(_Strict):
     iterations: int = Field(30, ge=1, le=500, description="Most EM iterations.")
 
 
-class DiffusionSpec(_Strict):
+class DiffusionSpec(Strict):
     schedule: dict = Field(default_factory=lambda: {"kind": "gamma", "T": 100}, description="Schedule config.")
     parameterisation: Literal["eps", "v", "x0"] = "v"
     input_norm: Literal["total", "noise"] = "total"
@@ -88,7 +85,7 @@ class DiffusionSpec(_Strict):
         return v
 
 
-class TrainingSpec(_Strict):
+class TrainingSpec(Strict):
     steps: int = Field(3000, ge=1)
     batch_size: int = Field(64, ge=1)
     groups: int = Field(8, ge=1, description="Distinct time patterns per batch (each shared by batch_size/groups channels).")
@@ -104,7 +101,7 @@ class TrainingSpec(_Strict):
         return self
 
 
-class EvaluationSpec(_Strict):
+class EvaluationSpec(Strict):
     comb: int = Field(4, ge=1, le=16, description="Observed: every comb-th subcarrier, all antennas (the receiver's pilots).")
     snr_db: list[float] = Field(default_factory=lambda: [0.0, 10.0, 20.0], description="SNR per observed element.")
     num_test: int = Field(256, ge=1)
@@ -123,7 +120,7 @@ class EvaluationSpec(_Strict):
         return _check_stepper(v)
 
 
-class TrainSpec(_Strict):
+class TrainSpec(Strict):
     name: FolderName
     data: DataSpec = Field(default_factory=DataSpec)
     network: dict = Field(default_factory=lambda: {"profile": "cpu"}, description="profile (cpu | paper) and constructor overrides.")

@@ -26,8 +26,9 @@ from typing import Literal, Optional
 
 import numpy as np
 import tensorflow as tf
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from .config import Strict
 from . import __version__
 from .diffusion.checkpoints import ZOO, save_checkpoint
 from .diffusion.image_networks import PROFILES, ImageDenoiserNet
@@ -42,11 +43,7 @@ from .training_loop import cosine_adam, run_steps
 TASKS = {"ddpm": "reconstruction-ddpm", "regressor": "reconstruction-regressor"}
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class PairsSpec(_Strict):
+class PairsSpec(Strict):
     scenario: str = Field(description="Image scenario whose link makes the pairs (path relative to the spec).")
     coderates: list[float] = Field(min_length=1, description="LDPC code rates (link.coderate) the pairs are made with, in equal shares.")
     snr_db: list[float] = Field(min_length=2, max_length=2, description="SNR range [dB]; each batch draws its SNR uniformly.")
@@ -55,12 +52,12 @@ class PairsSpec(_Strict):
     seed: int = Field(0, ge=0)
 
 
-class NetSpec(_Strict):
+class NetSpec(Strict):
     profile: Literal["cpu", "paper"] = "cpu"
     width: Optional[int] = Field(None, ge=8, description="Override of the profile's width.")
 
 
-class DDPMSpec(_Strict):
+class DDPMSpec(Strict):
     T: int = Field(200, ge=2, le=4000, description="Diffusion steps of the linear-beta schedule.")
     beta_start: Optional[float] = Field(None, gt=0, lt=1, description="First beta (default 0.1 / T: DDPM's 1e-4 at T = 1000).")
     beta_end: Optional[float] = Field(None, gt=0, lt=1, description="Last beta (default 20 / T: DDPM's 0.02 at T = 1000, so that x_T is noise for any T).")
@@ -72,20 +69,20 @@ class DDPMSpec(_Strict):
         return self
 
 
-class OptimSpec(_Strict):
+class OptimSpec(Strict):
     steps: int = Field(3000, ge=1)
     batch_size: int = Field(128, ge=1)
     learning_rate: float = Field(2e-3, gt=0, le=1)
     seed: int = Field(1, ge=0)
 
 
-class EvalSpec(_Strict):
+class EvalSpec(Strict):
     snr_db: list[float] = Field(default_factory=lambda: [4.0, 8.0, 12.0], min_length=1)
     num_images: int = Field(400, ge=1, description="Test images per SNR and code rate (at least).")
     steps: int = Field(50, ge=1, description="DDPM sampler steps.")
 
 
-class ReconstructionTrainSpec(_Strict):
+class ReconstructionTrainSpec(Strict):
     kind: Literal["reconstruction"] = "reconstruction"
     name: FolderName
     task: Literal["ddpm", "regressor"]

@@ -27,8 +27,9 @@ from typing import Literal, Optional
 
 import numpy as np
 import tensorflow as tf
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from ..config import Strict
 from .. import __version__
 from ..diffusion.checkpoints import ZOO, save_checkpoint
 from ..diffusion.networks import count_parameters
@@ -46,11 +47,7 @@ from .network_prior import TASK, to_complex, to_real
 __all__ = ["NarrowbandTrainSpec", "load_spec", "train", "evaluate"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ChannelSpec(_Strict):
+class ChannelSpec(Strict):
     num_tx: int = Field(64, ge=2, le=1024, description="BS ULA elements Nt.")
     num_rx: int = Field(16, ge=1, le=256, description="UE ULA elements Nr.")
     carrier_frequency_ghz: float = Field(40.0, gt=0, le=100)
@@ -61,7 +58,7 @@ class ChannelSpec(_Strict):
         return NarrowbandCDL(**self.model_dump())
 
 
-class DataSpec(_Strict):
+class DataSpec(Strict):
     profiles: dict[str, int] = Field(description="Training channels per CDL profile ({A: 10000}); one profile: an expert; several: the pooled model.")
     seed: int = Field(0, ge=0, description="Seed of the training channels (the scenarios' receivers use the same sets).")
     validation: float = Field(0.0, ge=0, lt=0.5, description="Share of every profile's training channels held out to choose the residual gate (0: no gate).")
@@ -77,7 +74,7 @@ class DataSpec(_Strict):
         return v
 
 
-class NetSpec(_Strict):
+class NetSpec(Strict):
     profile: Literal["cpu", "paper"] = "cpu"
     width: Optional[int] = Field(None, ge=4, description="Override of the profile's widest feature depth C.")
     backbone: Literal["none", "gaussian"] = Field("none", description="gaussian: the network learns a residual on the exact denoiser of the Gaussian fit of its training channels.")
@@ -85,27 +82,27 @@ class NetSpec(_Strict):
     shrinkage: Optional[float] = Field(0.0, ge=0, lt=1, description="Backbone: the covariance fitted is (1 - a) S + a (tr S / d) I for the sample covariance S (a: this value); helps when the channels are few against the dimension d; null: the value of SHRINKAGES whose backbone predicts the noise best on the held-out channels (needs data.validation > 0).")
 
 
-class DiffusionSpec(_Strict):
+class DiffusionSpec(Strict):
     T: int = Field(100, ge=2, le=2000)
     beta_start: float = Field(1e-4, gt=0, lt=1)
     beta_end: float = Field(0.2, gt=0, lt=1)
 
 
-class OptimSpec(_Strict):
+class OptimSpec(Strict):
     steps: int = Field(6000, ge=1)
     batch_size: int = Field(128, ge=1)
     learning_rate: float = Field(2e-3, gt=0, le=1)
     seed: int = Field(1, ge=0)
 
 
-class EvalSpec(_Strict):
+class EvalSpec(Strict):
     snr_db: list[float] = Field(default_factory=lambda: [0.0, 10.0, 20.0], min_length=1)
     pilot_density: float = Field(0.5, gt=0, le=2)
     num_channels: int = Field(64, ge=1, description="Fresh channels per profile and SNR.")
     seed: int = Field(7, ge=0)
 
 
-class NarrowbandTrainSpec(_Strict):
+class NarrowbandTrainSpec(Strict):
     kind: Literal["narrowband"] = "narrowband"
     name: FolderName
     channel: ChannelSpec = Field(default_factory=ChannelSpec)

@@ -7,16 +7,12 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 from sionna.phy import Block
 from sionna.phy.mimo import StreamManagement
 from sionna.phy.ofdm import ResourceGrid
 
-
-class NoParams(BaseModel):
-    """A receiver without parameters."""
-
-    model_config = ConfigDict(extra="forbid")
+from ..config import NoParams
 
 
 @dataclass

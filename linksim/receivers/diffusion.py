@@ -23,8 +23,9 @@ from __future__ import annotations
 from typing import Literal, Optional
 
 import tensorflow as tf
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from ..config import Strict
 from ..diffusion.checkpoints import load_denoiser, read_checkpoint_config, resolve_model
 from ..diffusion.estimate import estimate_channel, sample_channel
 from ..diffusion.steppers import get_stepper
@@ -34,8 +35,7 @@ from .trained_for import channel_mismatches
 from ..graph import graph_function
 
 
-class DMParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class DMParams(Strict):
     model: str = Field(description="Trained model: a name in linksim/zoo/ or a checkpoint folder.")
     estimate: Literal["jump", "ddim", "mean"] = Field("jump", description="Point estimate: jump (one denoiser call at the observation's own times), ddim (deterministic reverse process in `steps` steps) or mean (mean of `samples` posterior samples).")
     err_var: Literal["auto", "posterior", "samples"] = Field("auto", description="Error variance: posterior (the exact posterior variance of the model's prior backbone), samples (the spread of `samples` posterior samples around h_hat), or auto (posterior for models with a backbone, else samples).")

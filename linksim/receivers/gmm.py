@@ -6,14 +6,14 @@ import time
 
 import numpy as np
 import tensorflow as tf
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from ..config import Strict
 from ..diffusion.gmm import fit_gmm
 from .per_symbol import PerSymbolEstimator
 
 
-class GMMParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class GMMParams(Strict):
     components: int = Field(16, ge=1, le=64, description="Mixture components fitted by EM (1: LMMSE with the sample covariance on its dominant subspace).")
     fit_samples: int = Field(4000, ge=16, le=100000, description="Channel draws for the fit, each from its own slot (not those under test).")
     max_rank: int = Field(128, ge=1, le=4096, description="Largest dimension of the subspace the components live on (receive antennas x subcarriers).")

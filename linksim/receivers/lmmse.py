@@ -6,17 +6,17 @@ from typing import Literal
 
 import numpy as np
 import tensorflow as tf
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sionna.phy.ofdm.channel_estimation import BaseChannelInterpolator
 from sionna.phy.utils import expand_to_rank
 
+from ..config import Strict
 from .base import Receiver
 from .ls import NoiseAwareLS
 from .pilots import interpolate_time, interpolate_time_var, pilot_layout
 
 
-class LMMSEParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class LMMSEParams(Strict):
     dims: Literal["auto", "freq", "space_freq"] = Field("auto", description="Covariance over subcarriers (freq) or jointly over receive antennas and subcarriers (space_freq); auto picks space_freq up to 2048 dimensions.")
     cov_samples: int = Field(1000, ge=16, le=100000, description="Channel realisations drawn to estimate the covariance (per component with genie_components).")
     genie_components: bool = Field(False, description="Genie bound for channel mixtures: one covariance per mixture component, each realisation filtered with the covariance of the component it came from.")

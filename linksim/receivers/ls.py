@@ -3,10 +3,11 @@
 from typing import Literal
 
 import tensorflow as tf
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sionna.phy.ofdm import LSChannelEstimator
 from sionna.phy.utils import flatten_last_dims
 
+from ..config import Strict
 from .base import Receiver
 
 
@@ -42,8 +43,7 @@ class NoiseAwareLS(LSChannelEstimator):
         return h_hat, err_var
 
 
-class LSParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class LSParams(Strict):
     interpolation: Literal["nn", "linear"] = Field("linear", description="Interpolation between pilots: nearest neighbour or linear (frequency, then time).")
 
 

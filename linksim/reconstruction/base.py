@@ -4,12 +4,10 @@ reconstructed ones (Card D)."""
 from __future__ import annotations
 
 import tensorflow as tf
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 from sionna.phy import Block
 
-
-class NoParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from ..config import NoParams
 
 
 class Reconstruction(Block):

@@ -6,13 +6,13 @@ import numpy as np
 import tensorflow as tf
 from typing import Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from ..config import Strict
 from .base import Reconstruction
 
 
-class MedianParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class MedianParams(Strict):
     size: int = Field(3, ge=2, le=7, description="Side of the square median window [pixels].")
     threshold: Optional[float] = Field(None, gt=0, le=1, description="Switching median: replace only pixels that differ from their window's median by more than this (pixel scale [0, 1]); null: every pixel (plain median).")
 

@@ -8,9 +8,10 @@ MSE-optimal point estimate); ``samples: 1`` is one posterior sample, as in the p
 from __future__ import annotations
 
 import tensorflow as tf
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sionna.phy import config
 
+from ..config import Strict
 from ..diffusion.parameterisation import to_x0
 from ..diffusion.samplers import sample
 from ..diffusion.schedules import make_schedule
@@ -20,8 +21,7 @@ from ..graph import graph_function
 TASK = "reconstruction-ddpm"
 
 
-class DDPMParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class DDPMParams(Strict):
     model: str = Field("ddpm-digits-cpu", description="Checkpoint folder or zoo name (trained by linksim train, task reconstruction-ddpm).")
     steps: int = Field(50, ge=1, le=1000, description="Sampler steps from tau = T to 0 (uniform in tau).")
     eta: float = Field(1.0, ge=0, le=1, description="1: ancestral DDPM steps; 0: deterministic DDIM.")

@@ -6,16 +6,16 @@ none)."""
 from __future__ import annotations
 
 import tensorflow as tf
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from ..config import Strict
 from .base import Reconstruction, load_image_model, to_pixels, to_signed
 from ..graph import graph_function
 
 TASK = "reconstruction-regressor"
 
 
-class RegressorParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RegressorParams(Strict):
     model: str = Field("regressor-digits-cpu", description="Checkpoint folder or zoo name (trained by linksim train, task reconstruction-regressor).")
     xla: bool = Field(True, description="Compile the network with XLA.")
 

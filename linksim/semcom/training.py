@@ -22,9 +22,10 @@ from typing import Literal, Optional
 import keras
 import numpy as np
 import tensorflow as tf
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from .. import __version__
+from ..config import Strict
 from ..data.images import TEST_SIZE, image_shape, load_images, to_unit
 from ..diffusion.checkpoints import ZOO
 from ..metrics import image_stats
@@ -39,7 +40,9 @@ DATASET = "digits"
 EVAL_BATCH = 512
 
 
-class _Strict(BaseModel):
+class _Strict(Strict):
+    """Strict keys and strict types (no coercion of a string to a number)."""
+
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
@@ -113,7 +116,6 @@ class SemcomTrainSpec(_Strict):
 
     def schedule_config(self) -> dict:
         return default_schedule(self.diffusion.T)
-
 
 
 def read_spec(model, path, overrides=None):

@@ -16,8 +16,9 @@ from typing import Literal, Optional
 
 import numpy as np
 import tensorflow as tf
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from ..config import Strict
 from .. import __version__
 from ..diffusion.checkpoints import ZOO, save_checkpoint
 from ..results import atomic_write, git_revision, package_versions
@@ -31,17 +32,13 @@ from .observation import hold_last_index, observe, prb_history_index
 TASK = "srs_precoding"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class DataSpec(_Strict):
+class DataSpec(Strict):
     num_samples: int = Field(20000, ge=256, le=200000, description="Channel realisations drawn (train + test).")
     test_fraction: float = Field(0.05, gt=0, lt=0.5, description="Share held out for the card's measurements.")
     seed: int = Field(0, ge=0, description="Seed of the channel draw.")
 
 
-class NetworkSpec(_Strict):
+class NetworkSpec(Strict):
     profile: Literal["cpu", "paper"] = Field("cpu", description="Backbone size (linksim.tdd.backbone.PROFILES).")
     skip: Literal["none", "hold_last"] = Field("none", description="Skip connection: the network predicts the correction "
                                                                 "to the hold-last estimate (SL, E2E) or diffuses the "
@@ -51,7 +48,7 @@ class NetworkSpec(_Strict):
                                                                                "(prb_history; per-PRB filtering without cross-attention).")
 
 
-class DiffusionSpec(_Strict):
+class DiffusionSpec(Strict):
     T: int = Field(50, ge=2, le=2000, description="Diffusion steps (cosine schedule).")
     p_uncond: float = Field(0.1, ge=0, lt=1, description="Probability of dropping the condition (classifier-free guidance).")
     parameterisation: Literal["eps", "v", "x0"] = Field("eps", description="What the network predicts (the sampler reads it from the checkpoint).")
@@ -66,7 +63,7 @@ class DiffusionSpec(_Strict):
                                                        "the x_t and t embeddings' outputs zeroed, i.e. as that SL estimator.")
 
 
-class TrainingSpec(_Strict):
+class TrainingSpec(Strict):
     steps: int = Field(4000, ge=1, description="Adam steps.")
     batch_size: int = Field(64, ge=1, description="Realisations per step.")
     learning_rate: float = Field(1e-3, gt=0, description="Initial learning rate (cosine decay to 5 %).")
@@ -74,14 +71,14 @@ class TrainingSpec(_Strict):
     seed: int = Field(1, ge=0, description="Seed of the batches, noise and initialisation.")
 
 
-class EvalSpec(_Strict):
+class EvalSpec(Strict):
     snr_db: list[float] = Field(default_factory=lambda: [-10.0, 0.0, 10.0], description="Uplink SNRs of the card's table.")
     num_channels: int = Field(128, ge=1, description="Test realisations per SNR (from the held-out split).")
     samples: int = Field(16, ge=1, le=256, description="DM samples per realisation (Bayesian precoder).")
     seed: int = Field(7, ge=0, description="Seed of the noise and the sampling.")
 
 
-class SRSTrainSpec(_Strict):
+class SRSTrainSpec(Strict):
     kind: Literal["srs_precoding"] = "srs_precoding"
     name: FolderName = Field(description="Model name (zoo folder).")
     model: Literal["sl", "dm", "e2e"] = Field(description="Estimator: sl (MSE), dm (conditional diffusion), e2e (received energy).")

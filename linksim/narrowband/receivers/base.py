@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from ...config import Strict
 from ..channels import NarrowbandCDL, cached_draws, training_set
 from ..linear_gaussian import sample_covariance
 from ..pilots import complex_normal
@@ -80,10 +81,9 @@ class NarrowbandContext:
         return _CALIBRATION[key]
 
 
-class CalibratedParams(BaseModel):
+class CalibratedParams(Strict):
     """Parameters of a receiver whose error variance is measured on calibration channels."""
 
-    model_config = ConfigDict(extra="forbid")
     calibration_samples: int = Field(64, ge=1, le=10000, description="Fresh channels (all profiles, equal shares) on which the reported error variance is measured, once per pilot matrix and noise level.")
 
 

@@ -10,14 +10,14 @@ import time
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from ...config import Strict
 from ...diffusion.gmm import GaussianMixturePrior, fit_gmm
 from .linear import LinearGaussianReceiver
 
 
-class GMMParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class GMMParams(Strict):
     components: int = Field(16, ge=1, le=64, description="Mixture components fitted by EM.")
     max_rank: int = Field(256, ge=1, le=4096, description="Largest dimension of the subspace of vec(H) the components live on (the rest is a white floor).")
     energy_tol: float = Field(1e-4, gt=0, lt=1, description="Channel energy share allowed outside that subspace.")

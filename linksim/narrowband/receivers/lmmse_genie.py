@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import tensorflow as tf
-from pydantic import BaseModel, ConfigDict
 
+from ...config import NoParams
 from ...errors import UserError
 from .linear import LinearGaussianReceiver
-
-
-class _NoParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class GenieLMMSE(LinearGaussianReceiver):
     """LMMSE with the covariance of the environment the channel came from (known to the
     genie): one sample covariance per profile of ``narrowband.profiles``."""
 
-    Params = _NoParams
+    Params = NoParams
     genie = True
 
     @classmethod

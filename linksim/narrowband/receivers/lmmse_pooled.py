@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
 
+from ...config import NoParams
 from .linear import LinearGaussianReceiver
-
-
-class _NoParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class PooledLMMSE(LinearGaussianReceiver):
     """One Gaussian prior for every environment: the sample covariance of ``vec(H)`` over
     the pooled training channels (each profile with its scenario size)."""
 
-    Params = _NoParams
+    Params = NoParams
 
     def prior(self):
         self.build_info = {"samples": sum(self.context.samples[p] for p in self.context.profiles)}

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import tensorflow as tf
-from pydantic import BaseModel, ConfigDict
 
+from ...config import NoParams
 from .base import NarrowbandReceiver
-
-
-class _NoParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class PerfectCSI(NarrowbandReceiver):
     """The true channel (upper reference of the spectral efficiency)."""
 
-    Params = _NoParams
+    Params = NoParams
     genie = True
     reports_err_var = True
 

@@ -15,8 +15,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict
-
+from ...config import NoParams
 from ..channels import SRSGeometry
 
 __all__ = ["SRSContext", "SRSReceiver", "NoParams"]
@@ -34,10 +33,6 @@ class SRSContext:
     @property
     def section(self):
         return self.scenario.srs_precoding
-
-
-class NoParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class SRSReceiver(ABC):

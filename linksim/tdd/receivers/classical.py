@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import time
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from ...config import Strict
 from ..channels import channel_set
 from ..observation import hold_last, observation_noise_variance
 from ..wiener import WienerPredictor
@@ -45,8 +46,7 @@ def wiener_predictor(sec) -> WienerPredictor:
     return _PREDICTORS[key]
 
 
-class _WienerParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _WienerParams(Strict):
     samples: int = Field(0, ge=0, le=1024, description="0: SVD precoding of the LMMSE estimate; K > 0: also K draws of the Gaussian posterior CN(estimate, error covariance), and the link uses their Bayesian precoder.")
 
 

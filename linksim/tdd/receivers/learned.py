@@ -6,16 +6,16 @@ from __future__ import annotations
 
 from typing import Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from ...config import Strict
 from ...diffusion.checkpoints import trained_differences
 from ...errors import UserError, echo
 from ..estimators import ModelEstimator
 from .base import SRSReceiver
 
 
-class _ModelParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _ModelParams(Strict):
     model: Optional[str] = Field(None, description="Zoo name or checkpoint folder (default: srs-<kind>-<mobility>-cpu).")
     allow_mismatch: bool = Field(False, description="Use a model trained for other channel settings than the scenario's (UE speed, carrier, SRS layout, delays, arrays; refused otherwise); the differences are recorded in meta.json.")
 
