@@ -25,7 +25,7 @@ from sionna.phy import config
 
 from linksim.narrowband.receivers.diffusion_common import GAUSSIAN
 from linksim.scenario import load_scenario
-from linksim.system.link import build_link
+from linksim.links.registry import build_link
 
 
 def flops(name, rx, link) -> tuple[int | None, str]:

@@ -24,7 +24,7 @@ from linksim.narrowband.linear_gaussian import sample_covariance
 from linksim.narrowband.receivers.diffusion_common import DiffusionParams, make_sampler, run_sampler
 from linksim.narrowband.receivers.zoo_names import expert_name
 from linksim.scenario import load_scenario, with_value
-from linksim.system.link import build_link
+from linksim.links.registry import build_link
 
 # (likelihood, zeta, step_cap): the first four without the step cap (as first measured), then
 # the receivers' default tweedie-trace with it

@@ -30,7 +30,7 @@ from linksim.metrics import wilson
 from linksim.narrowband.receivers.dm_vb import VBParams
 from linksim.results import git_revision
 from linksim.scenario import load_scenario, with_value
-from linksim.system.link import build_link
+from linksim.links.registry import build_link
 
 
 DEFAULT_TOL = VBParams().tol

@@ -20,7 +20,7 @@ from sionna.phy import config
 
 from linksim.results import git_revision, package_versions
 from linksim.scenario import load_scenario
-from linksim.system.link import build_link
+from linksim.links.registry import build_link
 from linksim.tdd.link import precoder_of
 
 

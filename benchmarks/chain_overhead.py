@@ -51,7 +51,8 @@ from linksim.runner import select_device
 from linksim.scenario import Scenario, load_scenario
 from linksim.system.channels import antenna_array
 from linksim.system.grid import build_resource_grid
-from linksim.system.link import OFDMLink, build_link
+from linksim.links.registry import build_link
+from linksim.system.link import OFDMLink
 
 GOAL = 0.95  # linksim throughput / hand-written throughput
 GOAL_XLA = 1.8  # linksim with runtime.xla / linksim in graph mode

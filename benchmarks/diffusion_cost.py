@@ -40,10 +40,10 @@ from sionna.phy import config as sionna_config
 from environment import device_line, interleave, versions_line
 from linksim.diffusion.checkpoints import load_denoiser
 from linksim.diffusion.estimate import estimate_channel
-from linksim.diffusion.networks import count_macs, count_parameters
+from linksim.diffusion.nets.mixer import count_macs, count_parameters
 from linksim.runner import select_device
 from linksim.scenario import load_scenario
-from linksim.system.link import build_link
+from linksim.links.registry import build_link
 from linksim.train import TrainSpec, build_denoiser, comb_observation
 
 NATURAL_SHAPE = {"cpu": (8, 72), "paper": (32, 64)}

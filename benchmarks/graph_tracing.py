@@ -37,7 +37,7 @@ def _one(scenario: str, batch: int, autograph: bool) -> dict:
     if autograph:
         linksim.graph.graph_function = lambda fn, **kw: tf.function(fn, autograph=True, **kw)
     from linksim.scenario import load_scenario
-    from linksim.system.link import build_link
+    from linksim.links.registry import build_link
 
     t1 = time.perf_counter()
     s = load_scenario(scenario)

@@ -39,7 +39,7 @@ from linksim.reconstruction.classical import MedianFilter  # noqa: E402
 from linksim.reconstruction.ddpm import DDPMReconstruction  # noqa: E402
 from linksim.reconstruction.regressor import RegressorReconstruction  # noqa: E402
 from linksim.scenario import load_scenario  # noqa: E402
-from linksim.system.link import build_link  # noqa: E402
+from linksim.links.registry import build_link  # noqa: E402
 
 
 def main() -> None:

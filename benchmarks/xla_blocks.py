@@ -29,7 +29,7 @@ from sionna.phy.mimo import lmmse_equalizer  # noqa: E402
 from environment import device_line, interleave, versions_line  # noqa: E402
 from linksim.runner import select_device  # noqa: E402
 from linksim.scenario import load_scenario  # noqa: E402
-from linksim.system.link import build_link  # noqa: E402
+from linksim.links.registry import build_link  # noqa: E402
 
 
 def main(argv=None) -> int:

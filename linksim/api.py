@@ -108,7 +108,7 @@ class Link:
     def __init__(self, sc):
         from sionna.phy import config as sionna_config
 
-        from .system.link import build_link
+        from .links.registry import build_link
 
         self.scenario = sc if isinstance(sc, Scenario) else scenario(sc)
         if not self.scenario.link.ofdm:

@@ -32,8 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     v.add_argument("--print", dest="show", action="store_true", help="print the resolved scenario")
 
-    ls = sub.add_parser("list", help="list receivers, reconstructions, channels or metrics")
-    ls.add_argument("what", choices=["receivers", "reconstructions", "channels", "metrics"])
+    ls = sub.add_parser("list", help="list what a scenario or spec can name: receivers (per link family), "
+                                     "reconstructions, networks, trainers, links, channels, metrics")
+    ls.add_argument("what", nargs="?", default="all", choices=["all"] + LIST_KINDS)
 
     t = sub.add_parser("train", help="train diffusion models from training specs (scenarios/train/*.yaml)")
     t.add_argument("specs", nargs="+", help="training spec YAML files")
@@ -97,7 +98,7 @@ def _image_examples(s, run_path: Path) -> list[Path]:
     reconstructed images at the first, middle and last swept noise value (at the
     scenario's own values when a structural key is swept)."""
     from .runner import _noise
-    from .system.link import build_link
+    from .links.registry import build_link
 
     if s.source.type == "bits" or s.link.ofdm:
         return []
@@ -128,55 +129,70 @@ def _cmd_validate(args) -> int:
     return 0
 
 
+def _tables():
+    """Every plug-in table, by the name ``linksim list`` gives it."""
+    from .diffusion.nets import NETWORKS
+    from .links.registry import LINKS, RECEIVER_TABLES
+    from .reconstruction import RECONSTRUCTIONS
+    from .trainers import TRAINERS
+
+    return {"receivers": RECEIVER_TABLES["ofdm"], "narrowband-receivers": RECEIVER_TABLES["narrowband"],
+            "srs-receivers": RECEIVER_TABLES["srs_precoding"], "reconstructions": RECONSTRUCTIONS,
+            "networks": NETWORKS, "trainers": TRAINERS, "links": LINKS}
+
+
+LIST_KINDS = ["receivers", "narrowband-receivers", "srs-receivers", "reconstructions", "networks",
+              "trainers", "links", "channels", "metrics"]
+
+
+def _print_table(table) -> None:
+    """One line per entry: name, origin and the first line of its docstring (a broken
+    plug-in is shown as such and does not hide the others)."""
+    from .plugins import first_line
+
+    entries = table.entries()
+    width = max(len(n) for n in entries)
+    for name, entry in entries.items():
+        try:
+            doc = first_line(table.load(name))
+        except (UserError, ImportError, AttributeError) as err:
+            doc = f"(cannot load {entry.target}: {err})"
+        print(f"{name:{width}s}  [{entry.origin}]  {doc}")
+    if table.module_paths:
+        print(f"Any {table.kind} class can also be named in a scenario as module.path:ClassName.")
+
+
 def _cmd_list(args) -> int:
-    from . import registry
+    from typing import get_args
 
-    if args.what == "receivers":
-        entries = registry.receiver_entries()
-        width = max(len(n) for n in entries)
-        for name, entry in entries.items():
-            try:
-                cls = registry.receiver_class(name)
-                doc = " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())
-            except (UserError, ImportError, AttributeError) as err:  # a broken plug-in must not hide the others
-                doc = f"(cannot load {entry.target}: {err})"
-            print(f"{name:{width}s}  [{entry.origin}]  {doc}")
-        print("Any receiver class can also be named in a scenario as module.path:ClassName.")
-    elif args.what == "reconstructions":
-        entries = registry.reconstruction_entries()
-        for name in entries:
-            cls = registry.reconstruction_class(name)
-            doc = " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())
-            print(f"{name:10s}  {doc}")
-    elif args.what == "channels":
-        print("\n".join(registry.channel_names()))
-    else:
-        print("\n".join(registry.metric_names()))
+    from .metrics import metric_names
+    from .scenario import Channel
+
+    kinds = LIST_KINDS if args.what == "all" else [args.what]
+    tables = _tables()
+    for kind in kinds:
+        if len(kinds) > 1:
+            print(f"\n# {kind}")
+        if kind == "channels":
+            print("\n".join(get_args(Channel.model_fields["model"].annotation)))
+        elif kind == "metrics":
+            print("\n".join(metric_names()))
+        else:
+            _print_table(tables[kind])
     return 0
-
-
-TRAINERS = {  # a spec's top-level kind -> its training program
-    "channel": "linksim.train",
-    "reconstruction": "linksim.train_reconstruction",
-    "semcom": "linksim.semcom.training",
-    "classifier": "linksim.semcom.classifier",
-    "narrowband": "linksim.narrowband.training",
-    "srs_precoding": "linksim.tdd.training",
-}
 
 
 def _trainer(path):
     """The training module for a spec file, from its ``kind`` (default: channel)."""
-    import importlib
-
-    from .errors import allowed, echo
     from .scenario import read_yaml
+    from .trainers import TRAINERS
 
     data = read_yaml(path)
     kind = data.pop("kind", "channel") if isinstance(data, dict) else "channel"
-    if kind not in TRAINERS:
-        raise UserError(f"unknown kind {echo(kind)}; allowed: {allowed(list(TRAINERS))}", source=str(path), field="kind")
-    return importlib.import_module(TRAINERS[kind])
+    try:
+        return TRAINERS.load(kind)
+    except UserError as err:
+        raise UserError(err.message, source=str(path), field="kind") from None
 
 
 def _cmd_train(args) -> int:

@@ -94,7 +94,7 @@ class LinkWorker:
         from sionna.phy import config as sionna_config
 
         from .scenario import Scenario
-        from .system.link import build_link
+        from .links.registry import build_link
 
         link = self._links.get(work.key)
         if link is None:

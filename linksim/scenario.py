@@ -20,7 +20,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from . import strict_yaml
 from .config import Strict
 from .errors import UserError, allowed, clip, did_you_mean, echo
+from .links.registry import receiver_table
 from .metrics import METRICS
+from .reconstruction import RECONSTRUCTIONS
 
 NOISE_KEYS = ("ebno_db", "snr_db")
 IMAGE_METRICS = ("image_mse", "psnr", "ssim")
@@ -901,10 +903,8 @@ def numeric_keys(data, prefix: str = "") -> list[str]:
 
 
 def _check_receivers(s: Scenario, base_dir: Path | None = None) -> None:
-    from .registry import narrowband_receiver_class, receiver_class, srs_receiver_class
-
-    lookup = {"narrowband": narrowband_receiver_class, "srs_precoding": srs_receiver_class}.get(s.link.mode, receiver_class)
-    _check_entries(s, "receivers", lambda name: lookup(name, search=[base_dir] if base_dir else None))
+    table = receiver_table(s.link.mode)
+    _check_entries(s, "receivers", lambda name: table.load(name, search=[base_dir] if base_dir else None))
 
 
 def _check_entries(s: Scenario, section: str, lookup) -> None:
@@ -939,9 +939,7 @@ def _check_params(cls, spec, where: str) -> None:
 
 
 def _check_reconstruction(s: Scenario) -> None:
-    from .registry import reconstruction_class
-
-    _check_entries(s, "reconstruction", reconstruction_class)
+    _check_entries(s, "reconstruction", RECONSTRUCTIONS.load)
 
 
 def _check_files(s: Scenario, base_dir: Path | None) -> None:

@@ -13,7 +13,9 @@ from pydantic_core import PydanticUndefined
 
 from . import scenario as sc
 from .metrics import METRICS
-from .registry import builtin_receivers, receiver_class, reconstruction_class, reconstruction_entries
+from .links.registry import RECEIVER_TABLES
+from .plugins import first_line
+from .reconstruction import RECONSTRUCTIONS
 
 SECTIONS = [
     ("carrier", sc.Carrier), ("antennas.bs / antennas.ue", sc.Array), ("channel", sc.Channel),
@@ -72,12 +74,13 @@ def model_table(model: type[BaseModel], prefix: str = "") -> list[str]:
     return lines
 
 
-def _table_receivers(table: dict, lookup, what: str) -> list[str]:
-    """A heading, the first docstring paragraph and the parameter table of every entry."""
+def _table_entries(table, names, what: str) -> list[str]:
+    """A heading, the first docstring paragraph and the parameter table of each of
+    ``names`` (linksim's own entries of the plug-in ``table``)."""
     out = []
-    for name in table:
-        cls = lookup(name)
-        out += ["", f"### {what} `{name}`", "", " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split()), ""]
+    for name in names:
+        cls = table.load(name)
+        out += ["", f"### {what} `{name}`", "", first_line(cls), ""]
         out += model_table(cls.Params) if cls.Params.model_fields else ["No parameters."]
     return out
 
@@ -109,42 +112,30 @@ def render() -> str:
             "them), or `module.path:ClassName` of any importable receiver class (a module next",
             "to the scenario file is found too); see docs/add-a-receiver.md.", ""]
     out += model_table(sc.ReceiverSpec)
-    for name in sorted(builtin_receivers()):
-        cls = receiver_class(name)
-        out += ["", f"### receiver `{name}`", "", " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split()), ""]
-        if cls.Params.model_fields:
-            out += model_table(cls.Params)
-        else:
-            out += ["No parameters."]
+    out += _table_entries(RECEIVER_TABLES["ofdm"], sorted(RECEIVER_TABLES["ofdm"].builtin()), "receiver")
     out += ["", "## `receivers[]` of the narrowband pilot link", "",
             "With `link.mode: narrowband` the receivers come from their own registry",
             "(`linksim/narrowband/receivers/__init__.py`; `module.path:ClassName` of a",
             "`NarrowbandReceiver` subclass works too). Unless noted, the reported error",
             "variance is measured once per pilot matrix and noise level on fresh calibration",
             "channels of every profile (`calibration_samples`)."]
-    from .narrowband.receivers import RECEIVERS as NB_RECEIVERS
-    from .registry import narrowband_receiver_class, srs_receiver_class
-
-    out += _table_receivers(NB_RECEIVERS, narrowband_receiver_class, "narrowband receiver")
+    nb = RECEIVER_TABLES["narrowband"]
+    out += _table_entries(nb, nb.builtin(), "narrowband receiver")
     out += ["", "## `receivers[]` of the SRS precoding link", "",
             "With `link.mode: srs_precoding` the receivers come from their own registry",
             "(`linksim/tdd/receivers/__init__.py`; `module.path:ClassName` of an",
             "`SRSReceiver` subclass works too). Each returns a point estimate, posterior",
             "samples or a precoder; the link precodes with SVD of the estimate, the Bayesian",
             "precoder of the samples, or the precoder itself."]
-    from .tdd.receivers import RECEIVERS as SRS_RECEIVERS
-
-    out += _table_receivers(SRS_RECEIVERS, srs_receiver_class, "srs_precoding receiver")
+    srs = RECEIVER_TABLES["srs_precoding"]
+    out += _table_entries(srs, srs.builtin(), "srs_precoding receiver")
     out += ["", "## `reconstruction[]`", "",
             "A list of stages after the decoder (image sources only); each entry names a stage",
             "and may set its parameters next to `name` and `label`. Every stage gets every",
             "receiver's received images; metrics.csv has one row per receiver/stage",
             "(`linksim list reconstructions`; registry: `linksim/reconstruction/__init__.py`).", ""]
     out += model_table(sc.ReconstructionSpec)
-    for name in reconstruction_entries():
-        cls = reconstruction_class(name)
-        out += ["", f"### reconstruction `{name}`", "", " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split()), ""]
-        out += model_table(cls.Params) if cls.Params.model_fields else ["No parameters."]
+    out += _table_entries(RECONSTRUCTIONS, RECONSTRUCTIONS.builtin(), "reconstruction")
     out += ["", "## `metrics`", "", "Any of: " + ", ".join(f"`{m}`" for m in METRICS) + ".", "",
             "Error rates carry a Wilson 95 % interval, ratio metrics a 95 % interval from the",
             "batch-to-batch spread (delta method); bounds are the `_lo` / `_hi` columns.", "",

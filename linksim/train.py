@@ -31,7 +31,7 @@ from .diffusion.checkpoints import ZOO, load_checkpoint, save_checkpoint
 from .diffusion.estimate import estimate_channel, to_real
 from .diffusion.forward import normalize_data
 from .diffusion.gmm import DATA_SCALE, MixtureDenoiser, fit_gmm
-from .diffusion.networks import PROFILES, count_macs, count_parameters, make_network
+from .diffusion.nets.mixer import PROFILES, count_macs, count_parameters, make_network
 from .diffusion.parameterisation import RESIDUAL_KINDS, Denoiser, residual_target, target
 from .diffusion.schedules import make_schedule
 from .diffusion.steppers import get_stepper

@@ -31,8 +31,8 @@ from pydantic import Field, model_validator
 from .config import Strict
 from . import __version__
 from .diffusion.checkpoints import ZOO, save_checkpoint
-from .diffusion.image_networks import PROFILES, ImageDenoiserNet
-from .diffusion.networks import count_parameters
+from .diffusion.nets.image import PROFILES, ImageDenoiserNet
+from .diffusion.nets.mixer import count_parameters
 from .diffusion.parameterisation import target
 from .diffusion.schedules import make_schedule
 from .errors import UserError
@@ -111,7 +111,7 @@ def load_spec(path, overrides=None) -> ReconstructionTrainSpec:
 def _pairs_link(scenario_path: str, split: str, coderate: float):
     """The link of an image scenario sending ``split`` at ``coderate``, without
     reconstruction stages (built once: it holds no random state)."""
-    from .system.link import build_link
+    from .links.registry import build_link
 
     s = load_scenario(scenario_path, [f"source.split={split}", "reconstruction=[]"])
     link = build_link(with_value(s, "link.coderate", coderate))

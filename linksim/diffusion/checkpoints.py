@@ -5,7 +5,7 @@ fits the job::
 
     {
       "format": "linksim-checkpoint", "format_version": 1,
-      "class": "linksim.diffusion.networks:MixerDenoiserNet",
+      "class": "linksim.diffusion.nets.mixer:MixerDenoiserNet",
       "config": {...constructor arguments...},
       "data_shape": [8, 72],
       "variables": {"lift.w_re": [1, 4], ...},
@@ -22,7 +22,7 @@ backbone also has ``prior.npz`` (:meth:`GaussianMixturePrior.to_arrays`), record
 Model lookup lives here too: :func:`resolve_model` (a folder or a name in
 ``linksim/zoo/``) and :func:`load_denoiser` (checkpoint -> ready
 :class:`~linksim.diffusion.parameterisation.Denoiser`). The class is resolved only
-from :data:`linksim.diffusion.networks.NETWORKS` (never imported from a path in the
+from :data:`linksim.diffusion.nets.NETWORKS` (never imported from a path in the
 file). Loading checks the files, the sha256 of the weights, the data shape and every
 variable name and shape, and raises :class:`linksim.errors.UserError` naming the
 checkpoint (``source``) and the mismatching item (``field``).
@@ -39,6 +39,8 @@ import numpy as np
 
 from linksim.errors import UserError, allowed, did_you_mean, echo
 
+from .nets import NETWORKS
+
 __all__ = ["save_checkpoint", "load_checkpoint", "read_checkpoint_config", "trained_differences", "load_prior",
            "resolve_model", "load_denoiser", "zoo_names", "ZOO",
            "named_variables", "CONFIG_FILE", "WEIGHTS_FILE", "PRIOR_FILE", "NETWORK_MODULE"]
@@ -50,6 +52,8 @@ PRIOR_FILE = "prior.npz"
 ZOO = Path(__file__).resolve().parents[1] / "zoo"
 FORMAT = "linksim-checkpoint"
 FORMAT_VERSION = 1
+#: The class path prefix of checkpoints written before the networks moved to ``nets/``
+#: (``linksim.diffusion.networks:<name in NETWORKS>``); still read.
 NETWORK_MODULE = "linksim.diffusion.networks"
 _RESERVED = ("format", "format_version", "class", "config", "data_shape", "variables",
              "weights_file", "weights_sha256", "linksim_version", "backbone")
@@ -79,25 +83,27 @@ def _plain(value):
 
 
 def _class_path(model) -> str:
-    from . import networks
-
+    """``module:Class`` of ``model``, which must be a network of :data:`NETWORKS`."""
     cls = type(model)
-    name = cls.__name__
-    if networks.NETWORKS.get(name) is not cls:
-        raise ValueError(f"{cls.__module__}.{name} is not a registered network; register it "
-                         f"in {NETWORK_MODULE}.NETWORKS (allowed: {allowed(networks.NETWORKS)})")
-    return f"{NETWORK_MODULE}:{name}"
+    path = f"{cls.__module__}:{cls.__name__}"
+    entries = NETWORKS.entries()
+    if path not in {e.target for e in entries.values()}:
+        raise ValueError(f"{path} is not a registered network; register it in "
+                         f"linksim.diffusion.nets.NETWORKS (allowed: {allowed(list(entries))})")
+    return path
 
 
 def _resolve_class(class_path, source):
-    from . import networks
-
-    allowed_paths = [f"{NETWORK_MODULE}:{k}" for k in networks.NETWORKS]
-    if not isinstance(class_path, str) or class_path not in allowed_paths:
-        hint = did_you_mean(class_path, allowed_paths)
+    """The network class a checkpoint names: a target of :data:`NETWORKS` (or the older
+    ``linksim.diffusion.networks:<name>``); nothing else is ever imported."""
+    entries = NETWORKS.entries()
+    known = {e.target: name for name, e in entries.items()}
+    legacy = {f"{NETWORK_MODULE}:{name}": name for name in entries}
+    if not isinstance(class_path, str) or class_path not in {**known, **legacy}:
+        hint = did_you_mean(class_path, list(known))
         raise UserError(f'class "{class_path}" is not allowed{hint}; '
-                        f"allowed: {allowed(allowed_paths)}", source=source, field="class")
-    return networks.NETWORKS[class_path.split(":", 1)[1]]
+                        f"allowed: {allowed(list(known))}", source=source, field="class")
+    return NETWORKS.load({**known, **legacy}[class_path])
 
 
 def named_variables(model) -> dict:
@@ -133,7 +139,7 @@ def save_checkpoint(path, model, *, data_shape, extra: dict | None = None, prior
     path : str | Path
         Checkpoint folder.
     model : keras.Model
-        A built network whose class is in ``networks.NETWORKS``.
+        A built network whose class is in ``linksim.diffusion.nets.NETWORKS``.
     data_shape : sequence of int
         ``(Na, Nc)`` the model was trained for; must match the built model.
     extra : dict | None

@@ -10,7 +10,7 @@ from sionna.phy import config
 from ..errors import NonFiniteOutput
 from ..metrics import all_finite, nmse_stats, se_stats, zero_stats
 from ..precoding import spectral_efficiency, svd_precoder
-from ..registry import narrowband_receiver_class
+from .receivers import RECEIVERS
 from ..system.link import _f64, _LinkBase
 from .channels import NarrowbandCDL
 from .pilots import PilotOperator, qpsk_pilots
@@ -38,7 +38,7 @@ class NarrowbandLink(_LinkBase):
         self._component = nb.profiles.index(nb.test_profile) if nb.test_profile in nb.profiles else -1
         self.context = NarrowbandContext(scenario, self.model, list(nb.profiles),
                                          {p: nb.samples(p) for p in nb.profiles}, nb.training_seed)
-        self.receivers = self._table_receivers(narrowband_receiver_class, self.context)
+        self.receivers = self._table_receivers(RECEIVERS, self.context)
         self._xla_enabled = False
         self._build_step()
 

@@ -32,14 +32,14 @@ from pydantic import Field, field_validator, model_validator
 from ..config import Strict
 from .. import __version__
 from ..diffusion.checkpoints import ZOO, save_checkpoint
-from ..diffusion.networks import count_parameters
+from ..diffusion.nets.mixer import count_parameters
 from ..diffusion.schedules import linear_beta_schedule
 from ..results import atomic_write, git_revision, package_versions
 from ..scenario import FolderName, load_yaml_model
 from ..training_loop import cosine_adam, run_steps
 from .channels import PROFILES as CDL_PROFILES, NarrowbandCDL, training_set
 from .eps_mse import eps_mse_curve
-from .film_cnn import PROFILES, FiLMDenoiserNet
+from ..diffusion.nets.film import PROFILES, FiLMDenoiserNet
 from .gaussian_prior import GaussianMatrixPrior
 from .linear_gaussian import sample_covariance
 from .network_prior import TASK, to_complex, to_real

@@ -10,12 +10,12 @@ received latent. Three decoders share the encoder architecture:
 * ``dae``: diffusion autoencoder, a conditional DDPM decoder conditioned on the received
   latent, trained jointly with the encoder on the denoising loss.
 
-:mod:`linksim.diffusion.jscc_networks` holds the encoder and matched decoder, :mod:`.system` the end-to-end system
+:mod:`linksim.diffusion.nets.jscc` holds the encoder and matched decoder, :mod:`.system` the end-to-end system
 (:class:`SemanticSystem`: encode / channel / decode, save / load) and :mod:`.training`
 the training program (:func:`train_semcom`).
 """
 
-from ..diffusion.jscc_networks import PROFILES, MatchedDecoder, SemanticEncoder, normalise_power, to_complex, to_real
+from ..diffusion.nets.jscc import PROFILES, MatchedDecoder, SemanticEncoder, normalise_power, to_complex, to_real
 from .system import FADINGS, KINDS, SemanticSystem, apply_channel, default_schedule
 from .training import SemcomTrainSpec, image_sums, load_semcom_spec, train_semcom
 

@@ -3,7 +3,7 @@ program (spec ``kind: classifier``).
 
 A semantic system is judged by what it keeps of an image, not only by its pixels: the
 ``accuracy`` metric is the share of reconstructed images that this fixed classifier
-(:class:`~linksim.diffusion.jscc_networks.DigitClassifier`, trained on the clean train
+(:class:`~linksim.diffusion.nets.jscc.DigitClassifier`, trained on the clean train
 split of the 8x8 digits, shipped in ``linksim/zoo``) assigns to the digit that was sent.
 Its accuracy on the clean test split is its ceiling (in the card).
 """
@@ -22,7 +22,7 @@ from pydantic import Field
 from .. import __version__
 from ..data.images import image_shape, load_images, load_labels, to_unit
 from ..diffusion.checkpoints import ZOO, load_checkpoint, read_checkpoint_config, resolve_model, save_checkpoint
-from ..diffusion.jscc_networks import PROFILES, DigitClassifier
+from ..diffusion.nets.jscc import PROFILES, DigitClassifier
 from ..errors import UserError
 from ..results import atomic_write, git_revision, package_versions
 from .training import DATASET, TrainingSettings, _Strict, read_spec

@@ -1,7 +1,7 @@
 r"""The end-to-end semantic-communication system: encoders, channel, decoders.
 
 Per user ``u`` (1 or 2) an encoder maps its image to ``k`` complex symbols ``z_u`` with
-unit average power per symbol (:func:`~linksim.diffusion.jscc_networks.normalise_power`). The latents are
+unit average power per symbol (:func:`~linksim.diffusion.nets.jscc.normalise_power`). The latents are
 superposed on one channel and equalised by a receiver that knows the gain::
 
     y = h * sum_u z_u + n,   n ~ CN(0, 1/snr) per symbol,   snr = 10^(snr_db / 10)
@@ -12,10 +12,10 @@ decoder (own weights) sees the same ``y_eq`` (as ``2k`` reals) and is not told t
 
 Decoders by ``kind``:
 
-* ``ae`` / ``vae``: :class:`~linksim.diffusion.jscc_networks.MatchedDecoder`. The ``vae`` encoder draws
+* ``ae`` / ``vae``: :class:`~linksim.diffusion.nets.jscc.MatchedDecoder`. The ``vae`` encoder draws
   ``mean + exp(logvar / 2) * noise`` during training and sends the mean at test time
   (a deterministic transmitter; both are power-normalised).
-* ``dae``: a conditional DDPM, :class:`~linksim.diffusion.image_networks.ImageDenoiserNet`
+* ``dae``: a conditional DDPM, :class:`~linksim.diffusion.nets.image.ImageDenoiserNet`
   with ``cond="vector"``, ``cond_dim = 2k``, predicting ``parameterisation`` (``eps``: the
   noise, as the paper; ``v`` or ``x0``: see :class:`SemanticSystem`). Decoding runs
   the sampler of :mod:`linksim.diffusion.samplers` from pure noise at ``tau = T`` with
@@ -41,14 +41,14 @@ from pathlib import Path
 import tensorflow as tf
 
 from ..diffusion.checkpoints import ZOO, load_checkpoint, resolve_model, save_checkpoint
-from ..diffusion.image_networks import PROFILES as DENOISER_PROFILES
-from ..diffusion.image_networks import ImageDenoiserNet
+from ..diffusion.nets.image import PROFILES as DENOISER_PROFILES
+from ..diffusion.nets.image import ImageDenoiserNet
 from ..diffusion.parameterisation import KINDS as PARAMETERISATIONS
 from ..diffusion.parameterisation import target, to_x0
 from ..diffusion.samplers import sample
 from ..diffusion.schedules import Schedule, make_schedule
 from ..errors import UserError, allowed, echo
-from ..diffusion.jscc_networks import PROFILES, MatchedDecoder, SemanticEncoder, normalise_power, to_complex, to_real
+from ..diffusion.nets.jscc import PROFILES, MatchedDecoder, SemanticEncoder, normalise_power, to_complex, to_real
 
 __all__ = ["KINDS", "FADINGS", "SYSTEM_FILE", "SemanticSystem", "apply_channel", "default_schedule", "system_model"]
 

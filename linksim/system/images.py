@@ -13,7 +13,7 @@ from sionna.phy.mapping import BinarySource
 from ..data.images import BITS_PER_PIXEL, load_images, to_bits
 from ..errors import UserError
 from ..metrics import all_finite, image_stats
-from ..registry import reconstruction_class
+from ..reconstruction import RECONSTRUCTIONS
 
 
 class ImageSource(Object):
@@ -93,7 +93,7 @@ class ImageOutputs:
         self.stages = []
         self.info = {}
         for spec in scenario.reconstruction:
-            cls = reconstruction_class(spec.name)
+            cls = RECONSTRUCTIONS.load(spec.name)
             t0 = time.time()
             stage = cls(source.image_shape, cls.Params.model_validate(spec.params))
             self.info[spec.display] = {"build_s": round(time.time() - t0, 2), **stage.build_info}

@@ -32,7 +32,7 @@ from ..metrics import STAT_KEYS  # noqa: F401 (re-exported: it used to live here
 from ..errors import NonFiniteOutput
 from ..metrics import FINITE_CHECKS, all_finite, coding_stats, estimation_stats, nmse_stats, se_stats, zero_stats
 from ..receivers.base import LinkContext
-from ..registry import receiver_class
+from ..receivers import RECEIVERS
 from ..scenario import Scenario
 from .channels import ChannelGenerator
 from .detection import linear_detector
@@ -208,13 +208,14 @@ class _LinkBase(Block):
     def call(self, batch_size, no):
         return self._step(batch_size, no)
 
-    def _table_receivers(self, lookup, context):
-        """``[(label, receiver)]`` of a link with its own receiver registry (``lookup``:
-        name -> class); ``self.receiver_info[label]``: build wall time and ``build_info``."""
+    def _table_receivers(self, table, context):
+        """``[(label, receiver)]`` of a link with its own receiver ``table``
+        (:class:`~linksim.plugins.Table`); ``self.receiver_info[label]``: build wall time
+        and ``build_info``."""
         receivers = []
         self.receiver_info = {}
         for spec in self.scenario.receivers:
-            cls = lookup(spec.name)
+            cls = table.load(spec.name)
             t0 = time.time()
             rx = cls(context, cls.Params.model_validate(spec.params))
             self.receiver_info[spec.display] = {"build_s": round(time.time() - t0, 2), **rx.build_info}
@@ -227,7 +228,7 @@ class _LinkBase(Block):
         receivers = []
         self.receiver_info = {}
         for spec in self.scenario.receivers:
-            cls = receiver_class(spec.name)
+            cls = RECEIVERS.load(spec.name)
             t0 = time.time()
             # NumPy's BLAS on one thread: covariances and fits (summation order) come out
             # the same whatever the machine's cores or a Ray worker's CPUs
@@ -619,20 +620,9 @@ def _draw(fn, n: int, batch_size: int = 128) -> np.ndarray:
     return np.concatenate(out)[:n]
 
 
-def build_link(scenario: Scenario):
-    """The link block for a scenario."""
-    if scenario.link.mode == "semantic":
-        from .semantic import SemanticLink
-
-        return SemanticLink(scenario)
-    if scenario.link.mode == "narrowband":
-        from ..narrowband.link import NarrowbandLink
-
-        return NarrowbandLink(scenario)
-    if scenario.link.mode == "srs_precoding":
-        from ..tdd.link import PrecodingLink
-
-        return PrecodingLink(scenario)
+def ofdm_link(scenario: Scenario):
+    """The OFDM family's link block for a scenario (``link.mode`` codeword, tb, uncoded or
+    sounding; a flat link without OFDM when ``link.ofdm`` is off)."""
     if not scenario.link.ofdm:
         return FlatLink(scenario)
     if scenario.link.mode == "sounding":

@@ -17,7 +17,7 @@ from sionna.phy import config
 
 from ..errors import NonFiniteOutput
 from ..metrics import all_finite, gcs_stats, nmse_stats, se_stats, zero_stats
-from ..registry import srs_receiver_class
+from .receivers import RECEIVERS
 from ..system.link import _f64, _LinkBase
 from .channels import SRSChannelSource, SRSGeometry
 from ..precoding import expected_gramian_precoder, spectral_efficiency
@@ -77,7 +77,7 @@ class PrecodingLink(_LinkBase):
         self.geometry = SRSGeometry.from_section(sec)
         self.source = SRSChannelSource(sec)
         self.context = SRSContext(scenario, self.geometry, self.source.shape)
-        self.receivers = self._table_receivers(srs_receiver_class, self.context)
+        self.receivers = self._table_receivers(RECEIVERS, self.context)
         self._xla_enabled = False
         self._build_step()
 

@@ -43,7 +43,7 @@ def prb_history_index(geo: SRSGeometry) -> list[list[int]]:
 def hold_last_index(geo: SRSGeometry) -> list[int]:
     """Per PRB of the band, the flat token index of its newest observation (-1: never
     sounded) — the hold-last estimate as a gather
-    (:class:`linksim.tdd.backbone.SRSTransformer`'s ``skip_index``)."""
+    (:class:`linksim.diffusion.nets.srs_transformer.SRSTransformer`'s ``skip_index``)."""
     return [row[0] for row in prb_history_index(geo)]
 
 

@@ -24,7 +24,7 @@ from ..diffusion.checkpoints import ZOO, save_checkpoint
 from ..results import atomic_write, git_revision, package_versions
 from ..scenario import FolderName, SRSPrecoding, load_yaml_model
 from ..training_loop import cosine_adam, run_steps
-from .backbone import PROFILES, SRSTransformer, count_parameters
+from ..diffusion.nets.srs_transformer import PROFILES, SRSTransformer, count_parameters
 from .channels import SRSGeometry, channel_set, data_shape
 from .models import LOSSES
 from .observation import hold_last_index, observe, prb_history_index
@@ -39,7 +39,7 @@ class DataSpec(Strict):
 
 
 class NetworkSpec(Strict):
-    profile: Literal["cpu", "paper"] = Field("cpu", description="Backbone size (linksim.tdd.backbone.PROFILES).")
+    profile: Literal["cpu", "paper"] = Field("cpu", description="Backbone size (linksim.diffusion.nets.srs_transformer.PROFILES).")
     skip: Literal["none", "hold_last"] = Field("none", description="Skip connection: the network predicts the correction "
                                                                 "to the hold-last estimate (SL, E2E) or diffuses the "
                                                                 "residual h - hold-last (DM); none: the channel itself.")

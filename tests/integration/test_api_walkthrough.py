@@ -52,7 +52,7 @@ def test_walkthrough_runs_as_written(tmp_path, monkeypatch):
 def test_link_run_reuses_the_built_link_and_writes_what_api_run_writes(tmp_path, monkeypatch):
     """``Link.run`` after ``Link.sample``: no second build, and metrics.csv byte-identical
     to ``api.run``'s (which builds its own link)."""
-    from linksim.system import link as link_module
+    from linksim.links import registry as link_module
 
     sc = api.scenario(ROOT / "scenarios" / "quickstart.yaml", {
         "receivers": [{"name": "ls"}], "sweep.values": [0.0, 4.0], "sweep.max_batches": 1, "sweep.batch_size": 2,

@@ -5,7 +5,7 @@ import math
 import pytest
 
 from linksim.scenario import validate_scenario
-from linksim.system.link import build_link
+from linksim.links.registry import build_link
 
 BASE = {
     "carrier": {"num_prbs": 2},

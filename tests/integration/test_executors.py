@@ -107,7 +107,7 @@ def test_receiver_fits_do_not_depend_on_blas_threads(scenario_path):
     from sionna.phy import config
     from threadpoolctl import threadpool_limits
 
-    from linksim.system.link import build_link
+    from linksim.links.registry import build_link
 
     s = load_scenario(scenario_path("quickstart"), ["receivers=[{name: lmmse}]", "runtime.xla=false"])
     covs = []

@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from linksim.errors import NonFiniteOutput
 from linksim.scenario import load_scenario
-from linksim.system.link import build_link
+from linksim.links.registry import build_link
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 

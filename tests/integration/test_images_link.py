@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from linksim.metrics import Accumulator
 from linksim.scenario import load_scenario
-from linksim.system.link import build_link
+from linksim.links.registry import build_link
 
 
 def _point(scenario_path, snr_db, overrides=(), batches=2):

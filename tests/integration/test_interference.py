@@ -8,7 +8,7 @@ from linksim.metrics import run_batches
 from linksim.receivers.lmmse import CovarianceInterpolator
 from linksim.receivers.ls import NoiseAwareLS
 from linksim.scenario import validate_scenario
-from linksim.system.link import build_link
+from linksim.links.registry import build_link
 
 HIT = list(range(8, 14))
 BASE = {

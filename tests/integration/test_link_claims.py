@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from linksim.scenario import load_scenario
-from linksim.system.link import build_link
+from linksim.links.registry import build_link
 
 
 GRAPH = ["runtime.xla=false"]  # graph mode: no XLA compilation for these statistical checks

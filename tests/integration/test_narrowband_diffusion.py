@@ -9,7 +9,7 @@ from linksim.metrics import Accumulator
 from linksim.narrowband.linear_gaussian import GaussianMixtureLinear
 from linksim.narrowband.receivers.dm_vb import DiffusionVB
 from linksim.scenario import load_scenario
-from linksim.system.link import build_link
+from linksim.links.registry import build_link
 
 
 def _link(scenario_path, profile):

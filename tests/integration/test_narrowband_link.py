@@ -5,7 +5,7 @@ import pytest
 from linksim.errors import UserError
 from linksim.metrics import Accumulator
 from linksim.scenario import load_scenario
-from linksim.system.link import build_link
+from linksim.links.registry import build_link
 
 SMALL = ["narrowband.num_tx=16", "narrowband.num_rx=2", "narrowband.streams=2", "narrowband.profiles=[A, D]",
          "narrowband.training_samples={A: 2000, D: 2000}",

@@ -6,7 +6,7 @@ import pytest
 
 from linksim.metrics import Accumulator
 from linksim.scenario import load_scenario
-from linksim.system.link import build_link
+from linksim.links.registry import build_link
 
 
 def _values(scenario_path, snr_db, overrides, batches=2, batch_size=64):

@@ -9,7 +9,7 @@ from linksim.cli import main
 from linksim.errors import UserError
 from linksim.metrics import Accumulator
 from linksim.scenario import load_scenario
-from linksim.system.link import build_link
+from linksim.links.registry import build_link
 
 RECEIVERS = ("receivers=[{name: perfect}, {name: srs_hold}, {name: wiener}, {name: wiener, label: wiener_k8, samples: 8}, {name: sl}, "
              "{name: dm, label: dm_k4, samples: 4}, {name: e2e}]")

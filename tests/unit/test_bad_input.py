@@ -24,7 +24,7 @@ from linksim import strict_yaml
 from linksim.cli import main
 from linksim.diffusion.checkpoints import zoo_names
 from linksim.errors import MAX_PROBLEMS, UserError
-from linksim.registry import receiver_names
+from linksim.receivers import RECEIVERS
 from linksim.scenario import validate_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -197,7 +197,7 @@ CASES = [
      ["carrier.subcarrier_spacing_khz", "15", "30", "60", "120"]),
     # --- receivers --------------------------------------------------------------------
     ("unknown-receiver", base, [("set", "receivers.2.name", "lmse")],
-     ["receivers[2].name", "unknown receiver 'lmse'", 'did you mean "lmmse"', "allowed: " + ", ".join(receiver_names())]),
+     ["receivers[2].name", "unknown receiver 'lmse'", 'did you mean "lmmse"', "allowed: " + ", ".join(RECEIVERS.names())]),
     ("unknown-receiver-param", base, [("set", "receivers.1", {"name": "ls", "interpolaton": "nn"})],
      ["receivers[1].interpolaton", "unknown parameter for ls", 'did you mean "interpolation"', "name, label, interpolation"]),
     ("bad-receiver-param-value", base, [("set", "receivers.1.interpolation", "cubic")],

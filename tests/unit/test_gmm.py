@@ -10,7 +10,7 @@ import tensorflow as tf
 from linksim.diffusion import GammaSchedule
 from linksim.diffusion.checkpoints import PRIOR_FILE, load_denoiser, load_prior, save_checkpoint
 from linksim.diffusion.gmm import DATA_SCALE, GaussianMixturePrior, MixtureDenoiser, fit_gmm
-from linksim.diffusion.networks import make_network
+from linksim.diffusion.nets.mixer import make_network
 from linksim.errors import UserError
 
 

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from linksim.diffusion import GammaSchedule
 from linksim.diffusion.checkpoints import load_checkpoint, save_checkpoint
-from linksim.diffusion.networks import (PROFILES, MixerDenoiserNet, count_macs,
+from linksim.diffusion.nets.mixer import (PROFILES, MixerDenoiserNet, count_macs,
                                         count_parameters, make_network)
 from linksim.errors import UserError
 
@@ -162,7 +162,7 @@ def test_checkpoint_round_trip(ckpt):
     path, m = ckpt
     assert sorted(p.name for p in path.iterdir()) == ["config.json", "weights.npz"]
     m2, cfg = load_checkpoint(path, expected_shape=(NA, NC))
-    assert cfg["class"] == "linksim.diffusion.networks:MixerDenoiserNet"
+    assert cfg["class"] == "linksim.diffusion.nets.mixer:MixerDenoiserNet"
     assert cfg["data_shape"] == [NA, NC] and cfg["parameterisation"] == "v"
     assert cfg["training"]["steps"] == 3 and "linksim_version" in cfg
     x, tau = inputs()
@@ -233,7 +233,7 @@ def test_checkpoint_class_not_allowed(ckpt, cls):
 
 @pytest.mark.parametrize("axis", [-1, 1, 2])
 def test_complex_dense_is_complex_affine(axis):
-    from linksim.diffusion.networks import ComplexDense
+    from linksim.diffusion.nets.layers import ComplexDense
 
     rng = np.random.default_rng(1)
     c = 3

@@ -263,7 +263,7 @@ def test_backbone_checkpoint_round_trip_and_null_condition(tmp_path):
     """Save/load gives the same outputs (eager and graph); the dropped condition is one
     null memory whatever the observation; the DM decoder depends on x_t and t."""
     from linksim.diffusion.checkpoints import load_checkpoint, save_checkpoint
-    from linksim.tdd.backbone import SRSTransformer
+    from linksim.diffusion.nets.srs_transformer import SRSTransformer
 
     shape = (4, 3, 6, 2, 4)
     tf.keras.utils.set_random_seed(0)
@@ -289,7 +289,7 @@ def test_e2e_loss_is_the_received_energy_and_differentiable_through_eigh():
     """The E2E loss equals -sum |H F|^2 / sum |H|^2 with F from the latent's Gramian (the
     true channel as latent gives the SVD energy), and its gradient through eigh stays
     finite on the rank-2 Gramians of a 2-port UE (eight ports: six zero eigenvalues)."""
-    from linksim.tdd.backbone import SRSTransformer
+    from linksim.diffusion.nets.srs_transformer import SRSTransformer
     from linksim.tdd.models import e2e_loss
 
     rng = np.random.default_rng(6)
@@ -314,7 +314,7 @@ def test_e2e_loss_is_the_received_energy_and_differentiable_through_eigh():
 def _twins(diffusion: bool):
     """The same small backbone without and with the hold-last skip connection (same
     weights), its geometry and observations."""
-    from linksim.tdd.backbone import SRSTransformer
+    from linksim.diffusion.nets.srs_transformer import SRSTransformer
     from linksim.tdd.observation import hold_last_index
 
     geo = SRSGeometry.from_section(SRSPrecoding(history=6, num_prb=8, num_hops=4))
@@ -384,7 +384,7 @@ def test_prb_history_queries_carry_each_prbs_own_observations_only(tmp_path):
     observations: perturbing one observed (occasion, PRB) token changes exactly the query
     tokens of the PRB it sounds; the null memory replaces them too; the index survives a
     checkpoint round trip and init_from_sl refuses an SL with other queries."""
-    from linksim.tdd.backbone import SRSTransformer
+    from linksim.diffusion.nets.srs_transformer import SRSTransformer
     from linksim.tdd.observation import prb_history_index
 
     geo = SRSGeometry.from_section(SRSPrecoding(history=6, num_prb=8, num_hops=4))

@@ -1,7 +1,9 @@
-"""Narrowband receiver registry (link.mode narrowband): name -> "module:Class". Add one
-line per receiver."""
+"""Receivers of the narrowband pilot link (link.mode narrowband): one line per receiver,
+name -> "module:Class" (see :mod:`linksim.plugins`)."""
 
-RECEIVERS = {
+from ...plugins import Table
+
+RECEIVERS = Table("narrowband receiver", {
     "perfect": "linksim.narrowband.receivers.perfect:PerfectCSI",
     "ls": "linksim.narrowband.receivers.ls:RegularisedLS",
     "lmmse_pooled": "linksim.narrowband.receivers.lmmse_pooled:PooledLMMSE",
@@ -11,4 +13,4 @@ RECEIVERS = {
     "gmm": "linksim.narrowband.receivers.gmm:GMMEstimator",
     "dm_pooled": "linksim.narrowband.receivers.dm_pooled:PooledDiffusion",
     "dm_vb": "linksim.narrowband.receivers.dm_vb:DiffusionVB",
-}
+}, base="linksim.narrowband.receivers.base:NarrowbandReceiver", group="linksim.narrowband_receivers")

@@ -1,11 +1,13 @@
-"""SRS precoding receiver registry (link.mode srs_precoding): name -> "module:Class". Add
-one line per receiver."""
+"""Receivers of the SRS precoding link (link.mode srs_precoding): one line per receiver,
+name -> "module:Class" (see :mod:`linksim.plugins`)."""
 
-RECEIVERS = {
+from ...plugins import Table
+
+RECEIVERS = Table("srs_precoding receiver", {
     "perfect": "linksim.tdd.receivers.classical:PerfectCSI",
     "srs_hold": "linksim.tdd.receivers.classical:HoldLast",
     "wiener": "linksim.tdd.receivers.classical:Wiener",
     "sl": "linksim.tdd.receivers.learned:SupervisedCME",
     "dm": "linksim.tdd.receivers.learned:DiffusionPosterior",
     "e2e": "linksim.tdd.receivers.learned:EndToEnd",
-}
+}, base="linksim.tdd.receivers.base:SRSReceiver", group="linksim.srs_receivers")
