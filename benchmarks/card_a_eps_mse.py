@@ -33,7 +33,7 @@ from linksim.diffusion.checkpoints import load_denoiser
 from linksim.diffusion.gmm import DATA_SCALE
 from linksim.headroom import genie_test_set
 from linksim.narrowband.linear_gaussian import sample_covariance
-from linksim.results import atomic_write, git_revision, package_versions
+from linksim.provenance import atomic_write, git_revision, package_versions
 
 SNR_DB = (-10, -5, 0, 5, 10, 15, 20, 25, 30)
 

@@ -22,7 +22,7 @@ from linksim.narrowband.gaussian_dc import GaussianConsistency, GaussianSurrogat
 from linksim.narrowband.network_prior import NetworkPrior
 from linksim.narrowband.pilots import qpsk_pilots
 from linksim.narrowband.samplers import sampling_steps
-from linksim.results import git_revision
+from linksim.provenance import git_revision
 
 EXPERTS = ("nbdm-cdlA-10k-cpu", "nbdm-cdlB-10k-cpu", "nbdm-cdlC-10k-cpu", "nbdm-cdlD-10k-cpu")
 

@@ -28,7 +28,7 @@ from sionna.phy import config
 
 from linksim.metrics import wilson
 from linksim.narrowband.receivers.dm_vb import VBParams
-from linksim.results import git_revision
+from linksim.provenance import git_revision
 from linksim.scenario import load_scenario, with_value
 from linksim.links.registry import build_link
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import tensorflow as tf
 from sionna.phy import config
 
-from linksim.results import git_revision, package_versions
+from linksim.provenance import git_revision, package_versions
 from linksim.scenario import load_scenario
 from linksim.links.registry import build_link
 from linksim.tdd.link import precoder_of

@@ -16,7 +16,7 @@ import json
 import time
 from pathlib import Path
 
-from linksim.results import git_revision, package_versions
+from linksim.provenance import git_revision, package_versions
 from linksim.scenario import MOBILITY_KMH, SRSPrecoding
 from linksim.tdd.guard import TARGETS, fresh_channels, guard, table
 
@@ -68,7 +68,7 @@ def record(dm: str, rows: list, sl: str, args, wall_s: float, revision: str) -> 
     """Store the guard rows in the model's config.json (``training.guard``; the weights
     and their hash are untouched) and rewrite its card."""
     from linksim.diffusion.checkpoints import resolve_model
-    from linksim.results import atomic_write
+    from linksim.provenance import atomic_write
     from linksim.tdd.training import model_card
 
     path = resolve_model(dm)

@@ -14,7 +14,7 @@ import json
 import time
 from pathlib import Path
 
-from linksim.results import git_revision, package_versions
+from linksim.provenance import git_revision, package_versions
 from linksim.scenario import SRSPrecoding
 from linksim.tdd.guard import fresh_channels, guard, table
 from linksim.tdd.training import load_spec, train

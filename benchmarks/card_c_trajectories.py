@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 from sionna.phy import config
 
-from linksim.results import git_revision, package_versions
+from linksim.provenance import git_revision, package_versions
 from linksim.scenario import MOBILITY_KMH, SRSPrecoding
 from linksim.tdd.channels import SRSChannelSource, data_shape
 from linksim.tdd.estimators import ModelEstimator

@@ -6,7 +6,7 @@ import os
 import platform
 import time
 
-from linksim.results import package_versions
+from linksim.provenance import package_versions
 
 
 def cpu_name() -> str:

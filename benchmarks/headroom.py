@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from linksim.headroom import measure_headroom
-from linksim.results import atomic_write, git_revision, package_versions
+from linksim.provenance import atomic_write, git_revision, package_versions
 
 SOURCES = {
     "CDL-C": "quickstart",

@@ -49,7 +49,7 @@ from linksim.diffusion.checkpoints import load_denoiser
 from linksim.diffusion.estimate import (backbone_variance, initial_time, normalise_observation,
                                         posterior_samples, scalar_time, to_complex)
 from linksim.metrics import ratio_interval
-from linksim.results import atomic_write, git_revision, package_versions
+from linksim.provenance import atomic_write, git_revision, package_versions
 
 STEPPERS = ("uniform", "waterfill", "hybrid:0.5", "alpha-uniform", "alpha-waterfill")
 RULES = ("snr-mean", "tau-mean", "alpha-mean")

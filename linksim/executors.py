@@ -3,7 +3,7 @@
 The runner (:mod:`linksim.runner`) asks an executor for the batches of one point as a
 stream in batch-index order: ``executor.batches(work, start, stop)`` yields
 ``(batch index, outcome)`` for ``start, start + 1, ...``. A batch depends only on its
-seed (scenario seed, swept value, batch index: :func:`linksim.runner.batch_seed`), never on
+seed (scenario seed, swept value, batch index: :func:`batch_seed`), never on
 where or after what it ran, so the runner merges the same counts in the same order and
 applies early stopping in that order whatever the executor: a local run and a Ray run of
 a scenario write the same metrics.csv. The runner closes a stream once the point has its
@@ -30,12 +30,22 @@ from pathlib import Path
 from typing import Iterator
 
 from .errors import NonFiniteOutput, UserError
+from .links.registry import build_link
+from .scenario import Scenario
 
 INSTALL_HINT = 'runtime.executor: ray needs Ray: pip install -e ".[cluster]" (or pip install "ray>=2.9"), or use runtime.executor: local'
 IN_FLIGHT_PER_WORKER = 2  # one running, one queued: a worker never waits for the driver
 LINKS_KEPT = 2  # links a worker keeps built (one per work unit; oldest dropped)
 NOT_IN_LINK = ("name", "output", "sweep")  # scenario sections a link's build does not read
 POOL_KEYS = ("executor", "address", "workers", "cpus_per_worker", "gpus_per_worker")  # runtime: where, not what
+
+
+def batch_seed(seed: int, value: float, batch: int) -> int:
+    """Seed of one Monte-Carlo batch, from the scenario seed, the swept value and the
+    batch index only: a point can be continued (``--resume`` with more batches), values
+    added, and the batches spread over workers, with the numbers of a single run."""
+    digest = hashlib.sha256(f"{int(seed)}|{float(value)!r}|{int(batch)}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % (2**31 - 1)
 
 
 @dataclass(frozen=True)
@@ -93,9 +103,6 @@ class LinkWorker:
         """The link of ``work``, built on first use."""
         from sionna.phy import config as sionna_config
 
-        from .scenario import Scenario
-        from .links.registry import build_link
-
         link = self._links.get(work.key)
         if link is None:
             for p in work.paths:
@@ -124,8 +131,6 @@ class LinkWorker:
     def run(self, work: Work, batch: int) -> dict:
         """One batch of ``work``: its outcome (see the module docstring)."""
         from sionna.phy import config as sionna_config
-
-        from .runner import batch_seed
 
         link = self.link(work)
         no = link.noise_variance(*work.noise)

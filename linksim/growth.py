@@ -2,7 +2,7 @@
 
 A resumed run may raise ``sweep.max_batches``, raise (or drop) ``sweep.target_block_errors``,
 lower (or drop) ``sweep.stop_bler`` and add ``sweep.values``. Every Monte-Carlo batch has
-its own seed (scenario seed, swept value, batch index; :func:`linksim.runner.batch_seed`)
+its own seed (scenario seed, swept value, batch index; :func:`linksim.executors.batch_seed`)
 and every finished point keeps its raw sums, so the runner continues each point where it
 stopped and the result equals a run made with the larger setting from the start. Any
 other change is refused, naming the field.

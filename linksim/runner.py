@@ -3,7 +3,6 @@ incremental and resumable results."""
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import time
@@ -13,8 +12,10 @@ from pathlib import Path
 import tensorflow as tf
 from tqdm.auto import tqdm
 
+from .executors import Work, batch_seed, make_executor
 from .metrics import Accumulator, columns
-from .results import RunDir, git_revision, now, package_versions
+from .provenance import git_revision, now, package_versions
+from .results import RunDir
 from .scenario import NOISE_KEYS, Scenario, with_value
 from .errors import UserError, echo
 
@@ -52,14 +53,6 @@ def select_device(choice: str) -> str:
 
 
 SEEDING = "per-batch"  # recorded in meta.json: how batch seeds derive from the scenario seed
-
-
-def batch_seed(seed: int, value: float, batch: int) -> int:
-    """Seed of one Monte-Carlo batch, from the scenario seed, the swept value and the
-    batch index only: a point can be continued (``--resume`` with more batches), values
-    added, and the batches spread over workers, with the numbers of a single run."""
-    digest = hashlib.sha256(f"{int(seed)}|{float(value)!r}|{int(batch)}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") % (2**31 - 1)
 
 
 @dataclass
@@ -100,8 +93,8 @@ def _point_done(accs: dict, s: Scenario) -> bool:
 def run_point(executor, work, s: Scenario, value: float, accs: dict, progress: bool = True) -> tuple[dict, dict]:
     """Monte-Carlo at one point, continuing ``accs`` (``{label: Accumulator}`` of the
     batches already done) until :func:`_point_done`. Batch ``b`` runs with
-    :func:`batch_seed` ``(s.seed, value, b)`` on ``executor``, and the batches are merged
-    in index order. Returns the accumulators and the link's ``info`` (see
+    :func:`~linksim.executors.batch_seed` ``(s.seed, value, b)`` on ``executor``, and the
+    batches are merged in index order. Returns the accumulators and the link's ``info`` (see
     :mod:`linksim.executors`)."""
     start = next(iter(accs.values())).batches
     info = {}
@@ -160,8 +153,6 @@ def _saved_points(meta: dict, key: str, labels: list[str]) -> dict:
 
 
 def _work(s: Scenario, value: float, scenario_file: str | None) -> "Work":
-    from .executors import Work
-
     paths = [str(Path(scenario_file).resolve().parent)] if scenario_file else []
     return Work(scenario=s.resolved(), noise=_noise(s, value), seed_of=(s.seed, value),
                 batch_size=s.sweep.batch_size, paths=tuple(paths + [os.getcwd()]))
@@ -176,8 +167,6 @@ def run(scenario: Scenario, resume: bool = False, overwrite: bool = False, quick
     (:mod:`linksim.executors`; default: the one ``runtime.executor`` names, closed at the
     end); ``scenario_file`` is where ``module:Class`` receivers are looked for.
     """
-    from .executors import make_executor
-
     s = quick_version(scenario) if quick else scenario
     where = executor.name if executor is not None else s.runtime.executor
     if where == "local":

@@ -36,7 +36,7 @@ from .diffusion.parameterisation import RESIDUAL_KINDS, Denoiser, residual_targe
 from .diffusion.schedules import make_schedule
 from .diffusion.steppers import get_stepper
 from .errors import UserError, echo
-from .results import atomic_write, git_revision, package_versions
+from .provenance import atomic_write, git_revision, package_versions
 from .scenario import FolderName, apply_overrides, override_source, read_yaml, validate_model
 
 

@@ -36,7 +36,7 @@ from .diffusion.nets.mixer import count_parameters
 from .diffusion.parameterisation import target
 from .diffusion.schedules import make_schedule
 from .errors import UserError
-from .results import atomic_write, git_revision, package_versions
+from .provenance import atomic_write, git_revision, package_versions
 from .scenario import FolderName, apply_overrides, load_scenario, read_yaml, validate_model, with_value
 from .training_loop import cosine_adam, run_steps
 

@@ -8,7 +8,7 @@ TRAINERS = Table("training kind", {
     "channel": "linksim.train",
     "reconstruction": "linksim.train_reconstruction",
     "semcom": "linksim.semcom.training",
-    "classifier": "linksim.semcom.classifier",
+    "classifier": "linksim.semcom.classifier_training",
     "narrowband": "linksim.narrowband.training",
     "srs_precoding": "linksim.tdd.training",
 }, group="linksim.trainers", module_paths=False)

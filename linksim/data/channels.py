@@ -60,6 +60,7 @@ from .. import __version__
 from ..errors import UserError, allowed, did_you_mean, echo
 from ..scenario import Scenario, read_yaml, set_dotted, validate_scenario
 from ..graph import graph_function
+from ..provenance import now, package_versions
 
 __all__ = [
     "PRESETS",
@@ -285,12 +286,6 @@ def resolve_spec(spec) -> tuple[list[_Component], dict]:
 
 
 # --------------------------------------------------------------------------- data set
-def _versions() -> dict:
-    from ..results import package_versions
-
-    return package_versions()
-
-
 @dataclass
 class ChannelDataset:
     """Channel samples with their mixture labels.
@@ -536,18 +531,12 @@ def make_dataset(spec, num_samples: int, seed: int = 0, batch: int = 128, *, xla
         "recipe": RECIPE,
         "xla": xla,
         "xla_used": all(fn.state["xla"] for fn in fns.values()),
-        "versions": _versions(),
-        "created": _now(),
+        "versions": package_versions(),
+        "created": now(),
         "generation_seconds": round(seconds, 3),
         "mean_power": float(np.mean(np.abs(h) ** 2)),
     }
     return ChannelDataset(h, np.concatenate(labels), np.concatenate(slots), meta)
-
-
-def _now() -> str:
-    from ..results import now
-
-    return now()
 
 
 def _jsonable_spec(spec):

@@ -34,7 +34,7 @@ from .. import __version__
 from ..diffusion.checkpoints import ZOO, save_checkpoint
 from ..diffusion.nets.mixer import count_parameters
 from ..diffusion.schedules import linear_beta_schedule
-from ..results import atomic_write, git_revision, package_versions
+from ..provenance import atomic_write, git_revision, package_versions
 from ..scenario import FolderName, load_yaml_model
 from ..training_loop import cosine_adam, run_steps
 from .channels import PROFILES as CDL_PROFILES, NarrowbandCDL, training_set

@@ -12,13 +12,12 @@ received latent. Three decoders share the encoder architecture:
 
 :mod:`linksim.diffusion.nets.jscc` holds the encoder and matched decoder, :mod:`.system` the end-to-end system
 (:class:`SemanticSystem`: encode / channel / decode, save / load) and :mod:`.training`
-the training program (:func:`train_semcom`).
+the training program (:func:`~linksim.semcom.training.train_semcom`; imported on its own, so
+that the link does not load the training code).
 """
 
 from ..diffusion.nets.jscc import PROFILES, MatchedDecoder, SemanticEncoder, normalise_power, to_complex, to_real
 from .system import FADINGS, KINDS, SemanticSystem, apply_channel, default_schedule
-from .training import SemcomTrainSpec, image_sums, load_semcom_spec, train_semcom
 
 __all__ = ["PROFILES", "MatchedDecoder", "SemanticEncoder", "normalise_power", "to_complex",
-           "to_real", "FADINGS", "KINDS", "SemanticSystem", "apply_channel", "default_schedule",
-           "SemcomTrainSpec", "image_sums", "load_semcom_spec", "train_semcom"]
+           "to_real", "FADINGS", "KINDS", "SemanticSystem", "apply_channel", "default_schedule"]

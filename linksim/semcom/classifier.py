@@ -1,46 +1,29 @@
-"""The digit classifier of the semantic metric (``metrics: [accuracy]``) and its training
-program (spec ``kind: classifier``).
+"""The digit classifier of the semantic metric (``metrics: [accuracy]``).
 
 A semantic system is judged by what it keeps of an image, not only by its pixels: the
 ``accuracy`` metric is the share of reconstructed images that this fixed classifier
 (:class:`~linksim.diffusion.nets.jscc.DigitClassifier`, trained on the clean train
 split of the 8x8 digits, shipped in ``linksim/zoo``) assigns to the digit that was sent.
-Its accuracy on the clean test split is its ceiling (in the card).
+Its accuracy on the clean test split is its ceiling (in the card). Its training program
+is :mod:`linksim.semcom.classifier_training` (spec ``kind: classifier``).
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import Literal, Optional
 
-import keras
-import numpy as np
 import tensorflow as tf
-from pydantic import Field
 
-from .. import __version__
-from ..data.images import image_shape, load_images, load_labels, to_unit
-from ..diffusion.checkpoints import ZOO, load_checkpoint, read_checkpoint_config, resolve_model, save_checkpoint
-from ..diffusion.nets.jscc import PROFILES, DigitClassifier
+from ..data.images import image_shape
+from ..diffusion.checkpoints import load_checkpoint, read_checkpoint_config, resolve_model
+from ..diffusion.nets.jscc import DigitClassifier
 from ..errors import UserError
-from ..results import atomic_write, git_revision, package_versions
-from .training import DATASET, TrainingSettings, _Strict, read_spec
+from .system import DATASET
 
-__all__ = ["ClassifierSpec", "DEFAULT_CLASSIFIER", "check_classifier", "load_classifier", "correct_count", "load_spec", "train"]
+__all__ = ["DEFAULT_CLASSIFIER", "check_classifier", "load_classifier", "correct_count"]
 
 #: The classifier that ``metrics: [accuracy]`` uses unless ``semantic.classifier`` names another.
 DEFAULT_CLASSIFIER = "digits-classifier-cpu"
-
-
-class ClassifierSpec(_Strict):
-    """What to train: ``linksim train scenarios/train/digits_classifier_cpu.yaml``."""
-
-    kind: Literal["classifier"] = "classifier"
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-    network: Literal["cpu", "paper"] = Field("cpu", description="Width profile (the semantic encoder's).")
-    training: TrainingSettings = Field(default_factory=TrainingSettings)
-    output: Optional[str] = Field(None, description="Export folder (default linksim/zoo/<name>).")
 
 
 def check_classifier(name=DEFAULT_CLASSIFIER) -> Path:
@@ -79,77 +62,3 @@ def correct_count(model: DigitClassifier, x_unit, labels) -> tf.Tensor:
     logits = model(2.0 * tf.cast(x_unit, tf.float32)[..., None] - 1.0)
     hits = tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), tf.cast(labels, tf.int32))
     return tf.reduce_sum(tf.cast(hits, tf.float64))
-
-
-def _accuracy(model, x_unit, labels) -> float:
-    return float(correct_count(model, tf.constant(x_unit), tf.constant(labels))) / len(labels)
-
-
-def train(spec: ClassifierSpec, resume: bool = False, progress: bool = True, source: str = "") -> Path:
-    """``linksim train`` entry: train on the clean train split (cross-entropy, Adam with a
-    cosine rate), measure the accuracy on the test split, export with ``card.md``
-    (``resume`` is not supported: it trains in about a minute)."""
-    from tqdm.auto import tqdm
-
-    t_start = time.time()
-    tr = spec.training
-    keras.utils.set_random_seed(tr.seed)
-    x_train, y_train = to_unit(load_images(DATASET, "train")), load_labels(DATASET, "train")
-    x_test, y_test = to_unit(load_images(DATASET, "test")), load_labels(DATASET, "test")
-    model = DigitClassifier(10, PROFILES[spec.network]["width"]).build_for(image_shape(DATASET))
-    optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(tr.learning_rate, tr.steps, alpha=0.05))
-
-    @tf.function
-    def step(x, y):
-        with tf.GradientTape() as tape:
-            logits = model(2.0 * x[..., None] - 1.0, training=True)
-            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits))
-        optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
-        return loss
-
-    rng = np.random.default_rng(tr.seed)
-    running = None
-    for _ in tqdm(range(tr.steps), desc=f"train {spec.name}", unit="step", disable=not progress, dynamic_ncols=True):
-        idx = rng.integers(0, len(x_train), tr.batch_size)
-        loss = float(step(tf.constant(x_train[idx]), tf.constant(y_train[idx])))
-        running = loss if running is None else 0.98 * running + 0.02 * loss
-    wall = time.time() - t_start
-    info = {"name": spec.name, "spec": spec.model_dump(mode="json"), "source": source, "steps": tr.steps,
-            "wall_s": round(wall, 1), "final_loss": round(running, 6),
-            "parameters": int(sum(int(tf.size(v)) for v in model.trainable_variables)),
-            "test_accuracy": round(_accuracy(model, x_test, y_test), 4),
-            "train_accuracy": round(_accuracy(model, x_train, y_train), 4),
-            "majority_accuracy": round(float(np.max(np.bincount(y_test))) / len(y_test), 4),
-            "data": {"dataset": DATASET, "train": len(x_train), "test": len(x_test)},
-            "linksim": __version__, "git_revision": git_revision(), "versions": package_versions()}
-    output = Path(spec.output) if spec.output else ZOO / spec.name
-    save_checkpoint(output, model, data_shape=image_shape(DATASET), extra={"training": info})
-    atomic_write(output / "card.md", _card(info))
-    return output
-
-
-def _card(info: dict) -> str:
-    tr = info["spec"]["training"]
-    return f"""# {info['name']}
-
-Digit classifier of the semantic metric `accuracy`, trained by `linksim train {info['source']}`.
-
-| | |
-|---|---|
-| data | `{info['data']['dataset']}` 8x8 images, {info['data']['train']} train (clean) / {info['data']['test']} test |
-| network | 4 x (conv 3x3 stride 2, batch norm, ReLU), dense 10 logits; profile `{info['spec']['network']}`, {info['parameters']} parameters |
-| training | {info['steps']} steps, batch {tr['batch_size']}, Adam lr {tr['learning_rate']:g} (cosine), cross-entropy, seed {tr['seed']}, final loss {info['final_loss']} |
-| time | {info['wall_s']} s wall |
-| revision | linksim {info['linksim']}, git {info['git_revision']} |
-
-| accuracy | |
-|---|---|
-| clean test images (the metric's ceiling) | {info['test_accuracy']} |
-| clean train images | {info['train_accuracy']} |
-| always the most frequent test digit (the trivial baseline) | {info['majority_accuracy']} |
-"""
-
-
-def load_spec(path, overrides=None) -> ClassifierSpec:
-    """Read and validate a YAML spec (``--set key=value`` overrides applied first)."""
-    return read_spec(ClassifierSpec, path, overrides)

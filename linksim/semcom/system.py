@@ -50,8 +50,10 @@ from ..diffusion.schedules import Schedule, make_schedule
 from ..errors import UserError, allowed, echo
 from ..diffusion.nets.jscc import PROFILES, MatchedDecoder, SemanticEncoder, normalise_power, to_complex, to_real
 
-__all__ = ["KINDS", "FADINGS", "SYSTEM_FILE", "SemanticSystem", "apply_channel", "default_schedule", "system_model"]
+__all__ = ["DATASET", "KINDS", "FADINGS", "SYSTEM_FILE", "SemanticSystem", "apply_channel", "default_schedule", "system_model"]
 
+#: The image set the semantic systems are trained and judged on (:mod:`linksim.data.images`).
+DATASET = "digits"
 KINDS = ("ae", "vae", "dae")
 FADINGS = ("awgn", "rayleigh")
 SYSTEM_FILE = "system.json"

@@ -21,7 +21,7 @@ from pydantic import Field
 from ..config import Strict
 from .. import __version__
 from ..diffusion.checkpoints import ZOO, save_checkpoint
-from ..results import atomic_write, git_revision, package_versions
+from ..provenance import atomic_write, git_revision, package_versions
 from ..scenario import FolderName, SRSPrecoding, load_yaml_model
 from ..training_loop import cosine_adam, run_steps
 from ..diffusion.nets.srs_transformer import PROFILES, SRSTransformer, count_parameters

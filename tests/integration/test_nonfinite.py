@@ -7,7 +7,7 @@ import subprocess
 import sys
 import textwrap
 
-from linksim.runner import batch_seed
+from linksim.executors import batch_seed
 
 FAILING = textwrap.dedent('''
     import tensorflow as tf

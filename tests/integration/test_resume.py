@@ -76,7 +76,7 @@ def test_contradictory_or_empty_resume_is_refused(tmp_path, scenario_path, capsy
 
 
 def test_batch_seeds_depend_on_seed_value_and_index_only():
-    from linksim.runner import batch_seed
+    from linksim.executors import batch_seed
 
     seeds = {batch_seed(s, v, b) for s in (1, 2) for v in (0.0, 0.5, 1.0) for b in range(3)}
     assert len(seeds) == 18

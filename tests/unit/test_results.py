@@ -3,7 +3,7 @@
 import os
 import stat
 
-from linksim.results import atomic_write
+from linksim.provenance import atomic_write
 
 
 def test_atomic_write_follows_the_umask(tmp_path):
@@ -23,7 +23,7 @@ def test_atomic_write_follows_the_umask(tmp_path):
 def test_git_revision_is_dirty_for_code_not_for_results(tmp_path):
     import subprocess
 
-    from linksim.results import git_revision
+    from linksim.provenance import git_revision
 
     def git(*args):
         subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
@@ -48,7 +48,7 @@ def test_atomic_write_os_error_is_a_user_error_and_leaves_no_temporary(tmp_path,
     import pytest
 
     from linksim.errors import UserError
-    from linksim.results import os as results_os
+    from linksim.provenance import os as results_os
 
     def disk_full(*args):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
@@ -69,7 +69,7 @@ def test_read_only_or_forbidden_folder_is_a_user_error(tmp_path, monkeypatch):
     import pytest
 
     from linksim.errors import UserError
-    from linksim.results import tempfile as results_tempfile
+    from linksim.provenance import tempfile as results_tempfile
 
     for code in (errno.EROFS, errno.EACCES):
         def refuse(*args, **kwargs):

@@ -11,8 +11,8 @@ from linksim.data.images import load_images, to_unit
 from linksim.diffusion.checkpoints import named_variables
 from linksim.diffusion.parameterisation import from_x0
 from linksim.errors import UserError
-from linksim.semcom import (SemanticSystem, SemcomTrainSpec, image_sums,
-                            normalise_power, train_semcom)
+from linksim.semcom import SemanticSystem, normalise_power
+from linksim.semcom.training import SemcomTrainSpec, image_sums, train_semcom
 from linksim.semcom import training as semcom_training
 from linksim.semcom.training import build_system, evaluate
 
