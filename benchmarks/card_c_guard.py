@@ -69,7 +69,7 @@ def record(dm: str, rows: list, sl: str, args, wall_s: float, revision: str) -> 
     and their hash are untouched) and rewrite its card."""
     from linksim.diffusion.checkpoints import resolve_model
     from linksim.provenance import atomic_write
-    from linksim.tdd.training import model_card
+    from linksim.training.srs_precoding import model_card
 
     path = resolve_model(dm)
     cfg = json.loads((path / "config.json").read_text())

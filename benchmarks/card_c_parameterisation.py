@@ -17,7 +17,7 @@ from pathlib import Path
 from linksim.provenance import git_revision, package_versions
 from linksim.scenario import SRSPrecoding
 from linksim.tdd.guard import fresh_channels, guard, table
-from linksim.tdd.training import load_spec, train
+from linksim.training.srs_precoding import load_spec, train
 
 #: label -> diffusion overrides
 VARIANTS = {

@@ -44,7 +44,7 @@ from linksim.diffusion.nets.mixer import count_macs, count_parameters
 from linksim.runner import select_device
 from linksim.scenario import load_scenario
 from linksim.links.registry import build_link
-from linksim.train import TrainSpec, build_denoiser, comb_observation
+from linksim.training.channel import TrainSpec, build_denoiser, comb_observation
 
 NATURAL_SHAPE = {"cpu": (8, 72), "paper": (32, 64)}
 BASELINES = ("perfect", "ls", "lmmse")

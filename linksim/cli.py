@@ -134,7 +134,7 @@ def _tables():
     from .diffusion.nets import NETWORKS
     from .links.registry import LINKS, RECEIVER_TABLES
     from .reconstruction import RECONSTRUCTIONS
-    from .trainers import TRAINERS
+    from .training import TRAINERS
 
     return {"receivers": RECEIVER_TABLES["ofdm"], "narrowband-receivers": RECEIVER_TABLES["narrowband"],
             "srs-receivers": RECEIVER_TABLES["srs_precoding"], "reconstructions": RECONSTRUCTIONS,
@@ -185,7 +185,7 @@ def _cmd_list(args) -> int:
 def _trainer(path):
     """The training module for a spec file, from its ``kind`` (default: channel)."""
     from .scenario import read_yaml
-    from .trainers import TRAINERS
+    from .training import TRAINERS
 
     data = read_yaml(path)
     kind = data.pop("kind", "channel") if isinstance(data, dict) else "channel"

@@ -33,7 +33,12 @@ import time
 
 import numpy as np
 
-from .data.channels import cached_dataset, make_dataset, resolve_spec, _sampling_frequency
+from .data.channels import (
+    _sampling_frequency,
+    cached_dataset,
+    make_dataset,
+    resolve_spec,
+)
 from .diffusion.gmm import fit_gmm
 from .narrowband.linear_gaussian import sample_covariance
 
@@ -216,7 +221,7 @@ def _scatter(y, idx, d):
 
 
 def _interp_comb(y, idx, shape, comb):
-    from .train import interpolate_comb
+    from .training.channel import interpolate_comb
 
     return interpolate_comb(_scatter(y, idx, int(np.prod(shape))).reshape(len(y), *shape), comb
                             ).reshape(len(y), -1).astype(np.complex128)

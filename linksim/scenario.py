@@ -19,6 +19,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from . import strict_yaml
 from .config import Strict
+from .data.masks import read_mask
 from .errors import UserError, allowed, clip, did_you_mean, echo
 from .links.registry import receiver_table
 from .metrics import METRICS
@@ -424,6 +425,11 @@ class Scenario(Strict):
     @property
     def rx_array(self) -> Array:
         return self.antennas.bs if self.channel.direction == "uplink" else self.antennas.ue
+
+    @property
+    def mask_shape(self) -> tuple[int, int, int]:
+        """The shape a pilot mask file must have: [num_streams, num_ofdm_symbols, num_subcarriers]."""
+        return (self.mimo.num_streams, self.carrier.num_ofdm_symbols, self.carrier.num_subcarriers)
 
     @property
     def output_dir(self) -> Path:
@@ -948,23 +954,7 @@ def _check_files(s: Scenario, base_dir: Path | None) -> None:
         if not os.path.isfile(path):  # False for a path the OS cannot look up (too long, a NUL byte)
             raise UserError(f"file not found: {clip(path)}", field="pilots.mask_file")
         s.pilots.mask_file = str(path)
-        read_mask(s)
-
-
-def read_mask(s: Scenario):
-    """The pilot mask of ``pilots.mask_file`` as bool [num_streams, symbols, subcarriers]."""
-    import numpy as np
-
-    try:
-        mask = np.load(s.pilots.mask_file, allow_pickle=False)
-    except (OSError, ValueError) as err:
-        raise UserError(f"cannot read the mask ({err})", field="pilots.mask_file") from None
-    expected = (s.mimo.num_streams, s.carrier.num_ofdm_symbols, s.carrier.num_subcarriers)
-    if mask.shape != expected:
-        raise UserError(f"mask has shape {mask.shape}; allowed: {expected} = [num_streams, num_ofdm_symbols, num_subcarriers]", field="pilots.mask_file")
-    if not mask.any(axis=(1, 2)).all():
-        raise UserError("every stream needs at least one pilot RE", field="pilots.mask_file")
-    return mask.astype(bool)
+        read_mask(s.pilots.mask_file, s.mask_shape)
 
 
 def resolve_path(path: str, base_dir: Path | None) -> Path:

@@ -48,7 +48,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,9 +57,10 @@ import numpy as np
 
 from .. import __version__
 from ..errors import UserError, allowed, did_you_mean, echo
-from ..scenario import Scenario, read_yaml, set_dotted, validate_scenario
 from ..graph import graph_function
 from ..provenance import now, package_versions
+from ..scenario import Scenario, read_yaml, set_dotted, validate_scenario
+from .cache import default_cache_dir, write_cache_file
 
 __all__ = [
     "PRESETS",
@@ -555,28 +555,6 @@ def _jsonable_spec(spec):
 
 
 # --------------------------------------------------------------------------- cache
-def write_cache_file(path: Path, write) -> None:
-    """Write a cache file through a per-process temporary file and a rename (concurrent
-    runs never read a partial file): ``write(f)`` fills the binary file object ``f``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        write(f)
-    tmp.replace(path)
-
-
-def default_cache_dir() -> Path:
-    """``$LINKSIM_DATA_CACHE``, else ``data_cache/`` at the repository root (git-ignored)
-    when linksim runs from a source checkout, else ``~/.cache/linksim/data``."""
-    env = os.environ.get("LINKSIM_DATA_CACHE")
-    if env:
-        return Path(env)
-    if (_REPO / "setup.cfg").is_file() and (_REPO / "linksim").is_dir():
-        return _REPO / "data_cache"
-    return Path.home() / ".cache" / "linksim" / "data"
-
-
 def cache_key(spec, num_samples: int, seed: int, batch: int = 128, xla: bool = True) -> str:
     """Hex key of (resolved spec, num_samples, seed, batch, xla, :data:`RECIPE`, linksim
     version). The resolved spec holds only the channel-relevant scenario sections, so

@@ -24,7 +24,7 @@ LINKS = Table("link family", {
     "ofdm": "linksim.system.link:ofdm_link",
     "narrowband": "linksim.narrowband.link:NarrowbandLink",
     "srs_precoding": "linksim.tdd.link:PrecodingLink",
-    "semantic": "linksim.system.semantic:SemanticLink",
+    "semantic": "linksim.semcom.link:SemanticLink",
 }, group="linksim.links", module_paths=False)
 """family -> the callable that builds its link block from a scenario."""
 

@@ -9,7 +9,7 @@ profile's). Sionna's CDL powers sum to one, so entries have unit average power; 
 training sets record their measured mean power (``power``).
 
 Training sets and calibration channels are cached in
-:func:`linksim.data.channels.default_cache_dir` as ``.npy`` files keyed by the generator
+:func:`linksim.data.cache.default_cache_dir` as ``.npy`` files keyed by the generator
 settings, the profile, the size and the seed.
 """
 
@@ -22,10 +22,12 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
-from ..graph import graph_function
 from sionna.phy import config
 from sionna.phy.channel import cir_to_ofdm_channel
 from sionna.phy.channel.tr38901 import CDL, PanelArray
+
+from ..data.cache import default_cache_dir, write_cache_file
+from ..graph import graph_function
 
 __all__ = ["PROFILES", "NarrowbandCDL", "cached_draws", "training_set"]
 
@@ -81,10 +83,8 @@ class NarrowbandCDL:
 
 def cached_draws(model: NarrowbandCDL, profile: str, num_samples: int, seed: int, cache_dir=None) -> np.ndarray:
     """``model.draw_many(profile, num_samples, seed)``, kept on disk in
-    :func:`linksim.data.channels.default_cache_dir` (a draw is fixed by its settings, so a
+    :func:`linksim.data.cache.default_cache_dir` (a draw is fixed by its settings, so a
     later process loads the same numbers instead of tracing Sionna's CDL again)."""
-    from ..data.channels import default_cache_dir, write_cache_file
-
     if profile not in PROFILES:
         raise ValueError(f"unknown CDL profile {profile!r}")
     spec = {"recipe": RECIPE, "profile": profile, "num_samples": int(num_samples), "seed": int(seed), **model.key()}

@@ -47,6 +47,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from ..data.cache import default_cache_dir, write_cache_file
 from .pilots import complex_normal
 
 __all__ = ["GaussianSurrogate", "GaussianConsistency", "GaussianEvidence"]
@@ -71,11 +72,9 @@ class GaussianSurrogate:
     @classmethod
     def cached(cls, cov, cache_dir=None) -> "GaussianSurrogate":
         """The surrogate of ``cov`` with its eigendecomposition kept for the process and on
-        disk in :func:`linksim.data.channels.default_cache_dir`, keyed by the covariance's
+        disk in :func:`linksim.data.cache.default_cache_dir`, keyed by the covariance's
         bytes (at ``d = 1024`` one decomposition takes seconds, and every link built from a
         model needs the same one). Equal to ``GaussianSurrogate(cov)``, bit for bit."""
-        from ..data.channels import default_cache_dir, write_cache_file
-
         cov = np.ascontiguousarray(cov, dtype=np.complex128)
         digest = hashlib.sha256(repr(cov.shape).encode() + cov.tobytes()).hexdigest()[:24]
         if digest in _SURROGATES:

@@ -8,19 +8,19 @@ import tensorflow as tf
 from sionna.phy import config
 
 from ..errors import NonFiniteOutput
+from ..graph import graph_function
+from ..links.base import LinkBase, f64
 from ..metrics import all_finite, nmse_stats, se_stats, zero_stats
 from ..precoding import spectral_efficiency, svd_precoder
-from .receivers import RECEIVERS
-from ..system.link import _f64, _LinkBase
 from .channels import NarrowbandCDL
 from .pilots import PilotOperator, qpsk_pilots
+from .receivers import RECEIVERS
 from .receivers.base import NarrowbandContext
-from ..graph import graph_function
 
 __all__ = ["NarrowbandLink"]
 
 
-class NarrowbandLink(_LinkBase):
+class NarrowbandLink(LinkBase):
     """Input (``run_batch``): batch_size, no (noise variance per entry; SNR = 1/no).
     Output: {receiver label: raw sums (nmse, calibration, se)}.
 
@@ -30,7 +30,6 @@ class NarrowbandLink(_LinkBase):
     def __init__(self, scenario, precision=None):
         super().__init__(scenario, precision)
         nb = scenario.narrowband
-        self.bits_per_symbol, self.coderate = 2, 1.0   # no coded bits: snr_db only
         self.model = NarrowbandCDL(**nb.channel_key())
         self.op = PilotOperator(qpsk_pilots(nb.num_tx, nb.num_pilots, tf.random.Generator.from_seed(scenario.seed), tf.complex64))
         cdl = self.model.model(nb.test_profile)
@@ -60,7 +59,7 @@ class NarrowbandLink(_LinkBase):
             if self.check_finite and not bool(all_finite(h_hat, err_var)):     # before the SVD precoder
                 raise NonFiniteOutput(label)
             stats = zero_stats()
-            stats["slots"] = _f64(tf.shape(h)[0])
+            stats["slots"] = f64(tf.shape(h)[0])
             stats.update(nmse_stats(h_hat, h))
             stats["ev_reported"] = tf.reduce_sum(tf.cast(tf.broadcast_to(err_var, tf.shape(h_hat)), tf.float64))
             stats["ev_measured"] = stats["nmse_err"]

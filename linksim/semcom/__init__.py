@@ -12,7 +12,7 @@ received latent. Three decoders share the encoder architecture:
 
 :mod:`linksim.diffusion.nets.jscc` holds the encoder and matched decoder, :mod:`.system` the end-to-end system
 (:class:`SemanticSystem`: encode / channel / decode, save / load) and :mod:`.training`
-the training program (:func:`~linksim.semcom.training.train_semcom`; imported on its own, so
+the training program (:func:`~linksim.training.semcom.train_semcom`; imported on its own, so
 that the link does not load the training code).
 """
 

@@ -5,7 +5,7 @@ A semantic system is judged by what it keeps of an image, not only by its pixels
 (:class:`~linksim.diffusion.nets.jscc.DigitClassifier`, trained on the clean train
 split of the 8x8 digits, shipped in ``linksim/zoo``) assigns to the digit that was sent.
 Its accuracy on the clean test split is its ceiling (in the card). Its training program
-is :mod:`linksim.semcom.classifier_training` (spec ``kind: classifier``).
+is :mod:`linksim.training.classifier` (spec ``kind: classifier``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,11 @@ from pathlib import Path
 import tensorflow as tf
 
 from ..data.images import image_shape
-from ..diffusion.checkpoints import load_checkpoint, read_checkpoint_config, resolve_model
+from ..diffusion.checkpoints import (
+    load_checkpoint,
+    read_checkpoint_config,
+    resolve_model,
+)
 from ..diffusion.nets.jscc import DigitClassifier
 from ..errors import UserError
 from .system import DATASET

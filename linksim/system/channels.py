@@ -7,15 +7,24 @@ Every generator returns ``h`` of shape
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import tensorflow as tf
 from sionna.phy import Block
-from sionna.phy.channel import (KroneckerModel, RayleighBlockFading, cir_to_ofdm_channel,
-                                exp_corr_mat, gen_single_sector_topology,
-                                subcarrier_frequencies)
-from sionna.phy.channel.tr38901 import CDL, RMa, TDL, UMa, UMi, AntennaArray
+from sionna.phy.channel import (
+    KroneckerModel,
+    RayleighBlockFading,
+    cir_to_ofdm_channel,
+    exp_corr_mat,
+    gen_single_sector_topology,
+    subcarrier_frequencies,
+)
+from sionna.phy.channel.tr38901 import CDL, TDL, AntennaArray, RMa, UMa, UMi
 from sionna.phy.channel.tr38901.rays import Rays
 
-from ..scenario import Array, Scenario
+if TYPE_CHECKING:  # the scenario type, for annotations only: a link never reads the scenario module
+    from ..scenario import Array, Scenario
+
 
 _TOPOLOGY = {"uma": UMa, "umi": UMi, "rma": RMa}
 #: Channel models with 38.901 drops (a topology per realisation)

@@ -3,11 +3,16 @@ arbitrary masks and SRS (comb + frequency hopping), which Sionna lacks."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from sionna.phy.ofdm import PilotPattern, ResourceGrid
 
+from ..data.masks import read_mask
 from ..errors import UserError
-from ..scenario import Scenario, read_mask
+
+if TYPE_CHECKING:  # the scenario type, for annotations only: a link never reads the scenario module
+    from ..scenario import Scenario
 
 _PILOT_SEED = 20240101  # pilot sequences are part of the waveform, not of the Monte-Carlo
 
@@ -150,7 +155,7 @@ def build_resource_grid(s: Scenario, precision=None) -> ResourceGrid:
         reserved, values = dmrs_mask(ns, c.num_ofdm_symbols, c.num_subcarriers, p.symbols, p.comb, p.comb_offset)
         pattern = pilots_from_mask(reserved, values, precision)
     else:
-        pattern = pilots_from_mask(read_mask(s)[None], precision=precision)
+        pattern = pilots_from_mask(read_mask(s.pilots.mask_file, s.mask_shape)[None], precision=precision)
     return ResourceGrid(num_ofdm_symbols=c.num_ofdm_symbols, pilot_pattern=pattern, **common)
 
 

@@ -13,10 +13,11 @@ sums per receiver (see :mod:`linksim.metrics`), never averages.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
-from sionna.phy import Block, Object
+from sionna.phy import Object
 from sionna.phy.channel import AWGN, ApplyOFDMChannel
 from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
 from sionna.phy.mapping import BinarySource, Demapper, Mapper
@@ -28,22 +29,26 @@ from sionna.phy.utils import complex_normal, ebnodb2no
 from threadpoolctl import threadpool_limits
 
 from .. import precoding
-from ..metrics import STAT_KEYS  # noqa: F401 (re-exported: it used to live here)
-from ..errors import NonFiniteOutput
-from ..metrics import FINITE_CHECKS, all_finite, coding_stats, estimation_stats, nmse_stats, se_stats, zero_stats
-from ..receivers.base import LinkContext
+from ..graph import graph_function
+from ..links.base import LinkBase, f64
+from ..metrics import (
+    all_finite,
+    coding_stats,
+    estimation_stats,
+    nmse_stats,
+    se_stats,
+    zero_stats,
+)
 from ..receivers import RECEIVERS
-from ..scenario import Scenario
+from ..receivers.base import LinkContext
 from .channels import ChannelGenerator
 from .detection import linear_detector
 from .grid import build_resource_grid, build_srs
 from .images import ImageOutputs, ImageSource
 from .syndrome import LDPCSyndrome
-from ..graph import graph_function
 
-
-def _f64(x):
-    return tf.cast(x, tf.float64)
+if TYPE_CHECKING:  # the scenario type, for annotations only: a link never reads the scenario module
+    from ..scenario import Scenario
 
 
 class Coding(Object):
@@ -139,17 +144,17 @@ class Coding(Object):
         return tf.cast(llr > 0, self.rdtype), None
 
 
-class _LinkBase(Block):
-    """Common parts: noise level from the swept key, XLA/graph compilation, receivers."""
+class _OFDMLinkBase(LinkBase):
+    """What the OFDM family's links share beyond :class:`~linksim.links.base.LinkBase`:
+    an image source, channel draws for receiver statistics, Eb/N0 from the coded bits."""
+
+    ebno_resource_grid = None
 
     def __init__(self, scenario: Scenario, precision=None):
-        super().__init__(precision=precision or scenario.precision)
-        self.scenario = scenario
-        self.xla_fallback = None
+        super().__init__(scenario, precision=precision)
         self._pools = {}  # mixture component (or None) -> channel draws shared by the receivers
         self._draw_fns = {}
-        self.check_finite = True  # every batch: each receiver's h_hat and err_var are finite
-        packs_images = scenario.source.type != "bits" and scenario.link.mode != "semantic"  # semantic: images, no bits
+        packs_images = scenario.source.type != "bits"
         self.image_source = ImageSource(scenario, precision=self.precision) if packs_images else None
         self.image_outputs = ImageOutputs(scenario, self.image_source) if self.image_source is not None else None
         # the decoder reports each block's success flag to the reconstruction stages
@@ -173,54 +178,8 @@ class _LinkBase(Block):
         """One batch of channel draws [batch_size, Nr, Ns, S', F] for ``sample_channels``."""
         raise NotImplementedError
 
-    # noise ---------------------------------------------------------------
-    def noise_variance(self, key: str, value: float) -> float:
-        """Noise variance per RE for ``snr_db`` or ``ebno_db`` = value."""
-        if key == "snr_db":
-            return float(10 ** (-value / 10))
-        return float(ebnodb2no(value, self.bits_per_symbol, self.coderate, self.ebno_resource_grid))
-
-    ebno_resource_grid = None
-
-    def _compile(self, fn, xla: bool):
-        return graph_function(fn, jit_compile=xla, reduce_retracing=True)
-
-    def run_batch(self, batch_size: int, no: float) -> dict[str, dict[str, float]]:
-        """One Monte-Carlo batch; returns {receiver label: {stat: value}}."""
-        no_t = tf.constant(no, self.rdtype)
-        try:
-            out = self._step(batch_size, no_t)
-        except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError, NotImplementedError) as err:
-            if not self._xla_enabled:
-                raise
-            # XLA could not compile a block of this scenario: fall back to graph mode once
-            self.xla_fallback = f"{type(err).__name__}: {str(err).splitlines()[0][:200]}"
-            self._xla_enabled = False
-            self._build_step()
-            out = self._step(batch_size, no_t)
-        out = {label: {k: float(v) for k, v in stats.items()} for label, stats in out.items()}
-        for label, stats in out.items():
-            for key, what in FINITE_CHECKS.items():
-                if stats.pop(key, 1.0) != 1.0:
-                    raise NonFiniteOutput(label, what)
-        return out
-
-    def call(self, batch_size, no):
-        return self._step(batch_size, no)
-
-    def _table_receivers(self, table, context):
-        """``[(label, receiver)]`` of a link with its own receiver ``table``
-        (:class:`~linksim.plugins.Table`); ``self.receiver_info[label]``: build wall time
-        and ``build_info``."""
-        receivers = []
-        self.receiver_info = {}
-        for spec in self.scenario.receivers:
-            cls = table.load(spec.name)
-            t0 = time.time()
-            rx = cls(context, cls.Params.model_validate(spec.params))
-            self.receiver_info[spec.display] = {"build_s": round(time.time() - t0, 2), **rx.build_info}
-            receivers.append((spec.display, rx))
-        return receivers
+    def ebno_noise_variance(self, ebno_db: float) -> float:
+        return float(ebnodb2no(ebno_db, self.bits_per_symbol, self.coderate, self.ebno_resource_grid))
 
     def _make_receivers(self, context: LinkContext):
         """``[(label, receiver)]``; ``self.receiver_info[label]`` records each build's wall
@@ -244,7 +203,7 @@ class _LinkBase(Block):
         batch with ``finite`` (1.0 / 0.0) when ``check_finite`` is on."""
         h_hat, err_var = rx(y, no, self._genie(rx, h, component))
         stats = zero_stats()
-        stats["slots"] = _f64(tf.shape(y)[0])
+        stats["slots"] = f64(tf.shape(y)[0])
         if self.check_finite:
             stats["finite"] = tf.cast(all_finite(h_hat, err_var), tf.float64)
         return h_hat, err_var, stats
@@ -274,7 +233,7 @@ class _LinkBase(Block):
         return bool(set(self.scenario.metrics) & {"ber", "bler", "goodput"}) or self.image_source is not None
 
 
-class OFDMLink(_LinkBase):
+class OFDMLink(_OFDMLinkBase):
     """One MIMO-OFDM slot per batch element (see module docstring).
 
     Input
@@ -459,7 +418,7 @@ class OFDMLink(_LinkBase):
         self._step = step
 
 
-class FlatLink(_LinkBase):
+class FlatLink(_OFDMLinkBase):
     """Single-carrier SISO link: coded QAM over AWGN or Rayleigh block fading (one
     coefficient per codeword), coherent detection with perfect CSI."""
 
@@ -491,7 +450,7 @@ class FlatLink(_LinkBase):
         llr = self._demapper(y / h, no_eff)
         b_hat, ok = self.coding.decode_flagged(llr)
         stats = zero_stats()
-        stats["slots"] = _f64(batch_size)
+        stats["slots"] = f64(batch_size)
         stats.update(self._coding_stats(b, b_hat))
         return b, b_hat, ok, stats
 
@@ -527,7 +486,7 @@ class FlatLink(_LinkBase):
         return x, rows or {label: x_hat}
 
 
-class SoundingLink(_LinkBase):
+class SoundingLink(_OFDMLinkBase):
     """Uplink SRS sounding with comb and frequency hopping.
 
     The UE sends SRS occasions (see :class:`~linksim.system.grid.SRSPattern`); the channel

@@ -22,7 +22,9 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 from sionna.phy.channel import cir_to_ofdm_channel, gen_single_sector_topology
-from sionna.phy.channel.tr38901 import UMa, AntennaArray
+from sionna.phy.channel.tr38901 import AntennaArray, UMa
+
+from ..data.cache import default_cache_dir, write_cache_file
 
 RECIPE = 1  # bump when the way channels are drawn changes (invalidates the cache)
 
@@ -166,8 +168,6 @@ def channel_set(sec, num_samples: int, seed: int, cache_dir=None) -> tuple[np.nd
     """The cached channel set ``(obs, target)`` of the section's channel distribution
     (drawn once per key and seed; a smaller set is the first part of a larger one drawn
     with the same seed only when both are drawn at the same size)."""
-    from ..data.channels import default_cache_dir, write_cache_file
-
     spec = {"recipe": RECIPE, "num_samples": int(num_samples), "seed": int(seed), **sec.channel_key()}
     digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
     path = Path(cache_dir or default_cache_dir()) / f"srs-precoding-{digest}.npz"

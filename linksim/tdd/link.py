@@ -16,12 +16,12 @@ import tensorflow as tf
 from sionna.phy import config
 
 from ..errors import NonFiniteOutput
+from ..links.base import LinkBase, f64
 from ..metrics import all_finite, gcs_stats, nmse_stats, se_stats, zero_stats
-from .receivers import RECEIVERS
-from ..system.link import _f64, _LinkBase
-from .channels import SRSChannelSource, SRSGeometry
 from ..precoding import expected_gramian_precoder, spectral_efficiency
+from .channels import SRSChannelSource, SRSGeometry
 from .observation import observe
+from .receivers import RECEIVERS
 from .receivers.base import SRSContext
 
 __all__ = ["PrecodingLink", "precoder_of", "measure", "precode_and_measure"]
@@ -65,14 +65,13 @@ def precode_and_measure(est: dict, h, streams: int, dl_snr: float) -> dict:
     return out
 
 
-class PrecodingLink(_LinkBase):
+class PrecodingLink(LinkBase):
     """Input (``run_batch``): batch_size, no (uplink noise variance per SRS RE; SNR = 1/no).
     Output: {receiver label: raw sums (se, nmse, gcs, calibration)}."""
 
     def __init__(self, scenario, precision=None):
         super().__init__(scenario, precision)
         sec = scenario.srs_precoding
-        self.bits_per_symbol, self.coderate = 2, 1.0   # no coded bits: snr_db only
         self.section = sec
         self.geometry = SRSGeometry.from_section(sec)
         self.source = SRSChannelSource(sec)
@@ -101,7 +100,7 @@ class PrecodingLink(_LinkBase):
             if self.check_finite and not bool(all_finite(*outputs.values())):       # before any eigendecomposition
                 raise NonFiniteOutput(label, " or ".join(sorted(outputs)))
             stats = measure(est, h, self.section.streams, dl_snr)
-            stats["slots"] = _f64(tf.shape(h)[0])
+            stats["slots"] = f64(tf.shape(h)[0])
             out[label] = stats
         return out
 

@@ -52,6 +52,7 @@ def test_walkthrough_runs_as_written(tmp_path, monkeypatch):
 def test_link_run_reuses_the_built_link_and_writes_what_api_run_writes(tmp_path, monkeypatch):
     """``Link.run`` after ``Link.sample``: no second build, and metrics.csv byte-identical
     to ``api.run``'s (which builds its own link)."""
+    from linksim import executors
     from linksim.links import registry as link_module
 
     sc = api.scenario(ROOT / "scenarios" / "quickstart.yaml", {
@@ -59,7 +60,9 @@ def test_link_run_reuses_the_built_link_and_writes_what_api_run_writes(tmp_path,
         "runtime.xla": False})
     built = []
     build = link_module.build_link
-    monkeypatch.setattr(link_module, "build_link", lambda s: built.append(s.name) or build(s))
+    counting = lambda s: built.append(s.name) or build(s)  # noqa: E731
+    monkeypatch.setattr(link_module, "build_link", counting)  # api.Link builds through the registry
+    monkeypatch.setattr(executors, "build_link", counting)  # api.run through the executor
     link = api.Link(sc)
     link.sample(2, ebno_db=2.0, seed=3)
     mine = link.run(output=tmp_path / "link", pandas=False)

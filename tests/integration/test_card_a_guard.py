@@ -16,7 +16,7 @@ import pytest
 
 from linksim.data.channels import make_dataset
 from linksim.diffusion.checkpoints import load_denoiser
-from linksim.train import EvaluationSpec, comb_observation, evaluate, interpolate_comb
+from linksim.training.channel import EvaluationSpec, comb_observation, evaluate, interpolate_comb
 
 MODELS = {"nonid-uma-cpu": {}, "identical-uma-cpu": {"identical": True, "init": "ls_linear"}}
 SNRS = [0.0, 10.0, 20.0]

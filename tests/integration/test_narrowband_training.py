@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from linksim.narrowband.training import NarrowbandTrainSpec, train
+from linksim.training.narrowband import NarrowbandTrainSpec, train
 
 
 def test_backbone_training_writes_a_gated_model_at_its_bound(tmp_path):
@@ -44,7 +44,7 @@ def test_backbone_setting_is_chosen_on_held_out_channels(field):
     from linksim.narrowband.eps_mse import eps_mse_curve
     from linksim.narrowband.gaussian_prior import GaussianMatrixPrior
     from linksim.narrowband.linear_gaussian import sample_covariance
-    from linksim.narrowband.training import ENERGY_TOLS, SHRINKAGES, gaussian_backbone
+    from linksim.training.narrowband import ENERGY_TOLS, SHRINKAGES, gaussian_backbone
 
     network = {"backbone": "gaussian", "energy_tol": ENERGY_TOLS[0], "shrinkage": 0.0, field: None}
     spec = NarrowbandTrainSpec(name="tiny", channel={"num_tx": 8, "num_rx": 4}, data={"profiles": {"C": 64},

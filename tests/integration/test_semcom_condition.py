@@ -13,7 +13,7 @@ import pytest
 from linksim.data.images import load_images, to_unit
 from linksim.diffusion.checkpoints import ZOO
 from linksim.semcom.system import SYSTEM_FILE, SemanticSystem
-from linksim.semcom.training import condition_check
+from linksim.training.semcom import condition_check
 
 #: received latent vs another image's latent [dB PSNR]
 SHUFFLE_MARGIN_DB = 3.0

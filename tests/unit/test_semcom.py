@@ -12,9 +12,9 @@ from linksim.diffusion.checkpoints import named_variables
 from linksim.diffusion.parameterisation import from_x0
 from linksim.errors import UserError
 from linksim.semcom import SemanticSystem, normalise_power
-from linksim.semcom.training import SemcomTrainSpec, image_sums, train_semcom
-from linksim.semcom import training as semcom_training
-from linksim.semcom.training import build_system, evaluate
+from linksim.training.semcom import SemcomTrainSpec, image_sums, train_semcom
+from linksim.training import semcom as semcom_training
+from linksim.training.semcom import build_system, evaluate
 
 K = 8
 

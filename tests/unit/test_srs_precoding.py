@@ -366,7 +366,7 @@ def test_skip_connection_dm_diffuses_the_residual_and_samples_the_channel():
 
 def test_skip_connection_round_trips_and_init_from_sl_needs_the_same_skip(tmp_path):
     from linksim.diffusion.checkpoints import load_checkpoint, save_checkpoint
-    from linksim.tdd.training import init_from_sl
+    from linksim.training.srs_precoding import init_from_sl
 
     (plain, skip), geo, obs = _twins(False)
     save_checkpoint(tmp_path / "sl", skip, data_shape=skip.data_shape, extra={"task": "srs_precoding", "model": "sl"})
@@ -406,7 +406,7 @@ def test_prb_history_queries_carry_each_prbs_own_observations_only(tmp_path):
     with pytest.raises(ValueError, match="query_index needs 8 rows"):
         SRSTransformer(d_model=16, heads=2, ff=32, enc_layers=1, dec_layers=1, query_index=rows[:7]).build_for(shape)
     from linksim.diffusion.checkpoints import load_checkpoint, save_checkpoint
-    from linksim.tdd.training import init_from_sl
+    from linksim.training.srs_precoding import init_from_sl
 
     save_checkpoint(tmp_path / "sl", net, data_shape=shape, extra={"task": "srs_precoding", "model": "sl"})
     loaded, _ = load_checkpoint(tmp_path / "sl", shape)

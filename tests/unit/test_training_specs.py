@@ -18,7 +18,7 @@ def test_training_spec_loads(path):
 
 
 def test_card_b_paper_specs_mirror_the_cpu_specs():
-    from linksim.narrowband.training import load_spec
+    from linksim.training.narrowband import load_spec
 
     paper = sorted((ROOT / "moe_vb" / "paper").glob("*.yaml"))
     assert len(paper) == 9

@@ -13,6 +13,7 @@ import numpy as np
 from pydantic import Field
 
 from ...config import Strict
+from ...data.cache import default_cache_dir
 from ...diffusion.gmm import GaussianMixturePrior, fit_gmm
 from .linear import LinearGaussianReceiver
 
@@ -33,8 +34,6 @@ class GMMEstimator(LinearGaussianReceiver):
     Params = GMMParams
 
     def prior(self):
-        from ...data.channels import default_cache_dir
-
         p, ctx = self.params, self.context
         key = {"samples": {q: ctx.samples[q] for q in ctx.profiles}, "seed": ctx.training_seed,
                "channel": ctx.model.key(), "params": p.model_dump(), "recipe": 1}

@@ -28,17 +28,24 @@ import numpy as np
 import tensorflow as tf
 from pydantic import Field, model_validator
 
-from .config import Strict
-from . import __version__
-from .diffusion.checkpoints import ZOO, save_checkpoint
-from .diffusion.nets.image import PROFILES, ImageDenoiserNet
-from .diffusion.nets.mixer import count_parameters
-from .diffusion.parameterisation import target
-from .diffusion.schedules import make_schedule
-from .errors import UserError
-from .provenance import atomic_write, git_revision, package_versions
-from .scenario import FolderName, apply_overrides, load_scenario, read_yaml, validate_model, with_value
-from .training_loop import cosine_adam, run_steps
+from .. import __version__
+from ..config import Strict
+from ..diffusion.checkpoints import ZOO, save_checkpoint
+from ..diffusion.nets.image import PROFILES, ImageDenoiserNet
+from ..diffusion.nets.mixer import count_parameters
+from ..diffusion.parameterisation import target
+from ..diffusion.schedules import make_schedule
+from ..errors import UserError
+from ..provenance import atomic_write, git_revision, package_versions
+from ..scenario import (
+    FolderName,
+    apply_overrides,
+    load_scenario,
+    read_yaml,
+    validate_model,
+    with_value,
+)
+from .loop import cosine_adam, run_steps
 
 TASKS = {"ddpm": "reconstruction-ddpm", "regressor": "reconstruction-regressor"}
 
@@ -111,7 +118,7 @@ def load_spec(path, overrides=None) -> ReconstructionTrainSpec:
 def _pairs_link(scenario_path: str, split: str, coderate: float):
     """The link of an image scenario sending ``split`` at ``coderate``, without
     reconstruction stages (built once: it holds no random state)."""
-    from .links.registry import build_link
+    from ..links.registry import build_link
 
     s = load_scenario(scenario_path, [f"source.split={split}", "reconstruction=[]"])
     link = build_link(with_value(s, "link.coderate", coderate))
@@ -239,9 +246,9 @@ def train(spec: ReconstructionTrainSpec, resume: bool = False, progress: bool = 
 def evaluate(model_dir: Path, spec: ReconstructionTrainSpec) -> dict:
     """PSNR [dB] of the received and of the reconstructed test images per code rate and
     SNR (images of the test split through the same link)."""
-    from .metrics import image_stats
-    from .reconstruction.ddpm import DDPMReconstruction
-    from .reconstruction.regressor import RegressorReconstruction
+    from ..metrics import image_stats
+    from ..reconstruction.ddpm import DDPMReconstruction
+    from ..reconstruction.regressor import RegressorReconstruction
 
     shape = _pairs_link(spec.data.scenario, "test", float(spec.data.coderates[0])).image_source.image_shape
     if spec.task == "ddpm":

@@ -18,16 +18,16 @@ import numpy as np
 import tensorflow as tf
 from pydantic import Field
 
-from ..config import Strict
 from .. import __version__
+from ..config import Strict
 from ..diffusion.checkpoints import ZOO, save_checkpoint
+from ..diffusion.nets.srs_transformer import PROFILES, SRSTransformer, count_parameters
 from ..provenance import atomic_write, git_revision, package_versions
 from ..scenario import FolderName, SRSPrecoding, load_yaml_model
-from ..training_loop import cosine_adam, run_steps
-from ..diffusion.nets.srs_transformer import PROFILES, SRSTransformer, count_parameters
-from .channels import SRSGeometry, channel_set, data_shape
-from .models import LOSSES
-from .observation import hold_last_index, observe, prb_history_index
+from ..tdd.channels import SRSGeometry, channel_set, data_shape
+from ..tdd.models import LOSSES
+from ..tdd.observation import hold_last_index, observe, prb_history_index
+from .loop import cosine_adam, run_steps
 
 TASK = "srs_precoding"
 
@@ -111,7 +111,7 @@ def init_from_sl(net: SRSTransformer, source: str, shape, parameterisation: str)
     v-prediction (``x0_hat = alpha x_t - beta out``, which also gives ``x_t`` at low
     noise). Returns the number of variables copied."""
     from ..diffusion.checkpoints import load_checkpoint, resolve_model
-    from .models import DATA_SCALE
+    from ..tdd.models import DATA_SCALE
 
     if parameterisation not in ("v", "x0"):
         raise ValueError(f"init_from needs v- or x0-prediction, not {parameterisation!r}")
@@ -239,9 +239,9 @@ def evaluate(model_dir: Path, spec: SRSTrainSpec, test) -> dict:
     estimate (DM: the mean of its samples at w = 1) and of the hold-last SRS estimate, and
     the SE [bit/s/Hz] of its precoder (DM: Bayesian precoder from ``samples`` samples)
     next to perfect CSI, at the downlink SNR (uplink + ``dl_snr_offset_db``)."""
-    from .estimators import ModelEstimator
-    from .link import precode_and_measure
-    from .observation import hold_last
+    from ..tdd.estimators import ModelEstimator
+    from ..tdd.link import precode_and_measure
+    from ..tdd.observation import hold_last
 
     ev, sec = spec.evaluation, spec.channel
     geo = SRSGeometry.from_section(sec)
@@ -289,7 +289,7 @@ def model_card(info: dict) -> str:
         m, s, p = row["model"], row["srs_hold"], row["perfect"]
         rows.append(f"| {snr} | {m.get('nmse_db', '-')} | {m.get('gcs', '-')} | {m['se']} | {s['nmse_db']} | {s['se']} | {p['se']} |")
     table = "\n".join(rows)
-    remeasured = (f"; measured again at git {info['remeasured_git_revision']} (`python -m linksim.tdd.training "
+    remeasured = (f"; measured again at git {info['remeasured_git_revision']} (`python -m linksim.training.srs_precoding "
                   f"--remeasure {info['source']}`)") if info.get("remeasured_git_revision") else ""
     return f"""# {info['name']}
 
@@ -322,7 +322,7 @@ def guard_section(info: dict) -> str:
     g = info.get("guard")
     if not g:
         return ""
-    from .guard import TARGETS, table
+    from ..tdd.guard import TARGETS, table
 
     return f"""
 ## Guard: does the DM use its condition? (`benchmarks/card_c_guard.py`)

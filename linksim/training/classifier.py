@@ -18,9 +18,9 @@ from ..data.images import image_shape, load_images, load_labels, to_unit
 from ..diffusion.checkpoints import ZOO, save_checkpoint
 from ..diffusion.nets.jscc import PROFILES, DigitClassifier
 from ..provenance import atomic_write, git_revision, package_versions
-from .classifier import correct_count
-from .system import DATASET
-from .training import TrainingSettings, _Strict, read_spec
+from ..semcom.classifier import correct_count
+from ..semcom.system import DATASET
+from .semcom import TrainingSettings, _Strict, read_spec
 
 __all__ = ["ClassifierSpec", "load_spec", "train"]
 

@@ -8,11 +8,11 @@ import tensorflow as tf
 from sionna.phy import config
 
 from ..data.images import load_images, load_labels, to_unit
-from ..metrics import all_finite, image_stats, zero_stats
-from ..semcom.classifier import correct_count, load_classifier
-from ..semcom.system import SemanticSystem, system_model
-from .link import _f64, _LinkBase
 from ..graph import graph_function
+from ..links.base import LinkBase, f64
+from ..metrics import all_finite, image_stats, zero_stats
+from .classifier import correct_count, load_classifier
+from .system import SemanticSystem, system_model
 
 
 class SharedDraws:
@@ -39,7 +39,7 @@ class SharedDraws:
         return tf.random.stateless_uniform(shape, self._next(), minval, maxval, dtype=dtype)
 
 
-class SemanticLink(_LinkBase):
+class SemanticLink(LinkBase):
     """Images of the digits test split (one per user and batch element) through every
     system of ``semantic.systems`` on the same channel draws.
 
@@ -57,7 +57,6 @@ class SemanticLink(_LinkBase):
         super().__init__(scenario, precision)
         s = scenario
         sem = s.semantic
-        self.bits_per_symbol, self.coderate = 2, 1.0  # no coded bits: snr_db only
         self.fading = s.channel.model
         self.users = sem.users
         self._images = tf.constant(to_unit(load_images(s.source.type, s.source.split)))
@@ -91,7 +90,7 @@ class SemanticLink(_LinkBase):
         for label, system in self.systems:
             x_hat = system.transmit(x, snr_db, self.fading, SharedDraws(seed))
             stats = zero_stats()
-            stats["slots"] = _f64(batch_size)
+            stats["slots"] = f64(batch_size)
             stats.update(image_stats(tf.reshape(x_hat, tf.shape(flat)), flat))
             if self.classifier is not None:
                 stats["class_correct"] = correct_count(self.classifier, tf.reshape(x_hat, tf.shape(flat)),

@@ -29,20 +29,21 @@ import numpy as np
 import tensorflow as tf
 from pydantic import Field, field_validator, model_validator
 
-from ..config import Strict
 from .. import __version__
+from ..config import Strict
 from ..diffusion.checkpoints import ZOO, save_checkpoint
+from ..diffusion.nets.film import PROFILES, FiLMDenoiserNet
 from ..diffusion.nets.mixer import count_parameters
 from ..diffusion.schedules import linear_beta_schedule
+from ..narrowband.channels import PROFILES as CDL_PROFILES
+from ..narrowband.channels import NarrowbandCDL, training_set
+from ..narrowband.eps_mse import eps_mse_curve
+from ..narrowband.gaussian_prior import GaussianMatrixPrior
+from ..narrowband.linear_gaussian import sample_covariance
+from ..narrowband.network_prior import TASK, to_complex, to_real
 from ..provenance import atomic_write, git_revision, package_versions
 from ..scenario import FolderName, load_yaml_model
-from ..training_loop import cosine_adam, run_steps
-from .channels import PROFILES as CDL_PROFILES, NarrowbandCDL, training_set
-from .eps_mse import eps_mse_curve
-from ..diffusion.nets.film import PROFILES, FiLMDenoiserNet
-from .gaussian_prior import GaussianMatrixPrior
-from .linear_gaussian import sample_covariance
-from .network_prior import TASK, to_complex, to_real
+from .loop import cosine_adam, run_steps
 
 __all__ = ["NarrowbandTrainSpec", "load_spec", "train", "evaluate"]
 
@@ -273,7 +274,7 @@ def residual_gate(model_dir: Path, h_held: np.ndarray) -> list:
     """Per step ``t`` (index 0 unused): 1 where the network's residual lowers the
     noise-prediction error of the backbone alone on the held-out channels (at most
     :data:`GATE_CHANNELS` of them), else 0."""
-    from .network_prior import NetworkPrior
+    from ..narrowband.network_prior import NetworkPrior
 
     if len(h_held) > GATE_CHANNELS:
         h_held = h_held[np.linspace(0, len(h_held) - 1, GATE_CHANNELS).round().astype(int)]
@@ -292,7 +293,7 @@ def eps_mse_table(model_dir: Path, spec: NarrowbandTrainSpec, cov: np.ndarray, n
     """Per profile: the noise-prediction error per step on fresh channels of the model and of
     the exact Gaussian denoiser of the training channels (``{profile: {"t": [...],
     "model": [...], "gaussian": [...]}}``; all ``T`` steps)."""
-    from .network_prior import NetworkPrior
+    from ..narrowband.network_prior import NetworkPrior
 
     ch = spec.channel
     model = NetworkPrior(str(model_dir), (ch.num_rx, ch.num_tx))
@@ -313,11 +314,15 @@ def evaluate(model_dir: Path, spec: NarrowbandTrainSpec, cov: np.ndarray) -> dic
     (Gaussian-posterior chain, its surrogate the model's backbone where it has one, as in
     the receivers) and Card B's sampler as published (uninformative likelihood, zeta 1)
     with this model, and LMMSE with the sample covariance of the training channels."""
-    from .linear_gaussian import GaussianMixtureLinear
-    from .network_prior import NetworkPrior
-    from .pilots import PilotOperator, complex_normal, qpsk_pilots
-    from .receivers.diffusion_common import DiffusionParams, fit_covariance, make_sampler
-    from .samplers import posterior_sample
+    from ..narrowband.linear_gaussian import GaussianMixtureLinear
+    from ..narrowband.network_prior import NetworkPrior
+    from ..narrowband.pilots import PilotOperator, complex_normal, qpsk_pilots
+    from ..narrowband.receivers.diffusion_common import (
+        DiffusionParams,
+        fit_covariance,
+        make_sampler,
+    )
+    from ..narrowband.samplers import posterior_sample
 
     ev, ch = spec.evaluation, spec.channel
     prior = NetworkPrior(str(model_dir), (ch.num_rx, ch.num_tx))

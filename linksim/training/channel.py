@@ -25,19 +25,30 @@ import numpy as np
 import tensorflow as tf
 from pydantic import Field, field_validator, model_validator
 
-from .config import Strict
-from . import __version__
-from .diffusion.checkpoints import ZOO, load_checkpoint, save_checkpoint
-from .diffusion.estimate import estimate_channel, to_real
-from .diffusion.forward import normalize_data
-from .diffusion.gmm import DATA_SCALE, MixtureDenoiser, fit_gmm
-from .diffusion.nets.mixer import PROFILES, count_macs, count_parameters, make_network
-from .diffusion.parameterisation import RESIDUAL_KINDS, Denoiser, residual_target, target
-from .diffusion.schedules import make_schedule
-from .diffusion.steppers import get_stepper
-from .errors import UserError, echo
-from .provenance import atomic_write, git_revision, package_versions
-from .scenario import FolderName, apply_overrides, override_source, read_yaml, validate_model
+from .. import __version__
+from ..config import Strict
+from ..diffusion.checkpoints import ZOO, load_checkpoint, save_checkpoint
+from ..diffusion.estimate import estimate_channel, to_real
+from ..diffusion.forward import normalize_data
+from ..diffusion.gmm import DATA_SCALE, MixtureDenoiser, fit_gmm
+from ..diffusion.nets.mixer import PROFILES, count_macs, count_parameters, make_network
+from ..diffusion.parameterisation import (
+    RESIDUAL_KINDS,
+    Denoiser,
+    residual_target,
+    target,
+)
+from ..diffusion.schedules import make_schedule
+from ..diffusion.steppers import get_stepper
+from ..errors import UserError, echo
+from ..provenance import atomic_write, git_revision, package_versions
+from ..scenario import (
+    FolderName,
+    apply_overrides,
+    override_source,
+    read_yaml,
+    validate_model,
+)
 
 
 def _check_stepper(v: str) -> str:
@@ -183,7 +194,7 @@ def evaluate(den: Denoiser, h_test: np.ndarray, ev: EvaluationSpec, *, power=1.0
              batch: int = 64) -> dict:
     """Test NMSE [dB] and err_var ratio (reported / measured) per SNR, from comb
     observations shared by the batch (as a receiver's pilots)."""
-    from .data.patterns import observe
+    from ..data.patterns import observe
 
     rng = tf.random.Generator.from_seed(seed)
     h = tf.constant(h_test[: ev.num_test])
@@ -237,7 +248,7 @@ def _train_step_fn(net, den: Denoiser, optimizer, spec: TrainSpec, rng):
     states and targets are drawn in graph mode (the backbone's complex Cholesky algebra
     runs ~20x slower under XLA on the CPU); the network's update is XLA-compiled when
     ``training.xla``."""
-    from .data.patterns import training_tau
+    from ..data.patterns import training_tau
 
     schedule = den.schedule
     d = spec.diffusion
@@ -276,7 +287,7 @@ def train(spec: TrainSpec, resume: bool = False, progress: bool = True, source: 
     """Train and export; returns the export folder."""
     from tqdm.auto import tqdm
 
-    from .data.channels import cached_dataset
+    from ..data.channels import cached_dataset
 
     t_start = time.time()
     workdir = Path(spec.workdir or f"results/train/{spec.name}")

@@ -30,7 +30,7 @@ from ..data.images import TEST_SIZE, image_shape, load_images, to_unit
 from ..diffusion.checkpoints import ZOO
 from ..metrics import image_stats
 from ..provenance import atomic_write, git_revision, package_versions
-from .system import DATASET, SemanticSystem, default_schedule
+from ..semcom.system import DATASET, SemanticSystem, default_schedule
 
 __all__ = ["SemcomTrainSpec", "DiffusionSettings", "TrainingSettings", "EvaluationSettings",
            "load_semcom_spec", "train_semcom", "train_step_fn", "evaluate", "condition_check", "image_sums", "model_card",
