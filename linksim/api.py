@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .config import apply_overrides
 from .errors import NonFiniteOutput, UserError
 from .results import RunDir
-from .scenario import Scenario, apply_overrides, load_scenario, validate_scenario
+from .scenario import Scenario, load_scenario, validate_scenario
 
 __all__ = ["scenario", "Link", "Batch", "Estimate", "run", "RunOutput", "read_table"]
 

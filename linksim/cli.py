@@ -97,8 +97,8 @@ def _image_examples(s, run_path: Path) -> list[Path]:
     """figures/examples.png for an image source on a flat link: sent, received and
     reconstructed images at the first, middle and last swept noise value (at the
     scenario's own values when a structural key is swept)."""
-    from .runner import _noise
     from .links.registry import build_link
+    from .runner import _noise
 
     if s.source.type == "bits" or s.link.ofdm:
         return []
@@ -184,7 +184,7 @@ def _cmd_list(args) -> int:
 
 def _trainer(path):
     """The training module for a spec file, from its ``kind`` (default: channel)."""
-    from .scenario import read_yaml
+    from .config import read_yaml
     from .training import TRAINERS
 
     data = read_yaml(path)

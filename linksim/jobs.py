@@ -5,9 +5,10 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+from .config import parse_override
 from .errors import UserError, clip, echo
 from .executors import POOL_KEYS
-from .scenario import Scenario, load_scenario, parse_override
+from .scenario import Scenario, load_scenario
 
 
 @dataclass

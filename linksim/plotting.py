@@ -28,10 +28,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from .config import read_yaml  # noqa: E402
 from .errors import UserError  # noqa: E402
 from .metrics import METRICS, Metric  # noqa: E402
 from .results import RunDir  # noqa: E402
-from .scenario import read_yaml  # noqa: E402
 
 AXIS_LABELS = {"ebno_db": "Eb/N0 [dB]", "snr_db": "SNR [dB]"}
 COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple",

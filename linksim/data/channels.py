@@ -56,10 +56,11 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
+from ..config import read_yaml, set_dotted
 from ..errors import UserError, allowed, did_you_mean, echo
 from ..graph import graph_function
 from ..provenance import now, package_versions
-from ..scenario import Scenario, read_yaml, set_dotted, validate_scenario
+from ..scenario import Scenario, validate_scenario
 from .cache import default_cache_dir, write_cache_file
 
 __all__ = [
@@ -150,7 +151,7 @@ def _as_override_list(overrides, field_name: str) -> list[tuple[str, Any]]:
     if isinstance(overrides, dict):
         return list(overrides.items())
     if isinstance(overrides, (list, tuple)):
-        from ..scenario import parse_override
+        from ..config import parse_override
 
         return [parse_override(o) if isinstance(o, str) else tuple(o) for o in overrides]
     raise UserError("overrides are a mapping {dotted.key: value} or a list of 'key=value' strings",

@@ -26,7 +26,14 @@ import tensorflow as tf
 from pydantic import Field, field_validator, model_validator
 
 from .. import __version__
-from ..config import Strict
+from ..config import (
+    FolderName,
+    Strict,
+    apply_overrides,
+    override_source,
+    read_yaml,
+    validate_model,
+)
 from ..diffusion.checkpoints import ZOO, load_checkpoint, save_checkpoint
 from ..diffusion.estimate import estimate_channel, to_real
 from ..diffusion.forward import normalize_data
@@ -42,13 +49,6 @@ from ..diffusion.schedules import make_schedule
 from ..diffusion.steppers import get_stepper
 from ..errors import UserError, echo
 from ..provenance import atomic_write, git_revision, package_versions
-from ..scenario import (
-    FolderName,
-    apply_overrides,
-    override_source,
-    read_yaml,
-    validate_model,
-)
 
 
 def _check_stepper(v: str) -> str:

@@ -30,7 +30,7 @@ import tensorflow as tf
 from pydantic import Field, field_validator, model_validator
 
 from .. import __version__
-from ..config import Strict
+from ..config import FolderName, Strict, load_yaml_model
 from ..diffusion.checkpoints import ZOO, save_checkpoint
 from ..diffusion.nets.film import PROFILES, FiLMDenoiserNet
 from ..diffusion.nets.mixer import count_parameters
@@ -42,7 +42,6 @@ from ..narrowband.gaussian_prior import GaussianMatrixPrior
 from ..narrowband.linear_gaussian import sample_covariance
 from ..narrowband.network_prior import TASK, to_complex, to_real
 from ..provenance import atomic_write, git_revision, package_versions
-from ..scenario import FolderName, load_yaml_model
 from .loop import cosine_adam, run_steps
 
 __all__ = ["NarrowbandTrainSpec", "load_spec", "train", "evaluate"]

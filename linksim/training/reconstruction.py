@@ -29,7 +29,7 @@ import tensorflow as tf
 from pydantic import Field, model_validator
 
 from .. import __version__
-from ..config import Strict
+from ..config import FolderName, Strict, apply_overrides, read_yaml, validate_model
 from ..diffusion.checkpoints import ZOO, save_checkpoint
 from ..diffusion.nets.image import PROFILES, ImageDenoiserNet
 from ..diffusion.nets.mixer import count_parameters
@@ -37,14 +37,7 @@ from ..diffusion.parameterisation import target
 from ..diffusion.schedules import make_schedule
 from ..errors import UserError
 from ..provenance import atomic_write, git_revision, package_versions
-from ..scenario import (
-    FolderName,
-    apply_overrides,
-    load_scenario,
-    read_yaml,
-    validate_model,
-    with_value,
-)
+from ..scenario import load_scenario, with_value
 from .loop import cosine_adam, run_steps
 
 TASKS = {"ddpm": "reconstruction-ddpm", "regressor": "reconstruction-regressor"}

@@ -120,8 +120,8 @@ class SemcomTrainSpec(_Strict):
 def read_spec(model, path, overrides=None):
     """Read a YAML spec and validate it as ``model`` (``--set key=value`` overrides applied
     first)."""
+    from ..config import apply_overrides, read_yaml, validate_model
     from ..errors import UserError
-    from ..scenario import apply_overrides, read_yaml, validate_model
 
     data = read_yaml(path)
     if not data:

@@ -19,11 +19,11 @@ import tensorflow as tf
 from pydantic import Field
 
 from .. import __version__
-from ..config import Strict
+from ..config import FolderName, Strict, load_yaml_model
 from ..diffusion.checkpoints import ZOO, save_checkpoint
 from ..diffusion.nets.srs_transformer import PROFILES, SRSTransformer, count_parameters
 from ..provenance import atomic_write, git_revision, package_versions
-from ..scenario import FolderName, SRSPrecoding, load_yaml_model
+from ..scenario import SRSPrecoding
 from ..tdd.channels import SRSGeometry, channel_set, data_shape
 from ..tdd.models import LOSSES
 from ..tdd.observation import hold_last_index, observe, prb_history_index
