@@ -18,9 +18,9 @@ from pathlib import Path
 import tensorflow as tf
 from sionna.phy import config
 
+from linksim.links.registry import build_link
 from linksim.provenance import git_revision, package_versions
 from linksim.scenario import load_scenario
-from linksim.links.registry import build_link
 from linksim.tdd.link import precoder_of
 
 

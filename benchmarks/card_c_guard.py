@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from linksim.provenance import git_revision, package_versions
-from linksim.scenario import MOBILITY_KMH, SRSPrecoding
+from linksim.tdd.config import MOBILITY_KMH, SRSPrecoding
 from linksim.tdd.guard import TARGETS, fresh_channels, guard, table
 
 

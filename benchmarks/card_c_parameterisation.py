@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from linksim.provenance import git_revision, package_versions
-from linksim.scenario import SRSPrecoding
+from linksim.tdd.config import SRSPrecoding
 from linksim.tdd.guard import fresh_channels, guard, table
 from linksim.training.srs_precoding import load_spec, train
 

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from linksim.provenance import git_revision, package_versions
-from linksim.scenario import MOBILITY_KMH, SRSPrecoding
+from linksim.tdd.config import MOBILITY_KMH, SRSPrecoding
 from linksim.tdd.guard import fresh_channels, guard, table
 from linksim.tdd.models import VARIANCES
 

@@ -23,8 +23,8 @@ import tensorflow as tf
 from sionna.phy import config
 
 from linksim.provenance import git_revision, package_versions
-from linksim.scenario import MOBILITY_KMH, SRSPrecoding
 from linksim.tdd.channels import SRSChannelSource, data_shape
+from linksim.tdd.config import MOBILITY_KMH, SRSPrecoding
 from linksim.tdd.estimators import ModelEstimator
 from linksim.tdd.link import precode_and_measure
 from linksim.tdd.models import X0_CLIP, DiffusionSampler

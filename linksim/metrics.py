@@ -110,6 +110,8 @@ METRICS: dict[str, Metric] = {
                        "share of the reconstructed images that the shipped digit classifier (semantic.classifier) assigns to the digit sent (link.mode semantic); Wilson 95 % interval"),
 }
 
+IMAGE_METRICS = ("image_mse", "psnr", "ssim")  # the metrics of received (reconstructed) images
+
 STAT_KEYS = ("bits", "bit_errors", "blocks", "block_errors", "info_bits_ok",
              "nmse_err", "nmse_ref", "se_sum", "se_count", "slots", "ev_reported", "ev_measured",
              "img_err", "img_pixels", "ssim_sum", "images", "gcs_sum", "gcs_count", "class_correct")

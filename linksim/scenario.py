@@ -14,19 +14,43 @@ import re
 from pathlib import Path
 from typing import Any, Literal, Optional, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from .config import (MAX_NAME, FolderName, Strict, apply_overrides, get_dotted, loc_to_path, problems_error,
-                     pydantic_problem, pydantic_problems, read_yaml, resolve_path, set_dotted)
+from .config import (
+    MAX_NAME,
+    FolderName,
+    Strict,
+    apply_overrides,
+    get_dotted,
+    loc_to_path,
+    problems_error,
+    pydantic_problem,
+    pydantic_problems,
+    read_yaml,
+    resolve_path,
+    set_dotted,
+)
 from .data.masks import read_mask
 from .errors import UserError, allowed, clip, did_you_mean, echo
 from .links.registry import receiver_table
-from .metrics import METRICS
+from .links.rules import unique_labels
+from .metrics import IMAGE_METRICS, METRICS
+from .narrowband.config import Narrowband
+from .narrowband.config import check as check_narrowband
 from .reconstruction import RECONSTRUCTIONS
+from .semcom.config import Semantic
+from .semcom.config import check as check_semantic
+from .tdd.config import SRSPrecoding
+from .tdd.config import check as check_srs_precoding
 
 NOISE_KEYS = ("ebno_db", "snr_db")
-IMAGE_METRICS = ("image_mse", "psnr", "ssim")
-SEMANTIC_METRICS = IMAGE_METRICS + ("accuracy",)
 
 
 # --------------------------------------------------------------------------- sections
@@ -205,110 +229,6 @@ class _NamedSpec(BaseModel):
         return self.label or self.name
 
 
-class SemanticSystemSpec(Strict):
-    """One semantic-communication system compared in ``semantic.systems``."""
-
-    name: Literal["ae", "vae", "dae"] = Field(description="ae: autoencoder; vae: variational autoencoder; dae: diffusion autoencoder (conditional DDPM decoder).")
-    label: Optional[str] = Field(None, description="Name in results and plots (default: name).")
-    model: str = Field("auto", description="Checkpoint folder or zoo name; auto: semcom-<name>-k<k>-u<users>-cpu (k = round(cbr x 64)).")
-    sample_steps: Optional[int] = Field(None, ge=1, le=1000, description="dae: sampler steps (null: the model's).")
-    samples: Optional[int] = Field(None, ge=1, le=64, description="dae: posterior samples averaged per image (null: the model's, 1 as the paper).")
-
-    @property
-    def display(self) -> str:
-        return self.label or self.name
-
-
-class Semantic(Strict):
-    """Semantic communication (link.mode semantic): learned encoders map each image to k
-    complex symbols sent over the flat channel (awgn, or rayleigh block fading with known
-    gain); each system's decoder reconstructs the image."""
-
-    cbr: float = Field(0.125, gt=0, le=1, description="Channel bandwidth ratio k / n: k = round(cbr x 64) complex symbols per 8x8 image.")
-    users: Literal[1, 2] = Field(1, description="Users superposed on one channel (each with its own encoder, decoder and image).")
-    systems: list[SemanticSystemSpec] = Field(default_factory=lambda: [SemanticSystemSpec(name="ae")], min_length=1, description="Systems compared on the same images and channel draws.")
-    classifier: str = Field("digits-classifier-cpu", description="metrics: [accuracy]: the digit classifier (zoo name or folder; scenarios/train/semcom/classifier.yaml trains it) that scores the reconstructed images.")
-
-    @property
-    def num_symbols(self) -> int:
-        return int(round(self.cbr * 64))
-
-
-CDLProfile = Literal["A", "B", "C", "D", "E"]
-
-
-class Narrowband(Strict):
-    """Narrowband massive-MIMO pilot link (link.mode narrowband, Card B): one subcarrier of
-    Sionna's CDL channel between a BS ULA (num_tx) and a UE ULA (num_rx), downlink; random
-    unit-power QPSK pilots X (num_tx x round(pilot_density x num_tx), one draw per
-    scenario seed), Y = H X + N at SNR = 1 / noise variance."""
-
-    num_tx: int = Field(64, ge=2, le=1024, description="BS ULA elements Nt (half-wavelength, isotropic).")
-    num_rx: int = Field(16, ge=1, le=256, description="UE ULA elements Nr.")
-    carrier_frequency_ghz: float = Field(40.0, gt=0, le=100, description="Carrier frequency [GHz].")
-    delay_spread_ns: float = Field(30.0, gt=0, le=3000, description="CDL delay spread [ns].")
-    doppler_hz: float = Field(5.0, ge=0, le=10000, description="Maximum Doppler [Hz] (sets the UE speed).")
-    pilot_density: float = Field(0.5, gt=0, le=2, description="rho = Np / Nt (sweepable); < 1 is under-determined.")
-    test_profile: CDLProfile = Field("A", description="CDL profile of the realisations under test (one run per profile: --grid narrowband.test_profile=A,B,C,D).")
-    profiles: list[CDLProfile] = Field(default_factory=lambda: ["A", "B", "C", "D"], min_length=1, description="The environments the receivers know: experts, genie covariances and the pooled training set.")
-    training_samples: dict[str, int] = Field(default_factory=dict, description="Training channels per profile (default 10000 each); e.g. {D: 1000} makes CDL-D data-scarce. Data-driven receivers fit on these sets; the diffusion models of the zoo were trained on the same sets.")
-    training_seed: int = Field(0, ge=0, description="Seed of the training channels (0: the sets the shipped models were trained on).")
-    streams: int = Field(4, ge=1, le=64, description="Streams of the SVD precoder whose spectral efficiency (metric se) is measured with the true channel, equal power.")
-
-    def samples(self, profile: str) -> int:
-        return int(self.training_samples.get(profile, 10000))
-
-    def channel_key(self) -> dict:
-        """The settings of :class:`linksim.narrowband.channels.NarrowbandCDL`."""
-        return {k: getattr(self, k) for k in ("num_tx", "num_rx", "carrier_frequency_ghz", "delay_spread_ns", "doppler_hz")}
-
-    @property
-    def num_pilots(self) -> int:
-        return max(1, int(round(self.pilot_density * self.num_tx)))
-
-
-MOBILITY_KMH = {"minimal": 0.5, "low": 3.0, "high": 30.0}  # UE speed presets of link.mode srs_precoding (Card C)
-
-
-class SRSPrecoding(Strict):
-    """TDD downlink precoding from uplink SRS under channel ageing (link.mode
-    srs_precoding, Card C): 3GPP UMa (Sionna), dual-polarised BS panel and UE; the UE
-    sounds SRS with a comb over one sub-band per occasion (frequency hopping); the BS keeps
-    the last ``history`` occasions and precodes the downlink ``delay_slots`` after the
-    last one. The swept SNR is the uplink SNR per SRS RE and BS antenna; the channel of
-    every realisation is scaled to unit mean power over its SRS history (known RSRP)."""
-
-    mobility: Literal["minimal", "low", "high"] = Field("low", description="UE speed preset: minimal = 0.5 km/h (low uncertainty: at the default delays the sounded sub-bands keep a Clarke fading correlation of 0.99 down to 0.94), low = 3 km/h, high = 30 km/h (outdoor UEs).")
-    ue_speed_kmh: Optional[float] = Field(None, ge=0, le=500, description="UE speed [km/h]; overrides the mobility preset.")
-    carrier_frequency_ghz: float = Field(3.5, gt=0, le=100, description="Carrier frequency [GHz].")
-    subcarrier_spacing_khz: Literal[15, 30, 60] = Field(30, description="Subcarrier spacing [kHz] (slot = 1 ms * 15 / scs).")
-    num_prb: int = Field(48, ge=4, le=275, description="PRBs of the band; the precoder and the metrics are per PRB.")
-    num_hops: int = Field(4, ge=1, le=16, description="Sub-bands sounded in turn (SRS frequency hopping); must divide num_prb.")
-    comb: Literal[2, 4] = Field(4, description="SRS comb: every comb-th subcarrier; a PRB's 12 / comb SRS REs are averaged into one observation.")
-    periodicity_slots: int = Field(20, ge=1, le=2560, description="Slots between two SRS occasions (20 slots = 10 ms at 30 kHz).")
-    history: int = Field(8, ge=1, le=32, description="SRS occasions the BS keeps (L); occasion j sounds sub-band j mod num_hops, the last one sub-band num_hops - 1.")
-    delay_slots: int = Field(40, ge=0, le=2560, description="Slots from the last SRS occasion to the downlink precoding time (40 slots = 20 ms at 30 kHz).")
-    bs_rows: int = Field(2, ge=1, le=16, description="Rows of the BS panel (dual-polarised, 0.5 wavelength, 3GPP 38.901 element): 2 x rows x cols ports.")
-    bs_cols: int = Field(2, ge=1, le=16, description="Columns of the BS panel.")
-    ue_cols: int = Field(1, ge=1, le=4, description="Columns of the UE panel (one row, dual-polarised, omni element): 2 x cols ports.")
-    indoor_probability: float = Field(0.0, ge=0, le=1, description="Share of indoor UEs in the UMa drop.")
-    streams: int = Field(2, ge=1, le=8, description="Downlink streams Ns (equal power).")
-    dl_snr_offset_db: float = Field(10.0, ge=-30, le=40, description="Downlink SNR = swept uplink SNR + this offset [dB] (the spectral efficiency uses it).")
-    cfg_weight: float = Field(1.0, ge=0, le=1, description="Classifier-free guidance weight w of the diffusion receivers (1 = conditional, 0 = unconditional prior; sweepable: sweep.key srs_precoding.cfg_weight).")
-    training_samples: int = Field(20000, ge=256, le=200000, description="Channels of the training set that data-driven receivers without a zoo model fit on (wiener covariances); drawn with training_seed.")
-    training_seed: int = Field(0, ge=0, description="Seed of the training channels (0: the set the shipped models were trained on).")
-
-    @property
-    def speed_kmh(self) -> float:
-        return MOBILITY_KMH[self.mobility] if self.ue_speed_kmh is None else float(self.ue_speed_kmh)
-
-    def channel_key(self) -> dict:
-        """What the channel distribution depends on (cache keys, model compatibility)."""
-        keys = ("carrier_frequency_ghz", "subcarrier_spacing_khz", "num_prb", "num_hops", "comb", "periodicity_slots",
-                "history", "delay_slots", "bs_rows", "bs_cols", "ue_cols", "indoor_probability")
-        return {"ue_speed_kmh": self.speed_kmh, **{k: getattr(self, k) for k in keys}}
-
-
 class ReconstructionSpec(_NamedSpec):
     """One reconstruction stage after the decoder (image sources)."""
 
@@ -432,13 +352,13 @@ def _check_consistency(s: Scenario) -> None:
     ch, pil, link, mimo = s.channel, s.pilots, s.link, s.mimo
     n_tx, n_rx = s.tx_array.num_ant, s.rx_array.num_ant
     if link.mode == "semantic":
-        _check_semantic(s)
+        check_semantic(s)
         return
     if link.mode == "narrowband":
-        _check_narrowband(s)
+        check_narrowband(s)
         return
     if link.mode == "srs_precoding":
-        _check_srs_precoding(s)
+        check_srs_precoding(s)
         return
     if not link.ofdm:
         if ch.model not in ("awgn", "rayleigh"):
@@ -523,7 +443,7 @@ def _check_consistency(s: Scenario) -> None:
     if k > 1 and sw.batch_size % k:
         raise UserError(f"every batch holds all {k} mixture components equally: batch_size must be a multiple of {k} (got {sw.batch_size})", field="sweep.batch_size")
     for section in ("receivers", "reconstruction"):
-        _unique_labels(getattr(s, section), section)
+        unique_labels(getattr(s, section), section)
     if "accuracy" in s.metrics:
         raise UserError(f"accuracy scores the images a semantic system reconstructs (link.mode semantic); allowed "
                         f"metrics here: {allowed([m for m in METRICS if m != 'accuracy'])}", field="metrics")
@@ -538,100 +458,6 @@ def _check_consistency(s: Scenario) -> None:
     elif link.mode == "sounding":
         raise UserError("a sounding link sends no data; allowed link.mode with an image source: codeword, tb, uncoded",
                         field="source.type")
-
-
-NARROWBAND_METRICS = ("nmse", "se", "calibration")
-
-
-def _check_pilot_link(s: Scenario, link: str, measures: str, metrics) -> None:
-    """Rules of a link that sends pilots only: its metrics, no image source, an SNR key."""
-    bad = [m for m in s.metrics if m not in metrics]
-    if bad:
-        raise UserError(f"{link} measures {measures}; allowed metrics: {allowed(metrics)} (got {bad[0]})", field="metrics")
-    if s.source.type != "bits" or s.reconstruction:
-        raise UserError(f"{link} sends pilots only: remove source and reconstruction", field="source.type")
-    if s.sweep.key == "ebno_db" or s.sweep.ebno_db is not None:
-        raise UserError(f"{link} has no coded bits: use snr_db", field="sweep.key")
-
-
-def _check_narrowband(s: Scenario) -> None:
-    nb = s.narrowband
-    _check_pilot_link(s, "the narrowband pilot link", "channel estimates", NARROWBAND_METRICS)
-    for p, n in nb.training_samples.items():
-        if p not in nb.profiles:
-            raise UserError(f"{echo(p)} is not in narrowband.profiles; allowed: {allowed(nb.profiles)}", field=f"narrowband.training_samples.{clip(p)}")
-        if not 64 <= n <= 10000:
-            raise UserError(f"{n} training channels; allowed: 64 .. 10000", field=f"narrowband.training_samples.{p}")
-    if len(set(nb.profiles)) != len(nb.profiles):
-        raise UserError("profiles must be distinct", field="narrowband.profiles")
-    if nb.streams > min(nb.num_tx, nb.num_rx):
-        raise UserError(f"{nb.streams} streams need at least as many antennas at both ends (num_tx {nb.num_tx}, num_rx {nb.num_rx})",
-                        field="narrowband.streams")
-    _unique_labels(s.receivers, "receivers")
-
-
-SRS_PRECODING_METRICS = ("se", "nmse", "gcs", "calibration")
-
-
-def _check_srs_precoding(s: Scenario) -> None:
-    sec = s.srs_precoding
-    _check_pilot_link(s, "the SRS precoding link", "precoders and channel estimates", SRS_PRECODING_METRICS)
-    if sec.num_prb % sec.num_hops:
-        raise UserError(f"{sec.num_prb} PRBs do not split into {sec.num_hops} hops; allowed: a divisor of num_prb",
-                        field="srs_precoding.num_hops")
-    if sec.streams > min(2 * sec.ue_cols, 2 * sec.bs_rows * sec.bs_cols):
-        raise UserError(f"{sec.streams} streams need at least as many ports at both ends (UE {2 * sec.ue_cols}, "
-                        f"BS {2 * sec.bs_rows * sec.bs_cols})", field="srs_precoding.streams")
-    _unique_labels(s.receivers, "receivers")
-
-
-def _check_semantic(s: Scenario) -> None:
-    sem = s.semantic
-    if s.source.type == "bits":
-        raise UserError("semantic communication sends images: set source.type: digits", field="source.type")
-    if s.link.ofdm or s.channel.model not in ("awgn", "rayleigh"):
-        raise UserError(f"semantic communication runs on the flat channel: set link.ofdm: false and channel.model "
-                        f"awgn or rayleigh (got {s.channel.model})", field="channel.model")
-    bad = [m for m in s.metrics if m not in SEMANTIC_METRICS]
-    if bad:
-        raise UserError(f"semantic communication measures images; allowed metrics: {allowed(SEMANTIC_METRICS)} (got {bad[0]})",
-                        field="metrics")
-    if s.reconstruction:
-        raise UserError("the semantic systems decode images themselves: remove reconstruction", field="reconstruction")
-    if sem.num_symbols < 1:
-        raise UserError(f"cbr {sem.cbr} gives no channel symbol for 64 pixels (k = round(cbr x 64) >= 1)", field="semantic.cbr")
-    if s.sweep.key == "ebno_db" or s.sweep.ebno_db is not None:
-        raise UserError("semantic communication has no coded bits: use snr_db", field="sweep.key")
-    _unique_labels(sem.systems, "semantic.systems")
-    _check_semantic_models(s)
-
-
-def _check_semantic_models(s: Scenario) -> None:
-    """The models ``run`` loads exist and fit: every system's (kind, k, users) and, for
-    ``accuracy``, the classifier."""
-    from .semcom.classifier import check_classifier
-    from .semcom.system import SemanticSystem, system_model
-
-    sem = s.semantic
-    for i, spec in enumerate(sem.systems):
-        field = f"semantic.systems[{i}].model"
-        try:
-            SemanticSystem.read_config(system_model(s, i), expect={"kind": spec.name, "k": sem.num_symbols,
-                                                                     "users": sem.users})
-        except UserError as err:
-            raise (err if err.field == field else err.at(field_prefix=field)) from None
-    if "accuracy" in s.metrics:
-        try:
-            check_classifier(sem.classifier)
-        except UserError as err:
-            raise err.at(field_prefix="semantic.classifier") from None
-
-
-def _unique_labels(items, field: str) -> None:
-    labels = [x.display for x in items]
-    dup = {x for x in labels if labels.count(x) > 1}
-    if dup:
-        raise UserError(f"labels must be unique (repeated: {sorted(dup)[0]}); set label:", field=field)
 
 
 # --------------------------------------------------------------------------- validation

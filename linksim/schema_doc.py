@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from . import scenario as sc
+from .semcom.config import SemanticSystemSpec
 from .metrics import METRICS
 from .links.registry import RECEIVER_TABLES
 from .plugins import first_line
@@ -20,7 +21,7 @@ from .reconstruction import RECONSTRUCTIONS
 SECTIONS = [
     ("carrier", sc.Carrier), ("antennas.bs / antennas.ue", sc.Array), ("channel", sc.Channel),
     ("pilots", sc.Pilots), ("pilots.srs", sc.SRS), ("link", sc.Link), ("mimo", sc.Mimo),
-    ("source", sc.Source), ("semantic", sc.Semantic), ("semantic.systems[]", sc.SemanticSystemSpec),
+    ("source", sc.Source), ("semantic", sc.Semantic), ("semantic.systems[]", SemanticSystemSpec),
     ("narrowband", sc.Narrowband), ("srs_precoding", sc.SRSPrecoding),
     ("sweep", sc.Sweep), ("runtime", sc.Runtime),
 ]
@@ -87,9 +88,11 @@ def _table_entries(table, names, what: str) -> list[str]:
 
 def render() -> str:
     out = ["# Scenario reference", "",
-           "Generated from the schema in `linksim/scenario.py` and the receivers' parameter",
-           "models by `python -m linksim.schema_doc > docs/scenario-reference.md`; a test keeps",
-           "it in step with the code. Unknown keys are errors. Any numeric key can be swept",
+           "Generated from the scenario's sections (`linksim/scenario.py`; the `narrowband`,",
+           "`srs_precoding` and `semantic` sections in their families' `config.py`) and the",
+           "receivers' parameter models by `python -m linksim.schema_doc >",
+           "docs/scenario-reference.md`; a test keeps it in step with the code. Unknown keys",
+           "are errors. Any numeric key can be swept",
            "with `sweep.key: section.key`, and any key set from the command line with",
            "`--set section.key=value` (values are read as YAML).", "",
            "## Top level", ""]
@@ -114,17 +117,20 @@ def render() -> str:
     out += model_table(sc.ReceiverSpec)
     out += _table_entries(RECEIVER_TABLES["ofdm"], sorted(RECEIVER_TABLES["ofdm"].builtin()), "receiver")
     out += ["", "## `receivers[]` of the narrowband pilot link", "",
-            "With `link.mode: narrowband` the receivers come from their own registry",
-            "(`linksim/narrowband/receivers/__init__.py`; `module.path:ClassName` of a",
-            "`NarrowbandReceiver` subclass works too). Unless noted, the reported error",
+            "With `link.mode: narrowband` the receivers come from their own table",
+            "(`linksim/narrowband/receivers/__init__.py`, `linksim list narrowband-receivers`;",
+            "installed packages add entries under the entry-point group",
+            "`linksim.narrowband_receivers`; `module.path:ClassName` of a `NarrowbandReceiver`",
+            "subclass works too). Unless noted, the reported error",
             "variance is measured once per pilot matrix and noise level on fresh calibration",
             "channels of every profile (`calibration_samples`)."]
     nb = RECEIVER_TABLES["narrowband"]
     out += _table_entries(nb, nb.builtin(), "narrowband receiver")
     out += ["", "## `receivers[]` of the SRS precoding link", "",
-            "With `link.mode: srs_precoding` the receivers come from their own registry",
-            "(`linksim/tdd/receivers/__init__.py`; `module.path:ClassName` of an",
-            "`SRSReceiver` subclass works too). Each returns a point estimate, posterior",
+            "With `link.mode: srs_precoding` the receivers come from their own table",
+            "(`linksim/tdd/receivers/__init__.py`, `linksim list srs-receivers`; installed",
+            "packages add entries under the entry-point group `linksim.srs_receivers`;",
+            "`module.path:ClassName` of an `SRSReceiver` subclass works too). Each returns a point estimate, posterior",
             "samples or a precoder; the link precodes with SVD of the estimate, the Bayesian",
             "precoder of the samples, or the precoder itself."]
     srs = RECEIVER_TABLES["srs_precoding"]
@@ -133,7 +139,9 @@ def render() -> str:
             "A list of stages after the decoder (image sources only); each entry names a stage",
             "and may set its parameters next to `name` and `label`. Every stage gets every",
             "receiver's received images; metrics.csv has one row per receiver/stage",
-            "(`linksim list reconstructions`; registry: `linksim/reconstruction/__init__.py`).", ""]
+            "(`linksim list reconstructions`; table: `linksim/reconstruction/__init__.py`;",
+            "installed packages add stages under the entry-point group `linksim.reconstructions`,",
+            "and `module.path:ClassName` of a `Reconstruction` subclass works too).", ""]
     out += model_table(sc.ReconstructionSpec)
     out += _table_entries(RECONSTRUCTIONS, RECONSTRUCTIONS.builtin(), "reconstruction")
     out += ["", "## `metrics`", "", "Any of: " + ", ".join(f"`{m}`" for m in METRICS) + ".", "",

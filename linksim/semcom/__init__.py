@@ -10,14 +10,11 @@ received latent. Three decoders share the encoder architecture:
 * ``dae``: diffusion autoencoder, a conditional DDPM decoder conditioned on the received
   latent, trained jointly with the encoder on the denoising loss.
 
-:mod:`linksim.diffusion.nets.jscc` holds the encoder and matched decoder, :mod:`.system` the end-to-end system
-(:class:`SemanticSystem`: encode / channel / decode, save / load) and :mod:`.training`
-the training program (:func:`~linksim.training.semcom.train_semcom`; imported on its own, so
-that the link does not load the training code).
+:mod:`linksim.diffusion.nets.jscc` holds the encoder and matched decoder; here
+:mod:`.config` is the scenario's ``semantic`` section and its rules, :mod:`.system` the
+end-to-end system (:class:`~.system.SemanticSystem`: encode / channel / decode, save /
+load), :mod:`.classifier` the digit classifier of the ``accuracy`` metric and :mod:`.link`
+the semantic link. The training programs are :mod:`linksim.training.semcom` and
+:mod:`linksim.training.classifier`. Importing this package loads nothing (every scenario
+reads :mod:`.config`; TensorFlow is loaded by the modules that need it).
 """
-
-from ..diffusion.nets.jscc import PROFILES, MatchedDecoder, SemanticEncoder, normalise_power, to_complex, to_real
-from .system import FADINGS, KINDS, SemanticSystem, apply_channel, default_schedule
-
-__all__ = ["PROFILES", "MatchedDecoder", "SemanticEncoder", "normalise_power", "to_complex",
-           "to_real", "FADINGS", "KINDS", "SemanticSystem", "apply_channel", "default_schedule"]

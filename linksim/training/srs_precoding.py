@@ -23,8 +23,8 @@ from ..config import FolderName, Strict, load_yaml_model
 from ..diffusion.checkpoints import ZOO, save_checkpoint
 from ..diffusion.nets.srs_transformer import PROFILES, SRSTransformer, count_parameters
 from ..provenance import atomic_write, git_revision, package_versions
-from ..scenario import SRSPrecoding
 from ..tdd.channels import SRSGeometry, channel_set, data_shape
+from ..tdd.config import SRSPrecoding
 from ..tdd.models import LOSSES
 from ..tdd.observation import hold_last_index, observe, prb_history_index
 from .loop import cosine_adam, run_steps

@@ -24,8 +24,8 @@ import tensorflow as tf
 
 from linksim.diffusion.checkpoints import ZOO
 from linksim.metrics import gcs_per_matrix
-from linksim.scenario import MOBILITY_KMH, SRSPrecoding
 from linksim.tdd.channels import SRSChannelSource, SRSGeometry, data_shape
+from linksim.tdd.config import MOBILITY_KMH, SRSPrecoding
 from linksim.tdd.estimators import ModelEstimator
 from linksim.tdd.observation import hold_last, observe
 

@@ -9,12 +9,18 @@ import tensorflow as tf
 
 from linksim.data.images import load_images, to_unit
 from linksim.diffusion.checkpoints import named_variables
+from linksim.diffusion.nets.jscc import normalise_power
 from linksim.diffusion.parameterisation import from_x0
 from linksim.errors import UserError
-from linksim.semcom import SemanticSystem, normalise_power
-from linksim.training.semcom import SemcomTrainSpec, image_sums, train_semcom
+from linksim.semcom.system import SemanticSystem
 from linksim.training import semcom as semcom_training
-from linksim.training.semcom import build_system, evaluate
+from linksim.training.semcom import (
+    SemcomTrainSpec,
+    build_system,
+    evaluate,
+    image_sums,
+    train_semcom,
+)
 
 K = 8
 

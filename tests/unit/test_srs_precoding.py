@@ -8,8 +8,8 @@ import pytest
 import tensorflow as tf
 
 from linksim.precoding import expected_gramian_precoder
-from linksim.scenario import SRSPrecoding
 from linksim.tdd.channels import SRSGeometry
+from linksim.tdd.config import SRSPrecoding
 from linksim.tdd.link import precoder_of
 from linksim.tdd.models import DiffusionSampler
 from linksim.tdd.observation import hold_last
