@@ -33,12 +33,8 @@ import time
 
 import numpy as np
 
-from .data.channels import (
-    _sampling_frequency,
-    cached_dataset,
-    make_dataset,
-    resolve_spec,
-)
+from .data.channel_specs import resolve_spec
+from .data.channels import cached_dataset, make_dataset, sampling_frequency
 from .diffusion.gmm import fit_gmm
 from .narrowband.linear_gaussian import sample_covariance
 
@@ -109,7 +105,7 @@ def genie_test_set(spec, num_test: int, genie_draws: int, seed: int, *, componen
     scenario = resolve_spec(spec)[0][0].scenario
     config.seed = int(seed)
     channel = ComponentChannel(scenario, precision="single")
-    fs = _sampling_frequency(scenario)
+    fs = sampling_frequency(scenario)
     uplink = scenario.channel.direction == "uplink"
 
     @tf.function

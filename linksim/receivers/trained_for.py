@@ -11,7 +11,7 @@ direction, the subcarrier spacing and the BS array.
 
 from __future__ import annotations
 
-from ..data.channels import resolve_spec
+from ..data.channel_specs import resolve_spec
 from ..diffusion.checkpoints import trained_differences
 from ..errors import UserError, echo
 

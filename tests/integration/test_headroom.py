@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from linksim.data.channels import resolve_spec
+from linksim.data.channel_specs import resolve_spec
 from linksim.headroom import comb_indices, genie_test_set, lmmse_estimate, measure_headroom
 from linksim.system.channels import ComponentChannel
 

@@ -7,7 +7,8 @@ import pytest
 import tensorflow as tf
 
 from linksim.scenario import validate_scenario
-from linksim.system.link import FlatLink, OFDMLink
+from linksim.system.flat import FlatLink
+from linksim.system.link import OFDMLink
 
 
 def qam_ber_gray(bits_per_symbol: int, ebno_db: float) -> float:
