@@ -166,7 +166,7 @@ def _cmd_list(args) -> int:
     from typing import get_args
 
     from .metrics import metric_names
-    from .scenario import Channel
+    from .system.config import Channel
 
     kinds = LIST_KINDS if args.what == "all" else [args.what]
     tables = _tables()

@@ -12,17 +12,20 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from . import scenario as sc
-from .semcom.config import SemanticSystemSpec
-from .metrics import METRICS
 from .links.registry import RECEIVER_TABLES
+from .metrics import METRICS
+from .narrowband.config import Narrowband
 from .plugins import first_line
 from .reconstruction import RECONSTRUCTIONS
+from .semcom.config import Semantic, SemanticSystemSpec
+from .system import config as ofdm
+from .tdd.config import SRSPrecoding
 
 SECTIONS = [
-    ("carrier", sc.Carrier), ("antennas.bs / antennas.ue", sc.Array), ("channel", sc.Channel),
-    ("pilots", sc.Pilots), ("pilots.srs", sc.SRS), ("link", sc.Link), ("mimo", sc.Mimo),
-    ("source", sc.Source), ("semantic", sc.Semantic), ("semantic.systems[]", SemanticSystemSpec),
-    ("narrowband", sc.Narrowband), ("srs_precoding", sc.SRSPrecoding),
+    ("carrier", ofdm.Carrier), ("antennas.bs / antennas.ue", ofdm.Array), ("channel", ofdm.Channel),
+    ("pilots", ofdm.Pilots), ("pilots.srs", ofdm.SRS), ("link", sc.Link), ("mimo", ofdm.Mimo),
+    ("source", ofdm.Source), ("semantic", Semantic), ("semantic.systems[]", SemanticSystemSpec),
+    ("narrowband", Narrowband), ("srs_precoding", SRSPrecoding),
     ("sweep", sc.Sweep), ("runtime", sc.Runtime),
 ]
 
@@ -88,9 +91,10 @@ def _table_entries(table, names, what: str) -> list[str]:
 
 def render() -> str:
     out = ["# Scenario reference", "",
-           "Generated from the scenario's sections (`linksim/scenario.py`; the `narrowband`,",
-           "`srs_precoding` and `semantic` sections in their families' `config.py`) and the",
-           "receivers' parameter models by `python -m linksim.schema_doc >",
+           "Generated from the scenario's sections (`linksim/scenario.py` composes them; each",
+           "link family's sections are in its `config.py`: `system/` for the OFDM link,",
+           "`narrowband/`, `tdd/`, `semcom/`) and the receivers' parameter models by",
+           "`python -m linksim.schema_doc >",
            "docs/scenario-reference.md`; a test keeps it in step with the code. Unknown keys",
            "are errors. Any numeric key can be swept",
            "with `sweep.key: section.key`, and any key set from the command line with",

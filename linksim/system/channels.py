@@ -23,7 +23,8 @@ from sionna.phy.channel.tr38901 import CDL, TDL, AntennaArray, RMa, UMa, UMi
 from sionna.phy.channel.tr38901.rays import Rays
 
 if TYPE_CHECKING:  # the scenario type, for annotations only: a link never reads the scenario module
-    from ..scenario import Array, Scenario
+    from ..scenario import Scenario
+    from .config import Array
 
 
 _TOPOLOGY = {"uma": UMa, "umi": UMi, "rma": RMa}

@@ -120,7 +120,7 @@ def test_presets_resolve():
 
 
 def test_scenario_channel_mixture_becomes_components():
-    from linksim.scenario import Channel
+    from linksim.system.config import Channel
 
     if "mixture" not in Channel.model_fields:
         pytest.skip("scenario schema without channel.mixture")

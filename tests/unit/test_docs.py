@@ -14,8 +14,13 @@ def test_scenario_reference_is_generated_from_schema():
 
 def test_scenario_reference_lists_every_section_key():
     from linksim import scenario as sc
+    from linksim.narrowband.config import Narrowband
+    from linksim.semcom.config import Semantic
+    from linksim.system import config as ofdm
+    from linksim.tdd.config import SRSPrecoding
 
     text = render()
-    for model in (sc.Carrier, sc.Array, sc.Channel, sc.Pilots, sc.SRS, sc.Link, sc.Mimo, sc.Sweep, sc.Runtime, sc.Narrowband):
+    for model in (ofdm.Carrier, ofdm.Array, ofdm.Channel, ofdm.Pilots, ofdm.SRS, sc.Link, ofdm.Mimo, sc.Sweep,
+                  sc.Runtime, Narrowband, SRSPrecoding, Semantic):
         for name in model.model_fields:
             assert f"`{name}`" in text, name
