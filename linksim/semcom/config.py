@@ -72,13 +72,14 @@ def check_models(s) -> None:
     ``accuracy``, the classifier."""
     # imported here, not above: they load TensorFlow, which only a semantic scenario needs
     from .classifier import check_classifier
-    from .system import SemanticSystem, system_model
+    from .files import read_system_config
+    from .system import system_model
 
     sem = s.semantic
     for i, spec in enumerate(sem.systems):
         field = f"semantic.systems[{i}].model"
         try:
-            SemanticSystem.read_config(system_model(s, i), expect={"kind": spec.name, "k": sem.num_symbols,
+            read_system_config(system_model(s, i), expect={"kind": spec.name, "k": sem.num_symbols,
                                                                      "users": sem.users})
         except UserError as err:
             raise (err if err.field == field else err.at(field_prefix=field)) from None

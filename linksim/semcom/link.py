@@ -12,7 +12,8 @@ from ..graph import graph_function
 from ..links.base import LinkBase, f64
 from ..metrics import all_finite, image_stats, zero_stats
 from .classifier import correct_count, load_classifier
-from .system import SemanticSystem, system_model
+from .files import load_system
+from .system import system_model
 
 
 class SharedDraws:
@@ -66,7 +67,7 @@ class SemanticLink(LinkBase):
         self.receiver_info = {}
         for i, spec in enumerate(sem.systems):
             model = system_model(s, i)
-            system = SemanticSystem.load(model, expect={"kind": spec.name, "k": sem.num_symbols, "users": sem.users})
+            system = load_system(model, expect={"kind": spec.name, "k": sem.num_symbols, "users": sem.users})
             system.sample_steps = spec.sample_steps or system.sample_steps
             system.num_samples = spec.samples or system.num_samples
             self.receiver_info[spec.display] = {"model": model, "parameters": system.count_parameters()["total"]}

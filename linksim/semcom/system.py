@@ -26,7 +26,7 @@ Decoders by ``kind``:
 Images are ``[0, 1]`` at the interface and ``x = 2 * unit - 1`` inside the networks.
 Everything is TensorFlow ops with Python-int loop lengths (usable in ``tf.function``).
 
-Saved form (:meth:`SemanticSystem.save`): a folder with ``system.json`` (kind, k, users,
+Saved form (:func:`linksim.semcom.files.save_system`): a folder with ``system.json`` (kind, k, users,
 data shape, schedule, sampler settings, network folders, training info) and one
 checkpoint folder per network (``encoder_u0``, ``decoder_u0``, ...; see
 :mod:`linksim.diffusion.checkpoints`).
@@ -34,31 +34,31 @@ checkpoint folder per network (``encoder_u0``, ``decoder_u0``, ...; see
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
-
 import tensorflow as tf
 
-from ..diffusion.checkpoints import ZOO, load_checkpoint, resolve_model, save_checkpoint
+from ..diffusion.checkpoints import ZOO
 from ..diffusion.nets.image import PROFILES as DENOISER_PROFILES
 from ..diffusion.nets.image import ImageDenoiserNet
+from ..diffusion.nets.jscc import (
+    PROFILES,
+    MatchedDecoder,
+    SemanticEncoder,
+    normalise_power,
+    to_complex,
+    to_real,
+)
 from ..diffusion.parameterisation import KINDS as PARAMETERISATIONS
 from ..diffusion.parameterisation import target, to_x0
 from ..diffusion.samplers import sample
 from ..diffusion.schedules import Schedule, make_schedule
 from ..errors import UserError, allowed, echo
-from ..diffusion.nets.jscc import PROFILES, MatchedDecoder, SemanticEncoder, normalise_power, to_complex, to_real
 
-__all__ = ["DATASET", "KINDS", "FADINGS", "SYSTEM_FILE", "SemanticSystem", "apply_channel", "default_schedule", "system_model"]
+__all__ = ["DATASET", "KINDS", "FADINGS", "SemanticSystem", "apply_channel", "default_schedule", "system_model"]
 
 #: The image set the semantic systems are trained and judged on (:mod:`linksim.data.images`).
 DATASET = "digits"
 KINDS = ("ae", "vae", "dae")
 FADINGS = ("awgn", "rayleigh")
-SYSTEM_FILE = "system.json"
-FORMAT = "linksim-semcom"
-FORMAT_VERSION = 1
 
 
 def default_schedule(T: int = 200) -> dict:
@@ -394,7 +394,7 @@ class SemanticSystem:
                 losses.append(tf.reduce_mean(tf.square(x_hat - x[u])) + beta_kl * tf.reduce_mean(kl[u]))
         return tf.add_n(losses) / float(len(losses))
 
-    # -- save / load -------------------------------------------------------------------
+    # -- what system.json records (linksim.semcom.files) --------------------------------
     def config(self) -> dict:
         """What ``system.json`` records about the system (without training info)."""
         return {"kind": self.kind, "k": self.k, "users": self.users, "data_shape": list(self.data_shape),
@@ -402,112 +402,3 @@ class SemanticSystem:
                 "sampler": {"sample_steps": self.sample_steps, "eta": self.eta, "num_samples": self.num_samples,
                             "stepper": "uniform", "parameterisation": self.parameterisation},
                 "networks": list(self.networks)}
-
-    def save(self, folder, card_info: dict | None = None) -> Path:
-        """Write the system to ``folder`` (created): one checkpoint per network and
-        ``system.json`` (``card_info``, JSON-able, is stored under ``training``).
-
-        Output
-        ------
-        folder : Path
-        """
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        for name, model in self.networks.items():
-            save_checkpoint(folder / name, model, data_shape=self.data_shape,
-                            extra={"semcom": {"kind": self.kind, "k": self.k, "role": name}})
-        meta = {"format": FORMAT, "format_version": FORMAT_VERSION, **self.config(),
-                "training": card_info or {}}
-        tmp = folder / (SYSTEM_FILE + ".tmp")
-        tmp.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, folder / SYSTEM_FILE)
-        return folder
-
-    @staticmethod
-    def read_config(folder, expect: dict | None = None) -> dict:
-        """Parsed and checked ``system.json`` of a saved system (no weights loaded);
-        ``expect`` as in :meth:`load`."""
-        folder = resolve_model(folder)
-        source = str(folder)
-        file = folder / SYSTEM_FILE
-        if not file.is_file():
-            raise UserError(f"{SYSTEM_FILE} is missing (not a semantic-communication system)", source=source,
-                            field=SYSTEM_FILE)
-        try:
-            meta = json.loads(file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise UserError(f"{SYSTEM_FILE} is not valid JSON ({e})", source=source, field=SYSTEM_FILE) from None
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            raise UserError(f'{SYSTEM_FILE} is not a "{FORMAT}" file', source=source, field="format")
-        if meta.get("format_version") != FORMAT_VERSION:
-            raise UserError(f"format_version {meta.get('format_version')} is not supported (this linksim reads "
-                            f"{FORMAT_VERSION})", source=source, field="format_version")
-        checks = {"kind": lambda v: v in KINDS, "k": lambda v: isinstance(v, int) and v >= 1,
-                  "users": lambda v: v in (1, 2),
-                  "data_shape": lambda v: isinstance(v, list) and len(v) == 2
-                  and all(isinstance(s, int) and s > 0 for s in v),
-                  "schedule": lambda v: isinstance(v, dict), "sampler": lambda v: isinstance(v, dict)}
-        for key, ok in checks.items():
-            if key not in meta or not ok(meta[key]):
-                raise UserError(f"{key} is missing or invalid ({echo(meta.get(key))})", source=source, field=key)
-        for key, want in (expect or {}).items():
-            if meta.get(key) != want:
-                raise UserError(f"the system has {key} = {echo(meta.get(key))}, {echo(want)} is needed", source=source,
-                                field=key)
-        return meta
-
-    @classmethod
-    def load(cls, folder, expect: dict | None = None) -> "SemanticSystem":
-        """Load a system written by :meth:`save` (a folder or a name in ``linksim/zoo``).
-
-        Parameters
-        ----------
-        folder : str | Path
-        expect : dict | None
-            Values the caller needs, e.g. ``{"k": 16, "users": 2, "kind": "dae"}``.
-
-        Raises
-        ------
-        UserError
-            ``source`` = the folder, ``field`` = the field of ``system.json`` (or of
-            ``expect``) that does not fit (``k``, ``users``, ``kind``, ``schedule.T``,
-            ...); a network's own checkpoint errors (missing, altered, other data shape)
-            come from :func:`~linksim.diffusion.checkpoints.load_checkpoint` with the
-            network's folder as ``source``.
-        """
-        folder = resolve_model(folder)
-        source = str(folder)
-        meta = cls.read_config(folder, expect)
-        kind, k, users, shape = meta["kind"], meta["k"], meta["users"], tuple(meta["data_shape"])
-        try:
-            schedule = make_schedule(meta["schedule"])
-        except (UserError, ValueError, TypeError) as e:
-            raise UserError(f"invalid schedule ({e})", source=source, field="schedule") from None
-        # {constructor argument: (value system.json implies, the system.json field)}
-        want_enc = {"k": (k, "k"), "variational": (kind == "vae", "kind")}
-        want_dec = ({"cond": ("vector", "kind"), "diffusion": (True, "kind"), "cond_dim": (2 * k, "k"),
-                     "T": (schedule.T, "schedule.T")} if kind == "dae" else {"k": (k, "k")})
-        dec_cls = ImageDenoiserNet if kind == "dae" else MatchedDecoder
-        encoders, decoders = [], []
-        for u in range(users):
-            for role, want, klass, out in (("encoder", want_enc, SemanticEncoder, encoders),
-                                           ("decoder", want_dec, dec_cls, decoders)):
-                name = f"{role}_u{u}"
-                model, _ = load_checkpoint(folder / name, shape)
-                if not isinstance(model, klass):
-                    raise UserError(f"{name} is a {type(model).__name__}, a {kind} system needs a {klass.__name__}",
-                                    source=source, field="kind")
-                cfg = model.get_config()
-                for key, (value, field) in want.items():
-                    if cfg.get(key) != value:
-                        raise UserError(f"{SYSTEM_FILE} implies {key} = {echo(value)} for {name}, which was built with "
-                                        f"{echo(cfg.get(key))}", source=source, field=field)
-                out.append(model)
-        sampler = meta["sampler"]
-        try:
-            return cls(kind, k, encoders, decoders, schedule=schedule,
-                       sample_steps=sampler.get("sample_steps", 50), eta=sampler.get("eta", 0.0),
-                       num_samples=sampler.get("num_samples", 1),
-                       parameterisation=sampler.get("parameterisation", "eps"))
-        except (TypeError, ValueError) as e:
-            raise UserError(f"invalid sampler settings ({e})", source=source, field="sampler") from None

@@ -30,6 +30,7 @@ from ..data.images import TEST_SIZE, image_shape, load_images, to_unit
 from ..diffusion.checkpoints import ZOO
 from ..metrics import image_stats
 from ..provenance import atomic_write, git_revision, package_versions
+from ..semcom.files import save_system
 from ..semcom.system import DATASET, SemanticSystem, default_schedule
 
 __all__ = ["SemcomTrainSpec", "DiffusionSettings", "TrainingSettings", "EvaluationSettings",
@@ -316,7 +317,7 @@ def train_semcom(spec: SemcomTrainSpec, progress: bool = True, source: str = "")
         "condition_check": guard,
         "linksim": __version__, "git_revision": git_revision(), "versions": package_versions(),
     }
-    system.save(output, card_info=info)
+    save_system(system, output, card_info=info)
     atomic_write(output / "card.md", model_card(info))
     return output
 

@@ -12,7 +12,7 @@ import pytest
 
 from linksim.data.images import load_images, to_unit
 from linksim.diffusion.checkpoints import ZOO
-from linksim.semcom.system import SYSTEM_FILE, SemanticSystem
+from linksim.semcom.files import SYSTEM_FILE, load_system
 from linksim.training.semcom import condition_check
 
 #: received latent vs another image's latent [dB PSNR]
@@ -47,7 +47,7 @@ def _params():
 
 @pytest.mark.parametrize("name", _params())
 def test_shipped_decoder_uses_the_latent(name):
-    system = SemanticSystem.load(name)
+    system = load_system(name)
     system.sample_steps = min(system.sample_steps, 10)  # DDIM with 10 of its 50 steps: the same trajectory, coarser
     x_test = to_unit(load_images("digits", "test"))[::2]
     x_train = to_unit(load_images("digits", "train"))
