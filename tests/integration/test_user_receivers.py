@@ -1,0 +1,70 @@
+"""A receiver (or stage) in the user's own module, named ``module:Class`` in a scenario,
+runs in each link family that takes one, on the same realisations as linksim's own."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from linksim.links.registry import build_link
+from linksim.metrics import Accumulator
+from linksim.scenario import load_scenario
+
+MODULE = '''
+"""A user's receivers: each one changes a built-in receiver in one visible way."""
+from linksim.narrowband.receivers.ls import RegularisedLS
+from linksim.tdd.receivers.classical import HoldLast
+
+
+class HalvedLS(RegularisedLS):
+    """Regularised LS scaled by one half."""
+
+    def estimate(self, y, op, no, genie=None):
+        h_hat, err_var = super().estimate(y, op, no, genie)
+        return 0.5 * h_hat, err_var
+
+
+class MyHoldLast(HoldLast):
+    """Hold-last, as the user's own class."""
+'''
+
+
+@pytest.fixture
+def user_module(tmp_path, monkeypatch):
+    (tmp_path / "my_receivers.py").write_text(MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield "my_receivers"
+    sys.modules.pop("my_receivers", None)
+
+
+def _values(link, snr_db, batches=2, batch_size=32):
+    accs = {}
+    for _ in range(batches):
+        for label, st in link.run_batch(batch_size, link.noise_variance("snr_db", snr_db)).items():
+            accs.setdefault(label, Accumulator()).add(st)
+    return {label: acc.values(None) for label, acc in accs.items()}
+
+
+def test_narrowband_link_runs_a_receiver_of_the_users_module(scenario_path, user_module):
+    """The user's half-scaled LS sees the realisations ``ls`` sees: with a channel of unit
+    power its NMSE is that of 0.5 H_ls, well above LS's at 20 dB."""
+    s = load_scenario(scenario_path("moe_vb_balanced"), [
+        "narrowband.num_tx=16", "narrowband.num_rx=2", "narrowband.streams=2", "narrowband.profiles=[A]",
+        "narrowband.training_samples={A: 1000}", "narrowband.test_profile=A", "narrowband.pilot_density=2",
+        f"receivers=[{{name: ls}}, {{name: '{user_module}:HalvedLS', label: halved}}]"])
+    v = _values(build_link(s), 20.0)
+    assert set(v) == {"ls", "halved"}
+    assert v["ls"]["nmse_db"] < -15
+    assert -7.0 < v["halved"]["nmse_db"] < -5.0  # |0.5 H - H|^2 / |H|^2 = 0.25 (-6.0 dB), plus LS's small error
+
+
+def test_srs_precoding_link_runs_a_receiver_of_the_users_module(scenario_path, user_module):
+    """The user's copy of hold-last gives hold-last's numbers on the same realisations."""
+    s = load_scenario(scenario_path("srs_precoding_low"), [
+        "srs_precoding.training_samples=256", "srs_precoding.num_prb=12", "srs_precoding.history=4",
+        "srs_precoding.bs_rows=1", "srs_precoding.bs_cols=1",
+        f"receivers=[{{name: srs_hold}}, {{name: '{user_module}:MyHoldLast', label: mine}}]"])
+    v = _values(build_link(s), 10.0, batches=1)
+    for metric in ("nmse_db", "se", "gcs"):
+        assert v["mine"][metric] == v["srs_hold"][metric], metric
