@@ -19,10 +19,12 @@ import math
 import keras
 import tensorflow as tf
 
+from .base import CheckpointNet
+
 __all__ = ["FiLMDenoiserNet", "PROFILES"]
 
 
-class FiLMDenoiserNet(keras.Model):
+class FiLMDenoiserNet(CheckpointNet):
     """Card B's FiLM CNN (see the module docstring).
 
     Parameters
@@ -52,15 +54,6 @@ class FiLMDenoiserNet(keras.Model):
 
     def get_config(self) -> dict:
         return {"width": self.width, "temb_dim": self.temb_dim, "T": self.T}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    @property
-    def data_shape(self):
-        """``(Nr, Nt)`` the model was built for (``None`` before :meth:`build_for`)."""
-        return self._data_shape
 
     def build_for(self, data_shape):
         """Create the weights for ``(Nr, Nt)`` channels (one eager call on zeros)."""

@@ -39,6 +39,8 @@ import math
 import keras
 import tensorflow as tf
 
+from .base import CheckpointNet
+
 CONDS = ("image", "vector")
 
 
@@ -73,7 +75,7 @@ class _ResBlock(keras.layers.Layer):
         return (self.skip(h) if self.skip is not None else h) + r
 
 
-class ImageDenoiserNet(keras.Model):
+class ImageDenoiserNet(CheckpointNet):
     """Conditional U-Net for small images (see the module docstring).
 
     Parameters
@@ -136,15 +138,6 @@ class ImageDenoiserNet(keras.Model):
         return {"width": self.width, "groups": self.groups, "temb_dim": self.temb_dim, "T": self.T,
                 "cond": self.cond, "cond_dim": self.cond_dim, "cond_channels": self.cond_channels,
                 "diffusion": self.diffusion, "out_channels": self.out_channels, "zero_output": self.zero_output}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    @property
-    def data_shape(self):
-        """``(H, W)`` the model was built for (``None`` before :meth:`build_for`)."""
-        return self._data_shape
 
     def build_for(self, data_shape):
         """Create all weights for ``(H, W)`` images (one eager call on zeros)."""

@@ -36,6 +36,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from .base import CheckpointNet
+
 __all__ = ["SemanticEncoder", "MatchedDecoder", "DigitClassifier", "PROFILES", "CONV_LAYERS", "BN_MOMENTUM",
            "normalise_power", "to_real", "to_complex", "encoder_sizes"]
 
@@ -99,20 +101,9 @@ def to_real(z) -> tf.Tensor:
     return tf.concat([tf.math.real(z), tf.math.imag(z)], axis=-1)
 
 
-class _Network(keras.Model):
+class _Network(CheckpointNet):
     """Shared checkpoint protocol: config round trip, data shape, and building for an
     image input ``[1, H, W, 1]``."""
-
-    _data_shape = None
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        return cls(**config)
-
-    @property
-    def data_shape(self):
-        """``(H, W)`` the model was built for (``None`` before :meth:`build_for`)."""
-        return self._data_shape
 
     def build_for(self, data_shape):
         """Create all weights for ``(H, W)`` images (one eager call on zeros)."""

@@ -66,11 +66,11 @@ from __future__ import annotations
 import inspect
 import math
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from ..schedules import make_schedule
+from .base import CheckpointNet
 from .layers import ComplexDense, ComplexNorm, MixerUnit, RealDense
 
 __all__ = [
@@ -90,7 +90,7 @@ EMBED_AVGS = ("tau", "alpha")
 # --------------------------------------------------------------------------------------
 # The network
 # --------------------------------------------------------------------------------------
-class MixerDenoiserNet(keras.Model):
+class MixerDenoiserNet(CheckpointNet):
     r"""Complex interleaved MLP-Mixer with two-dimensional time embedding (Card A).
 
     See the module docstring for the architecture. The constructor arguments are the
@@ -208,16 +208,7 @@ class MixerDenoiserNet(keras.Model):
                 "round_tau": self.round_tau, "max_period": self.max_period,
                 "in_features": self.in_features, "zero_output": self.zero_output}
 
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        return cls(**config)
-
     # -- building ------------------------------------------------------------------
-    @property
-    def data_shape(self):
-        """``(Na, Nc)`` the model was built for (``None`` before the first call)."""
-        return self._data_shape
-
     def build_for(self, data_shape):
         """Create all weights for ``data_shape = (Na, Nc)`` (one eager call on zeros)."""
         na, nc = (int(s) for s in data_shape)
