@@ -340,6 +340,22 @@ def nmse_stats(h_hat, h) -> dict:
             "nmse_ref": tf.reduce_sum(tf.cast(tf.abs(h) ** 2, tf.float64))}
 
 
+def calibration_stats(h_hat, err_var, h) -> dict:
+    """NMSE and error-variance sums over every element (links without data REs:
+    narrowband, SRS precoding).
+
+    Input: ``h_hat``, ``h`` complex, same shape; ``err_var`` float, broadcastable to
+    ``h_hat``. Output: :func:`nmse_stats` and ``ev_reported = sum of err_var``,
+    ``ev_measured = sum |h_hat - h|^2`` (= ``nmse_err``), float64 scalars.
+    """
+    import tensorflow as tf
+
+    stats = nmse_stats(h_hat, h)
+    stats["ev_reported"] = tf.reduce_sum(tf.broadcast_to(tf.cast(err_var, tf.float64), tf.shape(h_hat)))
+    stats["ev_measured"] = stats["nmse_err"]
+    return stats
+
+
 def estimation_stats(h_hat, err_var, h, data_mask) -> dict:
     """Channel-estimate sums: NMSE over all REs, calibration over data REs.
 

@@ -10,7 +10,7 @@ from sionna.phy import config
 from ..errors import NonFiniteOutput
 from ..graph import graph_function
 from ..links.base import LinkBase, f64
-from ..metrics import all_finite, nmse_stats, se_stats, zero_stats
+from ..metrics import all_finite, calibration_stats, se_stats, zero_stats
 from ..precoding import spectral_efficiency, svd_precoder
 from .channels import NarrowbandCDL
 from .pilots import PilotOperator, qpsk_pilots
@@ -60,9 +60,7 @@ class NarrowbandLink(LinkBase):
                 raise NonFiniteOutput(label)
             stats = zero_stats()
             stats["slots"] = f64(tf.shape(h)[0])
-            stats.update(nmse_stats(h_hat, h))
-            stats["ev_reported"] = tf.reduce_sum(tf.cast(tf.broadcast_to(err_var, tf.shape(h_hat)), tf.float64))
-            stats["ev_measured"] = stats["nmse_err"]
+            stats.update(calibration_stats(h_hat, err_var, h))
             f = svd_precoder(h_hat, ns)                                        # [B, Nt, Ns]
             stats.update(se_stats(spectral_efficiency(tf.matmul(h, f), tf.constant(1.0 / no, tf.float32))))
             out[label] = stats

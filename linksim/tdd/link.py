@@ -17,7 +17,7 @@ from sionna.phy import config
 
 from ..errors import NonFiniteOutput
 from ..links.base import LinkBase, f64
-from ..metrics import all_finite, gcs_stats, nmse_stats, se_stats, zero_stats
+from ..metrics import all_finite, calibration_stats, gcs_stats, nmse_stats, se_stats, zero_stats
 from ..precoding import expected_gramian_precoder, spectral_efficiency
 from .channels import SRSChannelSource, SRSGeometry
 from .observation import observe
@@ -46,12 +46,8 @@ def measure(est: dict, h, streams: int, dl_snr) -> dict:
     stats.update(se_stats(spectral_efficiency(tf.matmul(h, f), tf.constant(dl_snr, tf.float32))))
     if "h_hat" in est:
         h_hat = tf.cast(est["h_hat"], h.dtype)
-        stats.update(nmse_stats(h_hat, h))
+        stats.update(calibration_stats(h_hat, est["err_var"], h) if "err_var" in est else nmse_stats(h_hat, h))
         stats.update(gcs_stats(h_hat, h))
-        if "err_var" in est:
-            ev = tf.broadcast_to(tf.cast(est["err_var"], tf.float64), tf.shape(h_hat))
-            stats["ev_reported"] = tf.reduce_sum(ev)
-            stats["ev_measured"] = stats["nmse_err"]
     return stats
 
 
