@@ -156,7 +156,7 @@ class Link:
         import tensorflow as tf
         from sionna.phy import config as sionna_config
 
-        from .metrics import all_finite
+        from .sums import all_finite
 
         if seed is not None:
             sionna_config.seed = seed

@@ -18,7 +18,7 @@ from sionna.phy import Block
 
 from ..errors import NonFiniteOutput
 from ..graph import graph_function
-from ..metrics import FINITE_CHECKS
+from ..sums import FINITE_CHECKS
 
 __all__ = ["LinkBase", "f64"]
 

@@ -10,8 +10,8 @@ from sionna.phy import config
 from ..errors import NonFiniteOutput
 from ..graph import graph_function
 from ..links.base import LinkBase, f64
-from ..metrics import all_finite, calibration_stats, se_stats, zero_stats
 from ..precoding import spectral_efficiency, svd_precoder
+from ..sums import all_finite, calibration_stats, se_stats, zero_stats
 from .channels import NarrowbandCDL
 from .pilots import PilotOperator, qpsk_pilots
 from .receivers import RECEIVERS

@@ -10,7 +10,7 @@ from sionna.phy import config
 from ..data.images import load_images, load_labels, to_unit
 from ..graph import graph_function
 from ..links.base import LinkBase, f64
-from ..metrics import all_finite, image_stats, zero_stats
+from ..sums import all_finite, image_stats, zero_stats
 from .classifier import correct_count, load_classifier
 from .files import load_system
 from .system import system_model

@@ -11,9 +11,7 @@ from sionna.phy.utils import complex_normal
 
 from ..graph import graph_function
 from ..links.base import f64
-from ..metrics import (
-    zero_stats,
-)
+from ..sums import zero_stats
 from .coding import Coding
 from .ofdm_base import OFDMLinkBase
 

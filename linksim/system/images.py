@@ -12,8 +12,8 @@ from sionna.phy.mapping import BinarySource
 
 from ..data.images import BITS_PER_PIXEL, load_images, to_bits
 from ..errors import UserError
-from ..metrics import all_finite, image_stats
 from ..reconstruction import RECONSTRUCTIONS
+from ..sums import all_finite, image_stats
 
 
 class ImageSource(Object):

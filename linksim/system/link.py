@@ -24,11 +24,8 @@ from sionna.phy.ofdm import KBestDetector, ResourceGridMapper
 
 from .. import precoding
 from ..graph import graph_function
-from ..metrics import (
-    estimation_stats,
-    se_stats,
-)
 from ..receivers.base import LinkContext
+from ..sums import estimation_stats, se_stats
 from .channels import ChannelGenerator
 from .coding import Coding
 from .detection import linear_detector

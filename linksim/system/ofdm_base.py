@@ -12,13 +12,9 @@ from threadpoolctl import threadpool_limits
 
 from ..graph import graph_function
 from ..links.base import LinkBase, f64
-from ..metrics import (
-    all_finite,
-    coding_stats,
-    zero_stats,
-)
 from ..receivers import RECEIVERS
 from ..receivers.base import LinkContext
+from ..sums import all_finite, coding_stats, zero_stats
 from .images import ImageOutputs, ImageSource
 
 if TYPE_CHECKING:  # the scenario type, for annotations only: a link never reads the scenario module

@@ -11,10 +11,8 @@ from sionna.phy.mimo import StreamManagement
 from sionna.phy.ofdm import ResourceGridMapper
 
 from ..graph import graph_function
-from ..metrics import (
-    nmse_stats,
-)
 from ..receivers.base import LinkContext
+from ..sums import nmse_stats
 from .channels import ChannelGenerator
 from .grid import build_resource_grid, build_srs
 from .ofdm_base import OFDMLinkBase

@@ -22,10 +22,9 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import tensorflow as tf
 
-from ..metrics import gcs_per_matrix
+from ..sums import gcs_per_matrix
 from .channels import SRSChannelSource, SRSGeometry, data_shape
 from .estimators import ModelEstimator
 from .observation import hold_last, observe

@@ -17,8 +17,15 @@ from sionna.phy import config
 
 from ..errors import NonFiniteOutput
 from ..links.base import LinkBase, f64
-from ..metrics import all_finite, calibration_stats, gcs_stats, nmse_stats, se_stats, zero_stats
 from ..precoding import expected_gramian_precoder, spectral_efficiency
+from ..sums import (
+    all_finite,
+    calibration_stats,
+    gcs_stats,
+    nmse_stats,
+    se_stats,
+    zero_stats,
+)
 from .channels import SRSChannelSource, SRSGeometry
 from .observation import observe
 from .receivers import RECEIVERS

@@ -23,11 +23,13 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from ..diffusion.parameterisation import KINDS as PARAMETERISATIONS, target as param_target, to_x0
+from ..diffusion.parameterisation import KINDS as PARAMETERISATIONS
+from ..diffusion.parameterisation import target as param_target
+from ..diffusion.parameterisation import to_x0
 from ..diffusion.schedules import cosine_schedule
 from ..graph import graph_function
-from ..metrics import gcs_per_matrix
 from ..precoding import expected_gramian_precoder
+from ..sums import gcs_per_matrix
 
 KINDS = ("sl", "dm", "e2e")
 DATA_SCALE = math.sqrt(2.0)  # unit-power complex entries -> unit-variance real parts for the DM

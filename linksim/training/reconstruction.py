@@ -239,9 +239,9 @@ def train(spec: ReconstructionTrainSpec, resume: bool = False, progress: bool = 
 def evaluate(model_dir: Path, spec: ReconstructionTrainSpec) -> dict:
     """PSNR [dB] of the received and of the reconstructed test images per code rate and
     SNR (images of the test split through the same link)."""
-    from ..metrics import image_stats
     from ..reconstruction.ddpm import DDPMReconstruction
     from ..reconstruction.regressor import RegressorReconstruction
+    from ..sums import image_stats
 
     shape = _pairs_link(spec.data.scenario, "test", float(spec.data.coderates[0])).image_source.image_shape
     if spec.task == "ddpm":

@@ -28,10 +28,10 @@ from .. import __version__
 from ..config import Strict
 from ..data.images import TEST_SIZE, image_shape, load_images, to_unit
 from ..diffusion.checkpoints import ZOO
-from ..metrics import image_stats
 from ..provenance import atomic_write, git_revision, package_versions
 from ..semcom.files import save_system
 from ..semcom.system import DATASET, SemanticSystem, default_schedule
+from ..sums import image_stats
 
 __all__ = ["SemcomTrainSpec", "DiffusionSettings", "TrainingSettings", "EvaluationSettings",
            "load_semcom_spec", "train_semcom", "train_step_fn", "evaluate", "condition_check", "image_sums", "model_card",
@@ -140,7 +140,7 @@ def load_semcom_spec(path, overrides=None) -> SemcomTrainSpec:
 # metrics
 # ----------------------------------------------------------------------------------------
 def image_sums(x_hat_unit, x_unit) -> dict:
-    """Image-quality sums of a batch (:func:`linksim.metrics.image_stats` on any leading axes).
+    """Image-quality sums of a batch (:func:`linksim.sums.image_stats` on any leading axes).
 
     Input
     -----

@@ -5,9 +5,9 @@ import math
 import pytest
 import tensorflow as tf
 
+from linksim.links.registry import build_link
 from linksim.metrics import Accumulator
 from linksim.scenario import load_scenario
-from linksim.links.registry import build_link
 
 
 def _point(scenario_path, snr_db, overrides=(), batches=2):
@@ -133,7 +133,7 @@ def test_trained_stages_use_their_condition(scenario_path):
     """Guard of the conditional stages: at 4 dB (every codeword fails) the DDPM and the
     regressor, given the received images, land far closer to the sent images than when
     given the received images of the other images of the batch (a shuffled condition)."""
-    from linksim.metrics import image_stats
+    from linksim.sums import image_stats
 
     s = load_scenario(scenario_path("ddpm_images"), [
         "reconstruction=[{name: regressor}, {name: ddpm, steps: 20, samples: 1}]"])

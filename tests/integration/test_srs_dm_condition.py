@@ -23,7 +23,7 @@ import pytest
 import tensorflow as tf
 
 from linksim.diffusion.checkpoints import ZOO
-from linksim.metrics import gcs_per_matrix
+from linksim.sums import gcs_per_matrix
 from linksim.tdd.channels import SRSChannelSource, SRSGeometry, data_shape
 from linksim.tdd.config import MOBILITY_KMH, SRSPrecoding
 from linksim.tdd.estimators import ModelEstimator

@@ -7,10 +7,11 @@ import pytest
 import tensorflow as tf
 
 from linksim.data.images import TEST_SIZE, load_images, to_bits
-from linksim.metrics import Accumulator, image_stats
+from linksim.metrics import Accumulator
 from linksim.reconstruction.base import Reconstruction
 from linksim.reconstruction.classical import MedianFilter
 from linksim.scenario import Scenario
+from linksim.sums import image_stats
 from linksim.system.images import ImageSource
 
 
