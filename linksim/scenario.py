@@ -210,8 +210,12 @@ class Scenario(Strict):
 
 # --------------------------------------------------------------------------- consistency
 def _check_consistency(s: Scenario) -> None:
-    """Cross-field rules: those of the family that runs ``link.mode``. Raises
-    UserError(field=...) on the first violation."""
+    """Cross-field rules: the runtime's, then those of the family that runs ``link.mode``.
+    Raises UserError(field=...) on the first violation."""
+    rt = s.runtime
+    if rt.executor == "ray" and rt.device == "gpu" and not rt.gpus_per_worker:
+        raise UserError("ray workers see GPUs only when they ask for them: set runtime.gpus_per_worker > 0, "
+                        "or runtime.device: auto or cpu", field="runtime.device")
     link = s.link
     if link.mode == "semantic":
         check_semantic(s)

@@ -185,10 +185,6 @@ def check(s) -> None:
         bad = [m for m in s.metrics if m in ("nmse", "se", "calibration")]
         if bad:
             raise UserError(f"nmse, se and calibration need an OFDM link; allowed here: ber, bler, goodput (got {bad[0]})", field="metrics")
-    rt = s.runtime
-    if rt.executor == "ray" and rt.device == "gpu" and not rt.gpus_per_worker:
-        raise UserError("ray workers see GPUs only when they ask for them: set runtime.gpus_per_worker > 0, "
-                        "or runtime.device: auto or cpu", field="runtime.device")
     if mimo.num_streams > min(n_tx, n_rx):
         raise UserError(f"{mimo.num_streams} streams need at least as many antennas at both ends (tx {n_tx}, rx {n_rx})", field="mimo.num_streams")
     if mimo.precoder in ("zf", "rzf") and mimo.num_streams != n_rx:

@@ -326,6 +326,13 @@ CASES = [
      ["runtime.address", "allowed: auto, host:port, ray://host:port", "'head-node'"]),
     ("runtime-gpu-without-gpus", base, [("set", "runtime", {"executor": "ray", "device": "gpu"})],
      ["runtime.device", "gpus_per_worker > 0"]),
+    # every family: the rule sat in the OFDM family's checks, after the others returned
+    ("runtime-gpu-without-gpus-narrowband", nb_base, [("set", "runtime", {"executor": "ray", "device": "gpu"})],
+     ["runtime.device", "gpus_per_worker > 0"]),
+    ("runtime-gpu-without-gpus-srs-precoding", lambda: base("srs_precoding_low"), [("set", "runtime", {"executor": "ray", "device": "gpu"})],
+     ["runtime.device", "gpus_per_worker > 0"]),
+    ("runtime-gpu-without-gpus-semantic", semcom_base, [("set", "runtime", {"executor": "ray", "device": "gpu"})],
+     ["runtime.device", "gpus_per_worker > 0"]),
 ]
 
 
