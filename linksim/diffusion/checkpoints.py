@@ -98,12 +98,12 @@ def _resolve_class(class_path, source):
     ``linksim.diffusion.networks:<name>``); nothing else is ever imported."""
     entries = NETWORKS.entries()
     known = {e.target: name for name, e in entries.items()}
-    legacy = {f"{NETWORK_MODULE}:{name}": name for name in entries}
-    if not isinstance(class_path, str) or class_path not in {**known, **legacy}:
+    names = {**known, **{f"{NETWORK_MODULE}:{name}": name for name in entries}}
+    if not isinstance(class_path, str) or class_path not in names:
         hint = did_you_mean(class_path, list(known))
         raise UserError(f'class "{class_path}" is not allowed{hint}; '
                         f"allowed: {allowed(list(known))}", source=source, field="class")
-    return NETWORKS.load({**known, **legacy}[class_path])
+    return NETWORKS.load(names[class_path])
 
 
 def named_variables(model) -> dict:
