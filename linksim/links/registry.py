@@ -32,8 +32,9 @@ RECEIVER_TABLES = {"ofdm": OFDM_RECEIVERS, "narrowband": NARROWBAND_RECEIVERS, "
 
 
 def family(mode: str) -> str:
-    """The link family of a ``link.mode``."""
-    return mode if mode in ("narrowband", "srs_precoding", "semantic") else "ofdm"
+    """The link family of a ``link.mode``: a family's own mode, else the OFDM family (whose
+    modes are the coding choices codeword, tb, uncoded and sounding)."""
+    return mode if mode in LINKS.builtin() else "ofdm"
 
 
 def receiver_table(mode: str) -> Table:
