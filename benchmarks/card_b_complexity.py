@@ -23,9 +23,10 @@ from pathlib import Path
 import tensorflow as tf
 from sionna.phy import config
 
+from linksim.links.registry import build_link
+from linksim.narrowband.receivers.base import NarrowbandObservation
 from linksim.narrowband.receivers.diffusion_common import GAUSSIAN
 from linksim.scenario import load_scenario
-from linksim.links.registry import build_link
 
 
 def flops(name, rx, link) -> tuple[int | None, str]:
@@ -110,14 +111,16 @@ def run(args):
     rows = []
     for name, rx in link.receivers:
         genie = {"h": batch["h"], "component": tf.zeros([args.batch], tf.int32)} if rx.genie else None
-        rx(batch["y"], link.op, no, genie)                                # warm-up: filters, tuning, err_var
+        whole = NarrowbandObservation(batch["y"], no, genie, op=link.op)
+        rx(whole)                                                         # warm-up: filters, tuning, err_var
         t0 = time.perf_counter()
-        rx(batch["y"], link.op, no, genie)
+        rx(whole)
         per_batch = (time.perf_counter() - t0) / args.batch
-        one = {k: v[:1] for k, v in genie.items()} if genie else None
-        rx(batch["y"][:1], link.op, no, one)                              # warm-up of the one-channel shape
+        one = NarrowbandObservation(batch["y"][:1], no, {k: v[:1] for k, v in genie.items()} if genie else None,
+                                    op=link.op)
+        rx(one)                                                           # warm-up of the one-channel shape
         t0 = time.perf_counter()
-        rx(batch["y"][:1], link.op, no, one)
+        rx(one)
         single = time.perf_counter() - t0
         fl, what = flops(name, rx, link)
         row = {"receiver": name, "parameters": parameters(name, rx), "flops": fl, "flops_counted": what,

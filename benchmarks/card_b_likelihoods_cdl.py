@@ -19,12 +19,17 @@ import numpy as np
 import tensorflow as tf
 from sionna.phy import config
 
-from linksim.narrowband.network_prior import NetworkPrior
+from linksim.links.registry import build_link
 from linksim.narrowband.linear_gaussian import sample_covariance
-from linksim.narrowband.receivers.diffusion_common import DiffusionParams, make_sampler, run_sampler
+from linksim.narrowband.network_prior import NetworkPrior
+from linksim.narrowband.receivers.base import NarrowbandObservation
+from linksim.narrowband.receivers.diffusion_common import (
+    DiffusionParams,
+    make_sampler,
+    run_sampler,
+)
 from linksim.narrowband.receivers.zoo_names import expert_name
 from linksim.scenario import load_scenario, with_value
-from linksim.links.registry import build_link
 
 # (likelihood, zeta, step_cap): the first four without the step cap (as first measured), then
 # the receivers' default tweedie-trace with it
@@ -76,7 +81,7 @@ def run(args):
             h = batch["h"].numpy()
             comp = tf.fill([args.channels], s.narrowband.profiles.index(profile))
             row = {"profile": profile, "snr_db": snr, "expert": name,
-                   "lmmse_genie": round(nmse_db(genie(batch["y"], link.op, no, {"h": batch["h"], "component": comp})[0], h), 2)}
+                   "lmmse_genie": round(nmse_db(genie(NarrowbandObservation(batch["y"], no, {"h": batch["h"], "component": comp}, op=link.op)).h_hat, h), 2)}
             for lik, zeta, cap in chosen(VARIANTS, label, args.variants):
                 params = DiffusionParams(likelihood=lik, zeta=zeta, step_cap=cap)
                 prior = priors[lik == "tweedie-trace"]

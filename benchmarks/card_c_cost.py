@@ -22,6 +22,7 @@ from linksim.links.registry import build_link
 from linksim.provenance import git_revision, package_versions
 from linksim.scenario import load_scenario
 from linksim.tdd.link import precoder_of
+from linksim.tdd.receivers.base import SRSObservation
 
 
 def passes(rx) -> str:
@@ -55,7 +56,8 @@ def main() -> None:
     rows = []
     for label, rx in link.receivers:
         def run():
-            est = rx(batch["obs"], args.snr, config.tf_rng, genie if rx.genie else None)
+            est = rx(SRSObservation(batch["obs"], batch["no"], genie if rx.genie else None, config.tf_rng,
+                                    geometry=link.geometry))
             return precoder_of(est, s.srs_precoding.streams).numpy()
 
         run()  # warm-up: tracing, filters

@@ -23,6 +23,7 @@ import tensorflow as tf
 from sionna.phy import config
 
 from linksim.provenance import git_revision, package_versions
+from linksim.receivers.contract import Estimate
 from linksim.tdd.channels import SRSChannelSource, data_shape
 from linksim.tdd.config import MOBILITY_KMH, SRSPrecoding
 from linksim.tdd.estimators import ModelEstimator
@@ -51,7 +52,7 @@ def main() -> None:
     dl = 10 ** ((args.snr + sec.dl_snr_offset_db) / 10)
 
     sl = ModelEstimator(f"srs-sl-{args.mobility}-cpu", shape, "sl")
-    ref = precode_and_measure(sl(y, args.snr, rng), h, sec.streams, dl)
+    ref = precode_and_measure(Estimate.of(sl(y, args.snr, rng)), h, sec.streams, dl)
     rows, summary = [], {"sl": ref}
     for variant in ("stochastic", "deterministic"):
         dm = ModelEstimator(f"srs-dm-{args.mobility}-cpu", shape, "dm", samples=1, stochastic=variant == "stochastic")
@@ -64,7 +65,7 @@ def main() -> None:
             rows.append({"variant": variant, "step": i + 1, "t": T - i,
                          "nmse_xt_db": round(10 * math.log10(tr["nmse_xt"][i]), 3), "gcs_xt": round(float(tr["gcs_xt"][i]), 4),
                          "nmse_x0_db": round(10 * math.log10(tr["nmse_x0"][i]), 3), "gcs_x0": round(float(tr["gcs_x0"][i]), 4)})
-        summary[f"dm_{variant}"] = precode_and_measure(est, h, sec.streams, dl)
+        summary[f"dm_{variant}"] = precode_and_measure(Estimate.of(est), h, sec.streams, dl)
         best = int(np.argmin(tr["nmse_x0"]))
         summary[f"dm_{variant}"]["best_x0_step"] = best + 1
         summary[f"dm_{variant}"]["best_x0_nmse_db"] = 10 * math.log10(tr["nmse_x0"][best])

@@ -38,10 +38,11 @@ from .config import (
 )
 from .data.masks import read_mask
 from .errors import UserError, allowed, clip, did_you_mean, echo
-from .links.registry import receiver_table
+from .links.registry import receiver_family, receiver_table
 from .metrics import METRICS
 from .narrowband.config import Narrowband
 from .narrowband.config import check as check_narrowband
+from .receivers.contract import check_family
 from .reconstruction import RECONSTRUCTIONS
 from .semcom.config import Semantic
 from .semcom.config import check as check_semantic
@@ -314,8 +315,14 @@ def numeric_keys(data, prefix: str = "") -> list[str]:
 
 
 def _check_receivers(s: Scenario, base_dir: Path | None = None) -> None:
-    table = receiver_table(s.link.mode)
-    _check_entries(s, "receivers", lambda name: table.load(name, search=[base_dir] if base_dir else None))
+    table, link_family = receiver_table(s.link.mode), receiver_family(s.link.mode)
+
+    def lookup(name: str):
+        cls = table.load(name, search=[base_dir] if base_dir else None)
+        check_family(cls, link_family, name)
+        return cls
+
+    _check_entries(s, "receivers", lookup)
 
 
 def _check_entries(s: Scenario, section: str, lookup) -> None:

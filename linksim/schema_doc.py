@@ -124,8 +124,9 @@ def render() -> str:
             "With `link.mode: narrowband` the receivers come from their own table",
             "(`linksim/narrowband/receivers/__init__.py`, `linksim list narrowband-receivers`;",
             "installed packages add entries under the entry-point group",
-            "`linksim.narrowband_receivers`; `module.path:ClassName` of a `NarrowbandReceiver`",
-            "subclass works too). Unless noted, the reported error",
+            "`linksim.narrowband_receivers`; `module.path:ClassName` of a receiver on the",
+            "shared contract (`linksim.receivers.contract.Estimator`) that serves the narrowband",
+            "family works too, see docs/add-a-receiver.md). Unless noted, the reported error",
             "variance is measured once per pilot matrix and noise level on fresh calibration",
             "channels of every profile (`calibration_samples`)."]
     nb = RECEIVER_TABLES["narrowband"]
@@ -134,7 +135,8 @@ def render() -> str:
             "With `link.mode: srs_precoding` the receivers come from their own table",
             "(`linksim/tdd/receivers/__init__.py`, `linksim list srs-receivers`; installed",
             "packages add entries under the entry-point group `linksim.srs_receivers`;",
-            "`module.path:ClassName` of an `SRSReceiver` subclass works too). Each returns a point estimate, posterior",
+            "`module.path:ClassName` of a receiver on the shared contract that serves the",
+            "srs_precoding family works too). Each returns a point estimate, posterior",
             "samples or a precoder; the link precodes with SVD of the estimate, the Bayesian",
             "precoder of the samples, or the precoder itself."]
     srs = RECEIVER_TABLES["srs_precoding"]

@@ -70,6 +70,12 @@ def calibration_stats(h_hat, err_var, h) -> dict:
     return stats
 
 
+def point_estimate_stats(h_hat, err_var, h) -> dict:
+    """:func:`calibration_stats` of a point estimate that reports its error variance,
+    :func:`nmse_stats` of one that does not (``err_var`` None)."""
+    return nmse_stats(h_hat, h) if err_var is None else calibration_stats(h_hat, err_var, h)
+
+
 def estimation_stats(h_hat, err_var, h, data_mask) -> dict:
     """Channel-estimate sums: NMSE over all REs, calibration over data REs.
 

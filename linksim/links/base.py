@@ -18,7 +18,7 @@ from sionna.phy import Block
 
 from ..errors import NonFiniteOutput
 from ..graph import graph_function
-from ..sums import FINITE_CHECKS
+from ..sums import FINITE_CHECKS, all_finite
 
 __all__ = ["LinkBase", "f64"]
 
@@ -87,6 +87,14 @@ class LinkBase(Block):
 
     def call(self, batch_size, no):
         return self._step(batch_size, no)
+
+    def check_estimate(self, label: str, est) -> None:
+        """NonFiniteOutput naming ``label`` and its outputs unless every output of the
+        :class:`~linksim.receivers.contract.Estimate` ``est`` is finite (eager links; the
+        compiled OFDM step sums its check into the batch's statistics instead)."""
+        outputs = est.outputs()
+        if self.check_finite and not bool(all_finite(*outputs.values())):
+            raise NonFiniteOutput(label, " or ".join(outputs))
 
     def _table_receivers(self, table, context):
         """``[(label, receiver)]`` built from the family's receiver ``table``

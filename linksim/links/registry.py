@@ -18,7 +18,7 @@ from ..plugins import Table
 from ..receivers import RECEIVERS as OFDM_RECEIVERS
 from ..tdd.receivers import RECEIVERS as SRS_RECEIVERS
 
-__all__ = ["LINKS", "RECEIVER_TABLES", "family", "receiver_table", "build_link"]
+__all__ = ["LINKS", "RECEIVER_TABLES", "family", "receiver_family", "receiver_table", "build_link"]
 
 LINKS = Table("link family", {
     "ofdm": "linksim.system.link:ofdm_link",
@@ -37,10 +37,15 @@ def family(mode: str) -> str:
     return mode if mode in LINKS.builtin() else "ofdm"
 
 
+def receiver_family(mode: str) -> str:
+    """The family whose receivers a ``link.mode`` lists: its own, or the OFDM family's for
+    a family without receivers of its own (semantic)."""
+    return family(mode) if family(mode) in RECEIVER_TABLES else "ofdm"
+
+
 def receiver_table(mode: str) -> Table:
-    """The receiver table of the family that runs ``link.mode`` (the OFDM one for a
-    family without receivers)."""
-    return RECEIVER_TABLES.get(family(mode), OFDM_RECEIVERS)
+    """The receiver table of :func:`receiver_family`."""
+    return RECEIVER_TABLES[receiver_family(mode)]
 
 
 def build_link(scenario):

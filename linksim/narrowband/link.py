@@ -7,15 +7,14 @@ from __future__ import annotations
 import tensorflow as tf
 from sionna.phy import config
 
-from ..errors import NonFiniteOutput
 from ..graph import graph_function
 from ..links.base import LinkBase, f64
 from ..precoding import spectral_efficiency, svd_precoder
-from ..sums import all_finite, calibration_stats, se_stats, zero_stats
+from ..sums import point_estimate_stats, se_stats, zero_stats
 from .channels import NarrowbandCDL
 from .pilots import PilotOperator, qpsk_pilots
 from .receivers import RECEIVERS
-from .receivers.base import NarrowbandContext
+from .receivers.base import NarrowbandContext, NarrowbandObservation
 
 __all__ = ["NarrowbandLink"]
 
@@ -55,13 +54,12 @@ class NarrowbandLink(LinkBase):
         ns = self.scenario.narrowband.streams
         out = {}
         for label, rx in self.receivers:
-            h_hat, err_var = rx(y, self.op, no, genie if rx.genie else None)
-            if self.check_finite and not bool(all_finite(h_hat, err_var)):     # before the SVD precoder
-                raise NonFiniteOutput(label)
+            est = rx(NarrowbandObservation(y, no, genie if rx.genie else None, config.tf_rng, op=self.op))
+            self.check_estimate(label, est)                                    # before the SVD precoder
             stats = zero_stats()
             stats["slots"] = f64(tf.shape(h)[0])
-            stats.update(calibration_stats(h_hat, err_var, h))
-            f = svd_precoder(h_hat, ns)                                        # [B, Nt, Ns]
+            stats.update(point_estimate_stats(est.h_hat, est.err_var, h))
+            f = svd_precoder(est.h_hat, ns)                                    # [B, Nt, Ns]
             stats.update(se_stats(spectral_efficiency(tf.matmul(h, f), tf.constant(1.0 / no, tf.float32))))
             out[label] = stats
         return out

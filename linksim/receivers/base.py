@@ -110,6 +110,7 @@ class Receiver(Block):
     """
 
     Params: type[BaseModel] = NoParams
+    families = ("ofdm",)   # the link families it serves (see linksim.receivers.contract)
     genie: bool = False
     offers_samples: bool = False
 

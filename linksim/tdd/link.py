@@ -15,50 +15,43 @@ import math
 import tensorflow as tf
 from sionna.phy import config
 
-from ..errors import NonFiniteOutput
 from ..links.base import LinkBase, f64
 from ..precoding import expected_gramian_precoder, spectral_efficiency
-from ..sums import (
-    all_finite,
-    calibration_stats,
-    gcs_stats,
-    nmse_stats,
-    se_stats,
-    zero_stats,
-)
+from ..receivers.contract import Estimate
+from ..sums import gcs_stats, point_estimate_stats, se_stats, zero_stats
 from .channels import SRSChannelSource, SRSGeometry
 from .observation import observe
 from .receivers import RECEIVERS
-from .receivers.base import SRSContext
+from .receivers.base import SRSContext, SRSObservation
 
 __all__ = ["PrecodingLink", "precoder_of", "measure", "precode_and_measure"]
 
 
-def precoder_of(est: dict, streams: int):
+def precoder_of(est: Estimate, streams: int):
     """The precoder [B, F, Nb, Ns] of a receiver's output: its own, else the Bayesian
     precoder of its samples, else SVD precoding of its point estimate."""
-    if "precoder" in est:
-        return est["precoder"]
-    if "samples" in est:
-        return expected_gramian_precoder(est["samples"], streams, axis=1)
-    return expected_gramian_precoder(est["h_hat"][:, None], streams, axis=1)
+    if est.precoder is not None:
+        return est.precoder
+    if est.samples is not None:
+        return expected_gramian_precoder(est.samples, streams, axis=1)
+    return expected_gramian_precoder(est.h_hat[:, None], streams, axis=1)
 
 
-def measure(est: dict, h, streams: int, dl_snr) -> dict:
+def measure(est: Estimate, h, streams: int, dl_snr) -> dict:
     """Raw sums of one receiver's output against the true channel ``h`` [B, F, Nu, Nb]:
     SE of its precoder, NMSE / GCS of its point estimate and the error-variance
     calibration when it reports one."""
     stats = zero_stats()
     f = precoder_of(est, streams)
     stats.update(se_stats(spectral_efficiency(tf.matmul(h, f), tf.constant(dl_snr, tf.float32))))
-    if "h_hat" in est:
-        h_hat = tf.cast(est["h_hat"], h.dtype)
-        stats.update(calibration_stats(h_hat, est["err_var"], h) if "err_var" in est else nmse_stats(h_hat, h))
+    if est.h_hat is not None:
+        h_hat = tf.cast(est.h_hat, h.dtype)
+        stats.update(point_estimate_stats(h_hat, est.err_var, h))
         stats.update(gcs_stats(h_hat, h))
     return stats
 
 
-def precode_and_measure(est: dict, h, streams: int, dl_snr: float) -> dict:
+def precode_and_measure(est: Estimate, h, streams: int, dl_snr: float) -> dict:
     """:func:`measure` as values: ``se``, and ``nmse_db`` / ``gcs`` where defined."""
     s = {k: float(v) for k, v in measure(est, h, streams, dl_snr).items()}
     out = {"se": s["se_sum"] / s["se_count"]}
@@ -98,10 +91,8 @@ class PrecodingLink(LinkBase):
         h, obs = batch["h"], batch["obs"]
         out = {}
         for label, rx in self.receivers:
-            est = rx(obs, snr_db, config.tf_rng, {"h": h} if rx.genie else None)
-            outputs = {k: v for k, v in est.items() if k != "trace"}
-            if self.check_finite and not bool(all_finite(*outputs.values())):       # before any eigendecomposition
-                raise NonFiniteOutput(label, " or ".join(sorted(outputs)))
+            est = rx(SRSObservation(obs, no, {"h": h} if rx.genie else None, config.tf_rng, geometry=self.geometry))
+            self.check_estimate(label, est)                                    # before any eigendecomposition
             stats = measure(est, h, self.section.streams, dl_snr)
             stats["slots"] = f64(tf.shape(h)[0])
             out[label] = stats

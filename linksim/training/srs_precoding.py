@@ -239,6 +239,7 @@ def evaluate(model_dir: Path, spec: SRSTrainSpec, test) -> dict:
     estimate (DM: the mean of its samples at w = 1) and of the hold-last SRS estimate, and
     the SE [bit/s/Hz] of its precoder (DM: Bayesian precoder from ``samples`` samples)
     next to perfect CSI, at the downlink SNR (uplink + ``dl_snr_offset_db``)."""
+    from ..receivers.contract import Estimate
     from ..tdd.estimators import ModelEstimator
     from ..tdd.link import precode_and_measure
     from ..tdd.observation import hold_last
@@ -255,8 +256,8 @@ def evaluate(model_dir: Path, spec: SRSTrainSpec, test) -> dict:
         y = observe(obs_clean, no, sec.comb, rng)
         dl = 10.0 ** ((snr + sec.dl_snr_offset_db) / 10.0)
         row = {}
-        for label, e in (("model", est(y, snr, rng)), ("srs_hold", {"h_hat": hold_last(y, geo)}),
-                         ("perfect", {"h_hat": h})):
+        for label, e in (("model", Estimate.of(est(y, snr, rng))), ("srs_hold", Estimate(hold_last(y, geo))),
+                         ("perfect", Estimate(h))):
             m = precode_and_measure(e, h, sec.streams, dl)
             row[label] = {k: round(v, 3) for k, v in m.items()}
         out[f"{snr:g} dB"] = row

@@ -5,11 +5,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from linksim.links.registry import build_link
 from linksim.metrics import Accumulator
 from linksim.narrowband.linear_gaussian import GaussianMixtureLinear
+from linksim.narrowband.receivers.base import NarrowbandObservation
 from linksim.narrowband.receivers.dm_vb import DiffusionVB
 from linksim.scenario import load_scenario
-from linksim.links.registry import build_link
 
 
 def _link(scenario_path, profile):
@@ -122,7 +123,8 @@ def test_vb_error_variance_is_per_expert_weighted_by_responsibilities(scenario_p
     no = link.noise_variance("snr_db", 20.0)
     batch = link.transmit(4, no)
     vb = dict(link.receivers)["dm_vb"]
-    h_hat, err_var = vb(batch["y"], link.op, no)
+    est = vb(NarrowbandObservation(batch["y"], no, op=link.op))
+    h_hat, err_var = est.h_hat, est.err_var
     ev = vb.expert_err_var(link.op, no).numpy()
     r = vb.last["responsibilities"][-1].numpy()
     assert ev.max() > 5 * ev[3], ev

@@ -108,11 +108,12 @@ def _sl_e2e():
 
 @pytest.mark.parametrize("name,kind,speed", _sl_e2e())
 def test_shipped_sl_and_e2e_beat_hold_last(name, kind, speed):
+    from linksim.receivers.contract import Estimate
     from linksim.tdd.link import precode_and_measure
 
     sec, y, h, rng = _fresh_with_rng(speed)
-    est = ModelEstimator(name, data_shape(sec), kind, streams=sec.streams)(y, 0.0, rng)
-    hold = {"h_hat": hold_last(y, SRSGeometry.from_section(sec))}
+    est = Estimate.of(ModelEstimator(name, data_shape(sec), kind, streams=sec.streams)(y, 0.0, rng))
+    hold = Estimate(h_hat=hold_last(y, SRSGeometry.from_section(sec)))
     dl = 10.0 ** (sec.dl_snr_offset_db / 10.0)
     got, base = (precode_and_measure(e, h, sec.streams, dl) for e in (est, hold))
     if kind == "sl":   # its SE may trail hold-last's (the Jensen gap of SVD precoding of a CME)

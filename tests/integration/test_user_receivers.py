@@ -3,13 +3,18 @@ runs in each link family that takes one, on the same realisations as linksim's o
 
 from __future__ import annotations
 
+import re
 import sys
+from pathlib import Path
 
 import pytest
 
+from linksim.errors import UserError
 from linksim.links.registry import build_link
 from linksim.metrics import Accumulator
 from linksim.scenario import load_scenario
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "add-a-receiver.md"
 
 MODULE = '''
 """A user's receivers: each one changes a built-in receiver in one visible way."""
@@ -68,3 +73,48 @@ def test_srs_precoding_link_runs_a_receiver_of_the_users_module(scenario_path, u
     v = _values(build_link(s), 10.0, batches=1)
     for metric in ("nmse_db", "se", "gcs"):
         assert v["mine"][metric] == v["srs_hold"][metric], metric
+
+
+@pytest.fixture
+def doc_module(tmp_path, monkeypatch):
+    """docs/add-a-receiver.md's two-family example, as the user's ``my_receivers.py``."""
+    code = re.search(r"<!-- two-families-example -->\s*```python\n(.*?)```", DOC.read_text(), re.S).group(1)
+    (tmp_path / "my_receivers.py").write_text(code)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield "my_receivers"
+    sys.modules.pop("my_receivers", None)
+
+
+def test_one_receiver_of_the_docs_runs_in_the_narrowband_link(scenario_path, doc_module):
+    """At 5 dB with as many (random QPSK) pilots as antennas, LS's noise error exceeds the
+    channel power (its pilot matrix is ill-conditioned: about +1.6 dB NMSE); shrinking it
+    by the scalar LMMSE gain brings it to about P e / (P + e), near -2.3 dB, and the
+    reported error variance is the real one."""
+    s = load_scenario(scenario_path("moe_vb_balanced"), [
+        "narrowband.num_tx=16", "narrowband.num_rx=2", "narrowband.streams=2", "narrowband.profiles=[A]",
+        "narrowband.training_samples={A: 1000}", "narrowband.test_profile=A", "narrowband.pilot_density=1",
+        f"receivers=[{{name: ls, regularisation: 1.0e-6}}, {{name: '{doc_module}:ShrunkLS', label: shrunk}}]"])
+    v = _values(build_link(s), 5.0, batches=4)
+    assert v["ls"]["nmse_db"] > 0.5, v["ls"]                       # plain LS: noise error above the channel power
+    assert v["shrunk"]["nmse_db"] < v["ls"]["nmse_db"] - 3.0, v
+    assert 0.7 < v["shrunk"]["err_var_ratio"] < 1.4, v["shrunk"]
+
+
+def test_one_receiver_of_the_docs_runs_in_the_srs_precoding_link(scenario_path, doc_module):
+    """The same class in the SRS link: shrinking hold-last lowers its NMSE at -5 dB."""
+    s = load_scenario(scenario_path("srs_precoding_low"), [
+        "srs_precoding.training_samples=256", "srs_precoding.num_prb=12", "srs_precoding.history=4",
+        "srs_precoding.bs_rows=1", "srs_precoding.bs_cols=1",
+        f"receivers=[{{name: srs_hold}}, {{name: '{doc_module}:ShrunkLS', label: shrunk}}]"])
+    v = _values(build_link(s), -5.0, batches=2)
+    assert v["shrunk"]["nmse_db"] < v["srs_hold"]["nmse_db"] - 1.0, v
+
+
+def test_a_receiver_outside_its_families_is_refused(scenario_path, doc_module):
+    """A receiver runs only in the families it names: the SRS link's hold-last in a
+    narrowband scenario and the two-family example in an OFDM one are refused at
+    validation."""
+    with pytest.raises(UserError, match="serves the srs_precoding link families, not 'narrowband'"):
+        load_scenario(scenario_path("moe_vb_balanced"), ["receivers=[{name: 'linksim.tdd.receivers.classical:HoldLast'}]"])
+    with pytest.raises(UserError, match="is not a linksim receiver"):
+        load_scenario(scenario_path("quickstart"), [f"receivers=[{{name: '{doc_module}:ShrunkLS'}}]"])

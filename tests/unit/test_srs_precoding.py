@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 
 from linksim.precoding import expected_gramian_precoder
+from linksim.receivers.contract import Estimate
 from linksim.tdd.channels import SRSGeometry
 from linksim.tdd.config import SRSPrecoding
 from linksim.tdd.link import precoder_of
@@ -51,8 +52,8 @@ def _subspace_gap(f, g):
 def test_one_sample_bayesian_precoder_is_svd_precoding_of_that_sample():
     rng = np.random.default_rng(0)
     h = _crandn(rng, 3, 5, 2, 8)                                   # [B, F, Nu, Nb]
-    from_samples = precoder_of({"samples": tf.constant(h[:, None])}, 2).numpy()
-    from_point = precoder_of({"h_hat": tf.constant(h)}, 2).numpy()
+    from_samples = precoder_of(Estimate(samples=tf.constant(h[:, None])), 2).numpy()
+    from_point = precoder_of(Estimate(h_hat=tf.constant(h)), 2).numpy()
     _, _, vh = np.linalg.svd(h)
     svd = np.conj(np.swapaxes(vh, -1, -2))[..., :2]
     assert _subspace_gap(from_samples, svd) < 1e-4

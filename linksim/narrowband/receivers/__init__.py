@@ -4,7 +4,7 @@ name -> "module:Class" (see :mod:`linksim.plugins`)."""
 from ...plugins import Table
 
 RECEIVERS = Table("narrowband receiver", {
-    "perfect": "linksim.narrowband.receivers.perfect:PerfectCSI",
+    "perfect": "linksim.receivers.genie:PerfectCSI",
     "ls": "linksim.narrowband.receivers.ls:RegularisedLS",
     "lmmse_pooled": "linksim.narrowband.receivers.lmmse_pooled:PooledLMMSE",
     "lmmse_genie": "linksim.narrowband.receivers.lmmse_genie:GenieLMMSE",
@@ -13,4 +13,4 @@ RECEIVERS = Table("narrowband receiver", {
     "gmm": "linksim.narrowband.receivers.gmm:GMMEstimator",
     "dm_pooled": "linksim.narrowband.receivers.dm_pooled:PooledDiffusion",
     "dm_vb": "linksim.narrowband.receivers.dm_vb:DiffusionVB",
-}, base="linksim.narrowband.receivers.base:NarrowbandReceiver", group="linksim.narrowband_receivers")
+}, base="linksim.receivers.contract:Estimator", group="linksim.narrowband_receivers")

@@ -1,11 +1,12 @@
-"""The narrowband receiver hook: a channel estimator for ``Y = H X + N`` with the output
-contract of the OFDM receivers (estimate + calibrated error variance; posterior samples
-on request)."""
+"""The narrowband receivers on the shared contract (:mod:`linksim.receivers.contract`):
+the observation ``Y = H X + N`` (:class:`NarrowbandObservation`) and the family's hook
+(:class:`NarrowbandReceiver`: an estimator for ``Y = H X + N`` whose error variance is
+measured on calibration channels unless it reports its own)."""
 
 from __future__ import annotations
 
 import hashlib
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,11 +14,12 @@ import tensorflow as tf
 from pydantic import BaseModel, Field
 
 from ...config import Strict
+from ...receivers.contract import Estimate, Estimator, Observation
 from ..channels import NarrowbandCDL, cached_draws, training_set
 from ..linear_gaussian import sample_covariance
 from ..pilots import complex_normal
 
-__all__ = ["NarrowbandContext", "NarrowbandReceiver", "CalibratedParams"]
+__all__ = ["NarrowbandContext", "NarrowbandObservation", "NarrowbandReceiver", "CalibratedParams"]
 
 #: Seed offset of the calibration channels (never the training sets or the test draws).
 _CALIBRATION_SEED = 1_000_003
@@ -81,17 +83,36 @@ class NarrowbandContext:
         return _CALIBRATION[key]
 
 
+@dataclass
+class NarrowbandObservation(Observation):
+    """One batch of the narrowband link: ``y`` [B, Nr, Np] complex64 received pilots,
+    ``no`` the noise variance per entry, ``op`` the pilot matrix ``X`` [Nt, Np]
+    (:class:`~linksim.narrowband.pilots.PilotOperator`); the channel to estimate is ``H``
+    [B, Nr, Nt] (``genie["h"]``, with ``genie["component"]`` [B] the index of the test
+    profile in the context's profiles)."""
+
+    op: object = None
+
+    def ls(self):
+        """``Y X^+`` (minimum-norm least squares through the pilots' SVD) and its noise
+        error per entry, ``no * sum(1 / s_i^2) / Nt``."""
+        s = tf.cast(self.op.s, tf.complex64)
+        h_ls = self.op.v_(self.op.u_h(tf.cast(self.y, tf.complex64)) / s)
+        err = float(self.no) * float(tf.reduce_sum(1.0 / tf.square(self.op.s))) / self.op.num_tx
+        return h_ls, tf.constant(err, tf.float32)
+
+
 class CalibratedParams(Strict):
     """Parameters of a receiver whose error variance is measured on calibration channels."""
 
     calibration_samples: int = Field(64, ge=1, le=10000, description="Fresh channels (all profiles, equal shares) on which the reported error variance is measured, once per pilot matrix and noise level.")
 
 
-class NarrowbandReceiver(ABC):
-    """Abstract narrowband channel estimator.
+class NarrowbandReceiver(Estimator):
+    """Abstract narrowband channel estimator (the family's form of
+    :class:`~linksim.receivers.contract.Estimator`).
 
-    Contract (as :class:`linksim.receivers.base.Receiver`): ``h_hat`` is the receiver's
-    point estimate; ``err_var`` is calibrated (on average the real squared error per
+    Contract: ``h_hat`` is the receiver's point estimate; ``err_var`` is calibrated (on average the real squared error per
     entry); only ``genie`` receivers get the true channel and the index of the test
     profile in ``context.profiles``; ``offers_samples`` receivers draw posterior samples.
 
@@ -100,43 +121,33 @@ class NarrowbandReceiver(ABC):
     per entry of the same estimator on ``calibration_samples`` fresh channels at the same
     pilots and noise level (measured once and kept).
 
-    Input (``__call__``)
-    --------------------
-    y : [B, Nr, Np], tf.complex64 — received pilots
-    op : :class:`~linksim.narrowband.pilots.PilotOperator` — the pilot matrix ``X``
-    no : float — noise variance per entry
-    genie : dict | None — ``{"h": [B, Nr, Nt], "component": [B] int32}`` (genie receivers)
+    Input (``__call__``): :class:`NarrowbandObservation`.
+    Output: :class:`~linksim.receivers.contract.Estimate` with ``h_hat`` [B, Nr, Nt]
+    tf.complex64 and ``err_var`` broadcastable to it, tf.float32.
 
-    Output
-    ------
-    h_hat : [B, Nr, Nt], tf.complex64
-    err_var : broadcastable to ``h_hat``, tf.float32
+    :meth:`estimate` gets the observation's parts: ``y`` [B, Nr, Np] tf.complex64, ``op``
+    the :class:`~linksim.narrowband.pilots.PilotOperator`, ``no`` (float) and ``genie``
+    (``{"h": [B, Nr, Nt], "component": [B] int32}`` for genie receivers, else None).
     """
 
     Params: type[BaseModel] = CalibratedParams
-    genie: bool = False
-    offers_samples: bool = False
+    families = ("narrowband",)
     reports_err_var: bool = False   # True: estimate() returns its own error variance
 
     def __init__(self, context: NarrowbandContext, params: BaseModel | None = None):
-        self.context = context
-        self.params = params if params is not None else self.Params()
-        self.build_info: dict = {}
+        super().__init__(context, params)
         self._err_var: dict = {}
-
-    @classmethod
-    def check_scenario(cls, scenario, params) -> None:
-        """Raise :class:`~linksim.errors.UserError` if the receiver cannot serve the scenario."""
 
     @abstractmethod
     def estimate(self, y, op, no: float, genie=None):
         """``(h_hat, err_var or None)`` for ``y`` [B, Nr, Np]."""
 
-    def __call__(self, y, op, no: float, genie=None):
+    def __call__(self, obs: NarrowbandObservation) -> Estimate:
+        no, op = float(obs.no), obs.op
         # the calibration run first: what a receiver keeps of its latest call is of this one
-        measured = None if self.reports_err_var else self.measured_err_var(op, float(no))
-        h_hat, err_var = self.estimate(y, op, float(no), genie)
-        return tf.cast(h_hat, tf.complex64), tf.cast(measured if err_var is None else err_var, tf.float32)
+        measured = None if self.reports_err_var else self.measured_err_var(op, no)
+        h_hat, err_var = self.estimate(obs.y, op, no, obs.genie)
+        return Estimate(tf.cast(h_hat, tf.complex64), tf.cast(measured if err_var is None else err_var, tf.float32))
 
     def measured_err_var(self, op, no: float) -> tf.Tensor:
         """Mean squared error per entry on the calibration channels (scalar)."""

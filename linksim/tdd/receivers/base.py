@@ -1,7 +1,9 @@
-"""The SRS precoding receiver hook.
+"""The SRS precoding receivers on the shared contract (:mod:`linksim.receivers.contract`).
 
-A receiver gets the noisy SRS history and returns what it knows of the downlink channel
-at the precoding time, as a dict (any subset; the link turns it into a precoder):
+A receiver gets the noisy SRS history (:class:`SRSObservation`) and returns what it knows
+of the downlink channel at the precoding time as an
+:class:`~linksim.receivers.contract.Estimate` (any subset; the link turns it into a
+precoder):
 
 - ``h_hat`` [B, F, Nu, Nb] complex64 — point estimate (SVD precoding, NMSE, GCS);
 - ``err_var`` broadcastable to ``h_hat`` — its expected squared error (calibration);
@@ -12,13 +14,16 @@ at the precoding time, as a dict (any subset; the link turns it into a precoder)
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-from ...config import NoParams
-from ..channels import SRSGeometry
+import tensorflow as tf
 
-__all__ = ["SRSContext", "SRSReceiver", "NoParams"]
+from ...config import NoParams
+from ...receivers.contract import Estimator, Observation
+from ..channels import SRSGeometry
+from ..observation import hold_last, observation_noise_variance
+
+__all__ = ["SRSContext", "SRSObservation", "SRSReceiver", "NoParams"]
 
 
 @dataclass
@@ -35,31 +40,34 @@ class SRSContext:
         return self.scenario.srs_precoding
 
 
-class SRSReceiver(ABC):
-    """Abstract SRS precoding receiver.
+@dataclass
+class SRSObservation(Observation):
+    """One batch of the SRS precoding link: ``y`` [B, L, P, Nu, Nb] complex64, the noisy
+    per-PRB SRS observations of the last ``L`` occasions; ``no`` the uplink noise
+    variance per SRS RE; the channel to estimate is the downlink channel at the precoding
+    time [B, F, Nu, Nb] (``genie["h"]``)."""
 
-    Input (``__call__``): ``obs`` [B, L, P, Nu, Nb] complex64 (noisy, per-PRB SRS
-    observations), ``snr_db`` (uplink, float), ``rng`` (tf.random.Generator),
-    ``genie`` (dict with ``h`` the true target, only for ``genie = True`` receivers).
-    Output: dict, see the module docstring.
+    geometry: SRSGeometry = None
+
+    def ls(self):
+        """Hold-last (each PRB from the latest occasion that sounded it) and the noise
+        variance of one observation, ``no * comb / 12`` (the channel's ageing since that
+        occasion is not in it)."""
+        err = observation_noise_variance(self.no, self.geometry.comb)
+        return hold_last(self.y, self.geometry), tf.constant(err, tf.float32)
+
+
+class SRSReceiver(Estimator):
+    """Abstract SRS precoding receiver (the family's form of
+    :class:`~linksim.receivers.contract.Estimator`).
+
+    Input (``__call__``): :class:`SRSObservation` (``obs.rng`` the batch's
+    ``tf.random.Generator``; ``obs.genie = {"h": ...}`` only for ``genie = True``
+    receivers). Output: :class:`~linksim.receivers.contract.Estimate`, see the module
+    docstring.
     """
 
-    Params = NoParams
-    genie = False
+    families = ("srs_precoding",)
 
     def __init__(self, context: SRSContext, params=None):
-        self.context = context
-        self.params = params if params is not None else self.Params()
-
-    @classmethod
-    def check_scenario(cls, scenario, params) -> None:
-        """Raise :class:`~linksim.errors.UserError` when this receiver cannot run the
-        scenario (checked by ``linksim validate`` before anything is built)."""
-
-    @property
-    def build_info(self) -> dict:
-        return {}
-
-    @abstractmethod
-    def __call__(self, obs, snr_db: float, rng, genie=None) -> dict:
-        ...
+        super().__init__(context, params)

@@ -1,5 +1,6 @@
-"""Reference receivers: perfect CSI (upper bound), the hold-last-value SRS estimate (lower
-reference) and the Wiener predictor over the SRS history."""
+"""Reference receivers: the hold-last-value SRS estimate (lower reference) and the Wiener
+predictor over the SRS history (perfect CSI, the upper bound, is
+:class:`linksim.receivers.genie.PerfectCSI`)."""
 
 from __future__ import annotations
 
@@ -9,26 +10,18 @@ import time
 from pydantic import Field
 
 from ...config import Strict
+from ...receivers.contract import Estimate
 from ..channels import channel_set
 from ..observation import hold_last, observation_noise_variance
 from ..wiener import WienerPredictor
-from .base import SRSReceiver
-
-
-class PerfectCSI(SRSReceiver):
-    """The true channel at the precoding time (genie)."""
-
-    genie = True
-
-    def __call__(self, obs, snr_db, rng, genie=None):
-        return {"h_hat": genie["h"]}
+from .base import SRSObservation, SRSReceiver
 
 
 class HoldLast(SRSReceiver):
     """Each PRB from the latest SRS occasion that sounded it, no processing."""
 
-    def __call__(self, obs, snr_db, rng, genie=None):
-        return {"h_hat": hold_last(obs, self.context.geometry)}
+    def __call__(self, obs: SRSObservation) -> Estimate:
+        return Estimate(h_hat=hold_last(obs.y, self.context.geometry))
 
 
 _PREDICTORS: dict = {}
@@ -61,16 +54,10 @@ class Wiener(SRSReceiver):
         super().__init__(context, params)
         t0 = time.time()
         self.predictor = wiener_predictor(context.section)
-        self._info = {"training_samples": context.section.training_samples, "fit_s": round(time.time() - t0, 2)}
+        self.build_info = {"training_samples": context.section.training_samples, "fit_s": round(time.time() - t0, 2)}
 
-    @property
-    def build_info(self) -> dict:
-        return self._info
-
-    def __call__(self, obs, snr_db, rng, genie=None):
-        s2 = observation_noise_variance(10.0 ** (-snr_db / 10.0), self.context.section.comb)
-        h, err = self.predictor(obs, s2)
-        out = {"h_hat": h, "err_var": err}
-        if self.params.samples:
-            out["samples"] = self.predictor.sample(h, s2, self.params.samples, rng)
-        return out
+    def __call__(self, obs: SRSObservation) -> Estimate:
+        s2 = observation_noise_variance(10.0 ** (-obs.snr_db / 10.0), self.context.section.comb)
+        h, err = self.predictor(obs.y, s2)
+        samples = self.predictor.sample(h, s2, self.params.samples, obs.rng) if self.params.samples else None
+        return Estimate(h_hat=h, err_var=err, samples=samples)

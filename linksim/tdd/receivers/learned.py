@@ -11,8 +11,9 @@ from pydantic import Field
 from ...config import Strict
 from ...diffusion.checkpoints import trained_differences
 from ...errors import UserError, echo
+from ...receivers.contract import Estimate
 from ..estimators import ModelEstimator
-from .base import SRSReceiver
+from .base import SRSObservation, SRSReceiver
 
 
 class _ModelParams(Strict):
@@ -35,6 +36,9 @@ class _Learned(SRSReceiver):
         sec = context.section
         self.model = ModelEstimator(self.model_name(sec, self.params), context.shape, self.kind, streams=sec.streams,
                                     **self._options(sec))
+        mismatch = self.mismatches({"channel": self.model.channel}, sec)
+        self.build_info = {"model": self.model.name, "trained_speed_kmh": self.model.channel.get("ue_speed_kmh"),
+                           **({"mismatch": mismatch} if mismatch else {})}
 
     @classmethod
     def model_name(cls, sec, params) -> str:
@@ -71,14 +75,8 @@ class _Learned(SRSReceiver):
     def _options(self, sec) -> dict:
         return {}
 
-    @property
-    def build_info(self) -> dict:
-        mismatch = self.mismatches({"channel": self.model.channel}, self.context.section)
-        return {"model": self.model.name, "trained_speed_kmh": self.model.channel.get("ue_speed_kmh"),
-                **({"mismatch": mismatch} if mismatch else {})}
-
-    def __call__(self, obs, snr_db, rng, genie=None):
-        return self.model(obs, snr_db, rng)
+    def __call__(self, obs: SRSObservation) -> Estimate:
+        return Estimate.of(self.model(obs.y, obs.snr_db, obs.rng))
 
 
 class SupervisedCME(_Learned):
