@@ -92,15 +92,16 @@ class Table:
         What an entry is, as messages name it ("receiver", "narrowband receiver", ...).
     entries : dict[str, str]
         linksim's own entries, name -> "module:Class" (or "module").
-    base : str, optional
-        "module:Class" every entry must subclass (checked when it is loaded).
+    base : str or tuple of str, optional
+        "module:Class" every entry must subclass (one of them, for a tuple; checked when
+        it is loaded).
     group : str, optional
         Entry-point group through which installed packages add entries.
     module_paths : bool
         Whether a scenario may name ``module.path:ClassName`` directly.
     """
 
-    def __init__(self, kind: str, entries: dict[str, str], *, base: str | None = None,
+    def __init__(self, kind: str, entries: dict[str, str], *, base: str | tuple[str, ...] | None = None,
                  group: str | None = None, module_paths: bool = True):
         self.kind, self.base, self.group, self.module_paths = kind, base, group, module_paths
         self._own = dict(entries)
@@ -138,7 +139,8 @@ class Table:
                                 f"allowed: {allowed(list(entries))}{alt}")
             obj = load_target(entries[name].target)
         if self.base is not None:
-            base = load_target(self.base)
-            if not (isinstance(obj, type) and issubclass(obj, base)):
-                raise UserError(f"{echo(name)} is not a linksim {self.kind} (a subclass of {base.__module__}.{base.__name__})")
+            bases = tuple(load_target(b) for b in ((self.base,) if isinstance(self.base, str) else self.base))
+            if not (isinstance(obj, type) and issubclass(obj, bases)):
+                names = " or ".join(f"{b.__module__}.{b.__name__}" for b in bases)
+                raise UserError(f"{echo(name)} is not a linksim {self.kind} (a subclass of {names})")
         return obj

@@ -117,7 +117,8 @@ def render() -> str:
             "`name` is one of linksim's receivers below, one that an installed package",
             "registers (entry-point group `linksim.receivers`; `linksim list receivers` shows",
             "them), or `module.path:ClassName` of any importable receiver class (a module next",
-            "to the scenario file is found too); see docs/add-a-receiver.md.", ""]
+            "to the scenario file is found too): a Sionna-block `Receiver` or a receiver on the",
+            "shared contract that serves the OFDM family; see docs/add-a-receiver.md.", ""]
     out += model_table(sc.ReceiverSpec)
     out += _table_entries(RECEIVER_TABLES["ofdm"], sorted(RECEIVER_TABLES["ofdm"].builtin()), "receiver")
     out += ["", "## `receivers[]` of the narrowband pilot link", "",

@@ -13,6 +13,7 @@ from sionna.phy.mimo import StreamManagement
 from sionna.phy.ofdm import ResourceGrid
 
 from ..config import NoParams
+from .contract import Observation
 
 
 @dataclass
@@ -59,6 +60,24 @@ class LinkContext:
         return self.resource_grid.num_streams_per_tx
 
 
+@dataclass
+class OFDMObservation(Observation):
+    """One batch of the OFDM links for a receiver on the shared contract
+    (:mod:`linksim.receivers.contract`): ``y`` [B, 1, Nr, S, F] the received resource grid,
+    ``no`` its noise variance per RE (scalar, or per subcarrier with a known interferer);
+    the channel to estimate is ``h`` [B, 1, Nr, 1, Ns, S, F] (``genie["h"]``, with
+    ``genie["component"]`` [B] the mixture component). ``ls_estimator``: the link's LS
+    estimator at the pilots with linear interpolation
+    (:class:`~linksim.receivers.ls.NoiseAwareLS`)."""
+
+    ls_estimator: Callable | None = None
+
+    def ls(self):
+        """LS at the pilot REs (error variance ``no / |p|^2``), linearly interpolated over
+        the grid (Sionna's interpolator; its error variance too)."""
+        return self.ls_estimator(self.y, self.no)
+
+
 class Receiver(Block):
     """Abstract channel-estimating receiver front end.
 
@@ -79,7 +98,10 @@ class Receiver(Block):
       uncertainty plots).
 
     Subclasses set ``Params`` (a pydantic model of their scenario options) and implement
-    :meth:`call`.
+    :meth:`call`. (The OFDM table also takes receivers on the shared contract,
+    :class:`~linksim.receivers.contract.Estimator` with ``"ofdm"`` in ``families``: they
+    get an :class:`OFDMObservation` and return an ``Estimate`` with ``h_hat`` and
+    ``err_var`` in the shapes below.)
 
     Parameters
     ----------

@@ -1,4 +1,5 @@
-"""The receiver contract of the pilot-observation families (narrowband, SRS precoding).
+"""The receiver contract every receiver-taking link family accepts (OFDM, narrowband,
+SRS precoding).
 
 A receiver is built once per link from the family's context and its validated ``Params``;
 per batch it gets an :class:`Observation` and returns an :class:`Estimate`. A family adapts
@@ -6,11 +7,12 @@ its own observation to this contract (its ``Observation`` subclass), so an estim
 needs only what every observation offers — the received pilots ``y``, the noise level,
 the family's least-squares estimate :meth:`Observation.ls` in the layout of the channel
 it must estimate, the true channel for genie receivers — is written once and runs in every
-family that lists it in :attr:`Estimator.families`.
+family that it lists in :attr:`Estimator.families` (docs/add-a-receiver.md).
 
-The OFDM receivers keep Sionna's channel-estimator form (``Receiver(Block)``:
-``call(y, no, genie) -> (h_hat, err_var)``, traced into the slot link's compiled
-function); their outputs are the first two fields of :class:`Estimate`.
+Each family also has a base of its own for receivers that need its particulars
+(``NarrowbandReceiver``, ``SRSReceiver``, both Estimators). The OFDM family's is Sionna's
+channel-estimator form, ``Receiver(Block)``: ``call(y, no, genie) -> (h_hat, err_var)``
+(the first two fields of :class:`Estimate`); the OFDM table takes both kinds.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Perfect CSI for the pilot-observation families: one receiver, registered in the
-narrowband and the SRS precoding tables."""
+"""Perfect CSI: one receiver, registered in the OFDM, narrowband and SRS precoding
+tables."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ class PerfectCSI(Estimator):
     """The true channel, zero error (genie; the upper reference of the spectral
     efficiency)."""
 
-    families = ("narrowband", "srs_precoding")
+    families = ("ofdm", "narrowband", "srs_precoding")
     genie = True
 
     def __call__(self, obs: Observation) -> Estimate:
-        return Estimate(h_hat=obs.genie["h"], err_var=tf.zeros([], tf.float32))
+        h = obs.genie["h"]
+        return Estimate(h_hat=h, err_var=tf.zeros([], h.dtype.real_dtype))

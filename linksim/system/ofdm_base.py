@@ -7,13 +7,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
+from sionna.phy import config
 from sionna.phy.utils import ebnodb2no
 from threadpoolctl import threadpool_limits
 
+from ..errors import UserError
 from ..graph import graph_function
 from ..links.base import LinkBase, f64
 from ..receivers import RECEIVERS
-from ..receivers.base import LinkContext
+from ..receivers.base import LinkContext, OFDMObservation
+from ..receivers.contract import Estimator
+from ..receivers.ls import NoiseAwareLS
 from ..sums import all_finite, coding_stats, zero_stats
 from .images import ImageOutputs, ImageSource
 
@@ -38,6 +42,7 @@ class OFDMLinkBase(LinkBase):
         super().__init__(scenario, precision=precision)
         self._pools = {}  # mixture component (or None) -> channel draws shared by the receivers
         self._draw_fns = {}
+        self._ls_view = None  # the LS estimate an OFDMObservation offers (receivers on the shared contract)
         packs_images = scenario.source.type != "bits"
         self.image_source = ImageSource(scenario, precision=self.precision) if packs_images else None
         self.image_outputs = ImageOutputs(scenario, self.image_source) if self.image_source is not None else None
@@ -72,11 +77,18 @@ class OFDMLinkBase(LinkBase):
         self.receiver_info = {}
         for spec in self.scenario.receivers:
             cls = RECEIVERS.load(spec.name)
+            params = cls.Params.model_validate(spec.params)
             t0 = time.time()
             # NumPy's BLAS on one thread: covariances and fits (summation order) come out
             # the same whatever the machine's cores or a Ray worker's CPUs
             with threadpool_limits(limits=1, user_api="blas"):
-                rx = cls(context, cls.Params.model_validate(spec.params), precision=self.precision)
+                if issubclass(cls, Estimator):   # the shared contract: Observation -> Estimate
+                    rx = cls(context, params)
+                    if self._ls_view is None:
+                        self._ls_view = NoiseAwareLS(context.resource_grid, interpolation_type="lin",
+                                                     precision=self.precision)
+                else:
+                    rx = cls(context, params, precision=self.precision)
             self.receiver_info[spec.display] = {"build_s": round(time.time() - t0, 2),
                                                 **getattr(rx, "build_info", {})}
             receivers.append((spec.display, rx))
@@ -85,7 +97,15 @@ class OFDMLinkBase(LinkBase):
     def _estimate(self, rx, y, no, h, component):
         """``(h_hat, err_var, stats)``: one receiver's estimate, and the stats dict of its
         batch with ``finite`` (1.0 / 0.0) when ``check_finite`` is on."""
-        h_hat, err_var = rx(y, no, self._genie(rx, h, component))
+        genie = self._genie(rx, h, component)
+        if isinstance(rx, Estimator):
+            est = rx(OFDMObservation(y, no, genie, config.tf_rng, ls_estimator=self._ls_view))
+            if est.h_hat is None or est.err_var is None:
+                raise UserError(f"receiver {type(rx).__name__} returned no h_hat or no err_var: the OFDM link's "
+                                "detectors need both")
+            h_hat, err_var = est.h_hat, est.err_var
+        else:
+            h_hat, err_var = rx(y, no, genie)
         stats = zero_stats()
         stats["slots"] = f64(tf.shape(y)[0])
         if self.check_finite:

@@ -110,11 +110,21 @@ def test_one_receiver_of_the_docs_runs_in_the_srs_precoding_link(scenario_path, 
     assert v["shrunk"]["nmse_db"] < v["srs_hold"]["nmse_db"] - 1.0, v
 
 
-def test_a_receiver_outside_its_families_is_refused(scenario_path, doc_module):
+def test_one_receiver_of_the_docs_runs_in_the_ofdm_link(scenario_path, doc_module):
+    """The same class in the OFDM slot link (inside its compiled step): at 0 dB shrinking
+    the interpolated LS estimate lowers its NMSE, and its error variance is calibrated."""
+    s = load_scenario(scenario_path("quickstart"), [
+        "runtime.xla=false", f"receivers=[{{name: ls}}, {{name: '{doc_module}:ShrunkLS', label: shrunk}}]"])
+    v = _values(build_link(s), 0.0, batches=2)
+    assert v["shrunk"]["nmse_db"] < v["ls"]["nmse_db"] - 1.0, v
+    assert 0.7 < v["shrunk"]["err_var_ratio"] < 1.4, v["shrunk"]
+
+
+def test_a_receiver_outside_its_families_is_refused(scenario_path):
     """A receiver runs only in the families it names: the SRS link's hold-last in a
-    narrowband scenario and the two-family example in an OFDM one are refused at
-    validation."""
+    narrowband scenario is refused at validation, and the OFDM link's LS (a Sionna block,
+    not on the shared contract) in a narrowband one."""
     with pytest.raises(UserError, match="serves the srs_precoding link families, not 'narrowband'"):
         load_scenario(scenario_path("moe_vb_balanced"), ["receivers=[{name: 'linksim.tdd.receivers.classical:HoldLast'}]"])
-    with pytest.raises(UserError, match="is not a linksim receiver"):
-        load_scenario(scenario_path("quickstart"), [f"receivers=[{{name: '{doc_module}:ShrunkLS'}}]"])
+    with pytest.raises(UserError, match="is not a linksim narrowband receiver"):
+        load_scenario(scenario_path("moe_vb_balanced"), ["receivers=[{name: 'linksim.receivers.ls:LSEstimator'}]"])

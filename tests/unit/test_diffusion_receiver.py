@@ -181,7 +181,7 @@ def test_only_genie_receivers_see_the_channel():
     y, no, h = _batch(link, n=2)
     link._receive(*link._generate(2, no), no)
     assert seen["ls"] is None
-    h_p, _ = link.receivers[1][1](y, no, link._genie(link.receivers[1][1], h, tf.zeros([2], tf.int32)))
+    h_p, _, _ = link._estimate(link.receivers[1][1], y, no, h, tf.zeros([2], tf.int32))
     np.testing.assert_array_equal(h_p.numpy(), h.numpy())
     assert link._genie(link.receivers[0][1], h, None) is None
 
