@@ -1,5 +1,6 @@
 """Resource grid and pilot patterns: DMRS-like combs, Sionna's Kronecker pattern,
-arbitrary masks and SRS (comb + frequency hopping), which Sionna lacks."""
+arbitrary masks and SRS (comb + frequency hopping, :mod:`linksim.data.srs`), which Sionna
+lacks."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import numpy as np
 from sionna.phy.ofdm import PilotPattern, ResourceGrid
 
 from ..data.masks import read_mask
+from ..data.srs import SRSGeometry
 from ..errors import UserError
 
 if TYPE_CHECKING:  # the scenario type, for annotations only: a link never reads the scenario module
@@ -62,80 +64,20 @@ def dmrs_mask(num_streams: int, num_symbols: int, num_subcarriers: int, symbols,
     return reserved, values
 
 
-class SRSPattern:
-    """Sounding reference signal: comb in frequency, hopping over sub-bands in time.
-
-    Occasion ``j`` happens in slot ``j * periodicity_slots`` and sounds sub-band
-    ``j % num_hops`` on subcarriers ``comb_offset + comb * k`` of that sub-band. The BS
-    keeps the last ``num_hops`` occasions (one per sub-band) and uses the wideband
-    estimate ``eval_delay_slots`` after the last one.
-
-    The occasions are laid out as the "OFDM symbols" of a Sionna resource grid, so any
-    channel estimator written for :class:`~sionna.phy.ofdm.PilotPattern` runs on SRS.
-    """
-
-    def __init__(self, num_subcarriers: int, comb: int, comb_offset: int, num_hops: int,
-                 periodicity_slots: int, eval_delay_slots: int):
-        if num_subcarriers % (num_hops * comb):
-            raise ValueError("num_subcarriers must split into num_hops sub-bands of whole combs")
-        self.num_subcarriers = num_subcarriers
-        self.comb = comb
-        self.comb_offset = comb_offset
-        self.num_hops = num_hops
-        self.periodicity_slots = periodicity_slots
-        self.eval_delay_slots = eval_delay_slots
-        self.subband_size = num_subcarriers // num_hops
-
-    @property
-    def num_occasions(self) -> int:
-        return self.num_hops
-
-    @property
-    def occasion_slots(self) -> np.ndarray:
-        return np.arange(self.num_occasions) * self.periodicity_slots
-
-    @property
-    def eval_slot(self) -> int:
-        return int(self.occasion_slots[-1] + self.eval_delay_slots)
-
-    @property
-    def num_slots(self) -> int:
-        """Slots spanned from the first occasion to the evaluation time (inclusive)."""
-        return self.eval_slot + 1
-
-    def subband(self, hop: int) -> np.ndarray:
-        return np.arange(hop * self.subband_size, (hop + 1) * self.subband_size)
-
-    def mask(self) -> np.ndarray:
-        """[num_occasions, num_subcarriers] bool: the SRS REs of each occasion."""
-        m = np.zeros([self.num_occasions, self.num_subcarriers], bool)
-        for j in range(self.num_occasions):
-            sb = self.subband(j % self.num_hops)
-            m[j, sb[self.comb_offset::self.comb]] = True
-        return m
-
-    def latest_occasion(self) -> np.ndarray:
-        """[num_subcarriers] int: the most recent occasion that sounded each subcarrier."""
-        owner = np.zeros(self.num_subcarriers, int)
-        for j in range(self.num_occasions):
-            owner[self.subband(j % self.num_hops)] = j
-        return owner
-
-    def pilot_pattern(self, precision=None) -> PilotPattern:
-        m = self.mask()[None, None]
-        return pilots_from_mask(m, precision=precision)
-
-
-def build_srs(s: Scenario) -> SRSPattern:
-    p = s.pilots
-    return SRSPattern(s.carrier.num_subcarriers, p.comb, p.comb_offset, p.srs.num_hops,
-                      p.srs.periodicity_slots, p.srs.eval_delay_slots)
+def build_srs(s: Scenario) -> SRSGeometry:
+    """The SRS layout of a sounding scenario: one occasion per sub-band
+    (``history = num_hops``), the estimate used ``eval_delay_slots`` after the last."""
+    p, c = s.pilots, s.carrier
+    return SRSGeometry(c.num_subcarriers, p.comb, p.srs.num_hops, p.srs.periodicity_slots, p.srs.num_hops,
+                       p.srs.eval_delay_slots, p.comb_offset, c.subcarrier_spacing_khz)
 
 
 def build_resource_grid(s: Scenario, precision=None) -> ResourceGrid:
     """The data link's resource grid with its pilot pattern.
 
-    For sounding the grid's "OFDM symbols" are the SRS occasions (see :class:`SRSPattern`).
+    For sounding the grid's "OFDM symbols" are the SRS occasions
+    (:class:`~linksim.data.srs.SRSGeometry`), its pilots the SRS mask: any channel estimator
+    written for Sionna's :class:`~sionna.phy.ofdm.PilotPattern` runs on SRS.
     """
     c = s.carrier
     ns = s.mimo.num_streams
@@ -146,7 +88,8 @@ def build_resource_grid(s: Scenario, precision=None) -> ResourceGrid:
     p = s.pilots
     if p.type == "srs":
         srs = build_srs(s)
-        return ResourceGrid(num_ofdm_symbols=srs.num_occasions, pilot_pattern=srs.pilot_pattern(precision), **common)
+        pattern = pilots_from_mask(srs.mask()[None, None], precision=precision)
+        return ResourceGrid(num_ofdm_symbols=srs.history, pilot_pattern=pattern, **common)
     if p.type == "kronecker":
         rg = ResourceGrid(num_ofdm_symbols=c.num_ofdm_symbols, pilot_pattern="kronecker",
                           pilot_ofdm_symbol_indices=list(p.symbols), **common)
@@ -159,4 +102,4 @@ def build_resource_grid(s: Scenario, precision=None) -> ResourceGrid:
     return ResourceGrid(num_ofdm_symbols=c.num_ofdm_symbols, pilot_pattern=pattern, **common)
 
 
-__all__ = ["SRSPattern", "build_resource_grid", "build_srs", "dmrs_mask", "pilots_from_mask"]
+__all__ = ["build_resource_grid", "build_srs", "dmrs_mask", "pilots_from_mask"]

@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # the scenario type, for annotations only: a link never reads
 class SoundingLink(OFDMLinkBase):
     """Uplink SRS sounding with comb and frequency hopping.
 
-    The UE sends SRS occasions (see :class:`~linksim.system.grid.SRSPattern`); the channel
+    The UE sends SRS occasions (see :class:`~linksim.data.srs.SRSGeometry`); the channel
     evolves between them (UE speed). Each receiver estimates the channel of every occasion
     from its comb; the wideband estimate takes each subcarrier from the latest occasion
     that sounded it. NMSE is measured against the true channel ``eval_delay_slots`` after
@@ -43,8 +43,8 @@ class SoundingLink(OFDMLinkBase):
         self.bits_per_symbol, self.coderate = 2, 1.0
         slot = 1e-3 / (s.carrier.subcarrier_spacing_khz / 15)
         self._sampling_frequency = 1.0 / slot
-        self._times = tf.constant(self.srs.occasion_slots, tf.int32)
-        self._pick = tf.one_hot(self.srs.latest_occasion(), self.srs.num_occasions)
+        self._times = tf.constant(self.srs.occasion_slots(), tf.int32)
+        self._pick = tf.one_hot(self.srs.latest_occasion(), self.srs.history)
         self._xla_enabled = s.runtime.xla
         self.context = LinkContext(s, self.rg, self.sm, self.sample_channels, self.channel.num_components)
         self.receivers = self._make_receivers(self.context)

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,75 +23,21 @@ from sionna.phy.channel import cir_to_ofdm_channel, gen_single_sector_topology
 from sionna.phy.channel.tr38901 import AntennaArray, UMa
 
 from ..data.cache import default_cache_dir, write_cache_file
+from ..data.srs import SUBCARRIERS_PER_PRB, SRSGeometry
 
 RECIPE = 1  # bump when the way channels are drawn changes (invalidates the cache)
 
 
-@dataclass(frozen=True)
-class SRSGeometry:
-    """Timing and frequency layout of the SRS history (from the ``srs_precoding`` section)."""
-
-    num_prb: int
-    num_hops: int
-    comb: int
-    periodicity_slots: int
-    history: int
-    delay_slots: int
-    subcarrier_spacing_khz: int
-
-    @classmethod
-    def from_section(cls, sec) -> "SRSGeometry":
-        return cls(sec.num_prb, sec.num_hops, sec.comb, sec.periodicity_slots, sec.history, sec.delay_slots,
-                   sec.subcarrier_spacing_khz)
-
-    @property
-    def prb_per_hop(self) -> int:
-        return self.num_prb // self.num_hops
-
-    @property
-    def slot_s(self) -> float:
-        return 1e-3 * 15 / self.subcarrier_spacing_khz
-
-    def hop_of(self, occasion: int) -> int:
-        """Sub-band sounded by occasion ``occasion`` (0 = oldest); the last occasion sounds
-        the last sub-band."""
-        return (occasion - self.history) % self.num_hops
-
-    def prbs_of(self, occasion: int) -> np.ndarray:
-        start = self.hop_of(occasion) * self.prb_per_hop
-        return np.arange(start, start + self.prb_per_hop)
-
-    def occasion_slots(self) -> np.ndarray:
-        """Slot of each occasion; the precoding slot is ``occasion_slots()[-1] + delay_slots``."""
-        return np.arange(self.history) * self.periodicity_slots
-
-    def time_grid(self) -> tuple[int, int, list[int]]:
-        """``(step_slots, num_samples, occasion_indices)``: a uniform grid holding every
-        occasion and the precoding time (its last sample)."""
-        step = math.gcd(self.periodicity_slots, self.delay_slots) if self.delay_slots else self.periodicity_slots
-        last = int(self.occasion_slots()[-1]) + self.delay_slots
-        return step, last // step + 1, [int(t) // step for t in self.occasion_slots()]
-
-    def srs_subcarriers(self) -> np.ndarray:
-        """[num_prb, 12 / comb] subcarrier indices of each PRB's SRS REs (comb offset 0)."""
-        return 12 * np.arange(self.num_prb)[:, None] + self.comb * np.arange(12 // self.comb)[None, :]
-
-    def target_subcarriers(self) -> np.ndarray:
-        """[num_prb] the middle subcarrier of each PRB (where the precoder is evaluated)."""
-        return 12 * np.arange(self.num_prb) + 6
-
-    def latest_occasion(self) -> np.ndarray:
-        """[num_prb] the most recent occasion that sounded each PRB (-1: never)."""
-        owner = -np.ones(self.num_prb, int)
-        for j in range(self.history):
-            owner[self.prbs_of(j)] = j
-        return owner
+def srs_geometry(sec) -> SRSGeometry:
+    """The SRS layout of an ``srs_precoding`` section (comb offset 0)."""
+    return SRSGeometry(SUBCARRIERS_PER_PRB * sec.num_prb, sec.comb, sec.num_hops, sec.periodicity_slots, sec.history,
+                       sec.delay_slots, 0, sec.subcarrier_spacing_khz)
 
 
 def data_shape(sec) -> tuple[int, int, int, int, int]:
     """``(L, P, F, Nu, Nb)`` of an ``srs_precoding`` section: occasions kept, PRBs per
     sub-band, PRBs of the band, UE ports, BS ports (what a model is trained for)."""
-    geo = SRSGeometry.from_section(sec)
+    geo = srs_geometry(sec)
     return (geo.history, geo.prb_per_hop, geo.num_prb, 2 * sec.ue_cols, 2 * sec.bs_rows * sec.bs_cols)
 
 
@@ -115,7 +59,7 @@ class SRSChannelSource:
 
     def __init__(self, sec):
         self.key = dict(sec.channel_key())
-        self.geo = SRSGeometry.from_section(sec)
+        self.geo = srs_geometry(sec)
         fc = sec.carrier_frequency_ghz * 1e9
         self.shape = data_shape(sec)
         self.num_ue, self.num_bs = self.shape[3:]

@@ -20,7 +20,7 @@ from ..diffusion.checkpoints import load_checkpoint, resolve_model
 from ..errors import UserError, echo
 from ..graph import graph_function
 from ..precoding import expected_gramian_precoder
-from .models import DiffusionSampler, GRAMIAN_JITTER
+from .models import GRAMIAN_JITTER, DiffusionSampler
 
 TASK = "srs_precoding"
 

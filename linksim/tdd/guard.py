@@ -25,7 +25,7 @@ import math
 import tensorflow as tf
 
 from ..sums import gcs_per_matrix
-from .channels import SRSChannelSource, SRSGeometry, data_shape
+from .channels import SRSChannelSource, data_shape, srs_geometry
 from .estimators import ModelEstimator
 from .observation import hold_last, observe
 
@@ -92,7 +92,7 @@ def guard(dm: str, sl: str, sec, obs_clean, h, snr_db: float, samples: int = 64,
         "mean": _nmse_db(mean, h),
         "err_var_ratio": float(tf.reduce_sum(tf.concat(ev, 0))) / measured,
         "sl": _nmse_db(sl_h, h),
-        "hold_last": _nmse_db(hold_last(y, SRSGeometry.from_section(sec)), h),
+        "hold_last": _nmse_db(hold_last(y, srs_geometry(sec)), h),
         "zero": 0.0,
         "gcs_clean_cond": _gcs(cond, h), "gcs_clean_null": _gcs(null, h), "gcs_mean": _gcs(mean, h),
         "gcs_sl": _gcs(sl_h, h),

@@ -19,7 +19,7 @@ from ..links.base import LinkBase, f64
 from ..precoding import expected_gramian_precoder, spectral_efficiency
 from ..receivers.contract import Estimate
 from ..sums import gcs_stats, point_estimate_stats, se_stats, zero_stats
-from .channels import SRSChannelSource, SRSGeometry
+from .channels import SRSChannelSource, srs_geometry
 from .observation import observe
 from .receivers import RECEIVERS
 from .receivers.base import SRSContext, SRSObservation
@@ -69,7 +69,7 @@ class PrecodingLink(LinkBase):
         super().__init__(scenario, precision)
         sec = scenario.srs_precoding
         self.section = sec
-        self.geometry = SRSGeometry.from_section(sec)
+        self.geometry = srs_geometry(sec)
         self.source = SRSChannelSource(sec)
         self.context = SRSContext(scenario, self.geometry, self.source.shape)
         self.receivers = self._table_receivers(RECEIVERS, self.context)

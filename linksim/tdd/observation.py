@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from .channels import SRSGeometry
+from ..data.srs import SRSGeometry
 
 
 def observation_noise_variance(no: float, comb: int) -> float:

@@ -23,7 +23,7 @@ from ..config import FolderName, Strict, load_yaml_model
 from ..diffusion.checkpoints import ZOO, save_checkpoint
 from ..diffusion.nets.srs_transformer import PROFILES, SRSTransformer, count_parameters
 from ..provenance import atomic_write, git_revision, package_versions
-from ..tdd.channels import SRSGeometry, channel_set, data_shape
+from ..tdd.channels import channel_set, data_shape, srs_geometry
 from ..tdd.config import SRSPrecoding
 from ..tdd.models import LOSSES
 from ..tdd.observation import hold_last_index, observe, prb_history_index
@@ -96,7 +96,7 @@ def load_spec(path, overrides=None) -> SRSTrainSpec:
 
 
 def build_network(spec: SRSTrainSpec) -> SRSTransformer:
-    geo = SRSGeometry.from_section(spec.channel)
+    geo = srs_geometry(spec.channel)
     skip = hold_last_index(geo) if spec.network.skip == "hold_last" else None
     queries = prb_history_index(geo) if spec.network.queries == "prb_history" else None
     return SRSTransformer(diffusion=spec.model == "dm", T=spec.diffusion.T, skip_index=skip, query_index=queries,
@@ -245,7 +245,7 @@ def evaluate(model_dir: Path, spec: SRSTrainSpec, test) -> dict:
     from ..tdd.observation import hold_last
 
     ev, sec = spec.evaluation, spec.channel
-    geo = SRSGeometry.from_section(sec)
+    geo = srs_geometry(sec)
     n = min(ev.num_channels, len(test[0]))
     obs_clean, h = tf.constant(test[0][:n]), tf.constant(test[1][:n])
     est = ModelEstimator(str(model_dir), data_shape(sec), kind=spec.model, samples=ev.samples if spec.model == "dm" else 1)

@@ -24,7 +24,7 @@ import tensorflow as tf
 
 from linksim.diffusion.checkpoints import ZOO
 from linksim.sums import gcs_per_matrix
-from linksim.tdd.channels import SRSChannelSource, SRSGeometry, data_shape
+from linksim.tdd.channels import SRSChannelSource, data_shape, srs_geometry
 from linksim.tdd.config import MOBILITY_KMH, SRSPrecoding
 from linksim.tdd.estimators import ModelEstimator
 from linksim.tdd.observation import hold_last, observe
@@ -83,7 +83,7 @@ def test_shipped_dm_uses_its_condition_and_beats_hold_last(name, speed):
     sl = ModelEstimator(f"srs-sl-{mobility}-cpu", data_shape(sec), "sl")
     cond = dm.sampler.clean_estimate(y, 0.0, rng)
     null = dm.sampler.clean_estimate(y, 0.0, rng, drop=True)
-    hold = hold_last(y, SRSGeometry.from_section(sec))
+    hold = hold_last(y, srs_geometry(sec))
     n_cond, n_null, n_hold, n_sl = (_nmse_db(e, h) for e in (cond, null, hold, sl(y, 0.0, rng)["h_hat"]))
     assert _gcs(cond, h) > _gcs(null, h) + GCS_MARGIN, (_gcs(cond, h), _gcs(null, h))
     assert n_cond < n_null, (n_cond, n_null)
@@ -113,7 +113,7 @@ def test_shipped_sl_and_e2e_beat_hold_last(name, kind, speed):
 
     sec, y, h, rng = _fresh_with_rng(speed)
     est = Estimate.of(ModelEstimator(name, data_shape(sec), kind, streams=sec.streams)(y, 0.0, rng))
-    hold = Estimate(h_hat=hold_last(y, SRSGeometry.from_section(sec)))
+    hold = Estimate(h_hat=hold_last(y, srs_geometry(sec)))
     dl = 10.0 ** (sec.dl_snr_offset_db / 10.0)
     got, base = (precode_and_measure(e, h, sec.streams, dl) for e in (est, hold))
     if kind == "sl":   # its SE may trail hold-last's (the Jensen gap of SVD precoding of a CME)

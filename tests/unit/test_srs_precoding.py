@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from linksim.precoding import expected_gramian_precoder
 from linksim.receivers.contract import Estimate
-from linksim.tdd.channels import SRSGeometry
+from linksim.tdd.channels import srs_geometry
 from linksim.tdd.config import SRSPrecoding
 from linksim.tdd.link import precoder_of
 from linksim.tdd.models import DiffusionSampler
@@ -22,17 +22,37 @@ def _crandn(rng, *shape):
 
 
 def test_geometry_hops_and_time_grid():
-    geo = SRSGeometry.from_section(SRSPrecoding(history=6, num_hops=4, periodicity_slots=20, delay_slots=30))
+    geo = srs_geometry(SRSPrecoding(history=6, num_hops=4, periodicity_slots=20, delay_slots=30))
     assert [geo.hop_of(j) for j in range(6)] == [2, 3, 0, 1, 2, 3]  # the last occasion sounds the last sub-band
     step, n, occ = geo.time_grid()
     assert step == 10 and occ == [0, 2, 4, 6, 8, 10]
     assert (n - 1) * step == 5 * 20 + 30  # the last sample is the precoding time
-    assert list(geo.latest_occasion()) == [2] * 12 + [3] * 12 + [4] * 12 + [5] * 12
+    assert list(geo.latest_occasion_of_prbs()) == [2] * 12 + [3] * 12 + [4] * 12 + [5] * 12
     assert geo.srs_subcarriers()[1].tolist() == [12, 16, 20]
 
 
+def test_one_srs_geometry_for_the_sounding_and_the_precoding_links():
+    """The sounding link's layout (one occasion per sub-band, comb offset 1) and the
+    precoding link's per-PRB view are the same geometry: occasion j of the last num_hops
+    sounds sub-band j, the comb sits at its offset, and a PRB's latest occasion is its
+    subcarriers'."""
+    from linksim.data.srs import SRSGeometry
+
+    geo = SRSGeometry(num_subcarriers=48, comb=4, num_hops=4, periodicity_slots=5, history=4, delay_slots=3,
+                      comb_offset=1)
+    mask = geo.mask()
+    assert [int(np.flatnonzero(mask[j])[0]) for j in range(4)] == [1, 13, 25, 37]
+    assert mask.sum(axis=1).tolist() == [3] * 4                       # 12 subcarriers per sub-band, comb 4
+    assert geo.latest_occasion().tolist() == sum(([j] * 12 for j in range(4)), [])
+    assert geo.latest_occasion_of_prbs().tolist() == geo.latest_occasion()[::12].tolist() == [0, 1, 2, 3]
+    assert geo.eval_slot == 3 * 5 + 3 and geo.num_slots == 19
+    kept = SRSGeometry(num_subcarriers=48, comb=4, num_hops=4, periodicity_slots=5, history=2)
+    assert kept.latest_occasion_of_prbs().tolist() == [-1, -1, 0, 1]   # two occasions kept: the first sub-bands unsounded
+    assert kept.srs_subcarriers()[0].tolist() == [0, 4, 8]
+
+
 def test_hold_last_takes_the_latest_occasion_of_each_prb():
-    geo = SRSGeometry.from_section(SRSPrecoding(history=6, num_prb=8, num_hops=4))
+    geo = srs_geometry(SRSPrecoding(history=6, num_prb=8, num_hops=4))
     L, P = geo.history, geo.prb_per_hop
     # value = 100 * occasion + PRB index of the band
     obs = np.zeros([1, L, P, 1, 1], np.complex64)
@@ -318,7 +338,7 @@ def _twins(diffusion: bool):
     from linksim.diffusion.nets.srs_transformer import SRSTransformer
     from linksim.tdd.observation import hold_last_index
 
-    geo = SRSGeometry.from_section(SRSPrecoding(history=6, num_prb=8, num_hops=4))
+    geo = srs_geometry(SRSPrecoding(history=6, num_prb=8, num_hops=4))
     shape = (geo.history, geo.prb_per_hop, geo.num_prb, 2, 4)
     nets = []
     for skip in (None, hold_last_index(geo)):
@@ -388,7 +408,7 @@ def test_prb_history_queries_carry_each_prbs_own_observations_only(tmp_path):
     from linksim.diffusion.nets.srs_transformer import SRSTransformer
     from linksim.tdd.observation import prb_history_index
 
-    geo = SRSGeometry.from_section(SRSPrecoding(history=6, num_prb=8, num_hops=4))
+    geo = srs_geometry(SRSPrecoding(history=6, num_prb=8, num_hops=4))
     rows = prb_history_index(geo)
     assert rows[0] == [4, -1] and rows[4] == [8, 0]   # PRB 4: occasion 4 (newest), then occasion 0
     shape = (geo.history, geo.prb_per_hop, geo.num_prb, 2, 4)

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import tensorflow as tf
 
 from ...config import NoParams
+from ...data.srs import SRSGeometry
 from ...receivers.contract import Estimator, Observation
-from ..channels import SRSGeometry
 from ..observation import hold_last, observation_noise_variance
 
 __all__ = ["SRSContext", "SRSObservation", "SRSReceiver", "NoParams"]
