@@ -59,7 +59,7 @@ from ..errors import UserError
 from ..graph import graph_function
 from ..provenance import now, package_versions
 from ..scenario import Scenario
-from .cache import default_cache_dir, write_cache_file
+from .cache import default_cache_dir, load_or_make, write_cache_file
 from .channel_specs import MIXTURES, PRESETS, Component, resolve_spec  # noqa: F401 (MIXTURES, PRESETS: this module's API)
 
 __all__ = [
@@ -376,15 +376,14 @@ def cached_dataset(spec, num_samples: int, seed: int = 0, cache_dir=None, batch:
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     key = cache_key(spec, num_samples, seed, batch, xla)
     path = cache_dir / f"{_cache_name(spec)}-{key}.npz"
-    if path.is_file():
-        try:
-            ds = ChannelDataset.load(path)
-            ds.meta["cache"] = {"path": str(path), "hit": True}
-            return ds
-        except (OSError, ValueError, KeyError):
-            pass  # damaged file: generate again
-    ds = make_dataset(spec, num_samples, seed, batch=batch, xla=xla, progress=progress)
-    ds.meta["cache_key"] = key
-    ds.save(path)
-    ds.meta["cache"] = {"path": str(path), "hit": False}
+    made = []
+
+    def make():
+        ds = make_dataset(spec, num_samples, seed, batch=batch, xla=xla, progress=progress)
+        ds.meta["cache_key"] = key
+        made.append(ds)
+        return ds
+
+    ds = load_or_make(path, make, ChannelDataset.load, store=lambda p, ds: ds.save(p))
+    ds.meta["cache"] = {"path": str(path), "hit": not made}
     return ds

@@ -8,17 +8,14 @@ randomises the ray coupling and phases of a profile; the cluster angles are the
 profile's). Sionna's CDL powers sum to one, so entries have unit average power; the
 training sets record their measured mean power (``power``).
 
-Training sets and calibration channels are cached in
-:func:`linksim.data.cache.default_cache_dir` as ``.npy`` files keyed by the generator
-settings, the profile, the size and the seed.
+Training sets and calibration channels are kept in linksim's cache
+(:mod:`linksim.data.cache`) as ``.npy`` files keyed by the generator settings, the profile,
+the size and the seed.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
@@ -26,7 +23,7 @@ from sionna.phy import config
 from sionna.phy.channel import cir_to_ofdm_channel
 from sionna.phy.channel.tr38901 import CDL, PanelArray
 
-from ..data.cache import default_cache_dir, write_cache_file
+from ..data.cache import keyed_path, load_or_make
 from ..graph import graph_function
 
 __all__ = ["PROFILES", "NarrowbandCDL", "cached_draws", "training_set"]
@@ -82,21 +79,20 @@ class NarrowbandCDL:
 
 
 def cached_draws(model: NarrowbandCDL, profile: str, num_samples: int, seed: int, cache_dir=None) -> np.ndarray:
-    """``model.draw_many(profile, num_samples, seed)``, kept on disk in
-    :func:`linksim.data.cache.default_cache_dir` (a draw is fixed by its settings, so a
+    """``model.draw_many(profile, num_samples, seed)``, kept in linksim's cache
+    (:mod:`linksim.data.cache`; a draw is fixed by its settings, so a
     later process loads the same numbers instead of tracing Sionna's CDL again)."""
     if profile not in PROFILES:
         raise ValueError(f"unknown CDL profile {profile!r}")
     spec = {"recipe": RECIPE, "profile": profile, "num_samples": int(num_samples), "seed": int(seed), **model.key()}
-    digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
-    path = Path(cache_dir or default_cache_dir()) / f"narrowband-cdl{profile}-{digest}.npy"
-    if path.exists():
+
+    def read(path):
         data = np.load(path, allow_pickle=False)
-        if data.shape == (num_samples, model.num_rx, model.num_tx):
-            return data
-    data = model.draw_many(profile, num_samples, seed)
-    write_cache_file(path, lambda f: np.save(f, data, allow_pickle=False))
-    return data
+        return data if data.shape == (num_samples, model.num_rx, model.num_tx) else None
+
+    return load_or_make(keyed_path(f"narrowband-cdl{profile}", spec, ".npy", cache_dir),
+                        lambda: model.draw_many(profile, num_samples, seed), read,
+                        lambda f, data: np.save(f, data, allow_pickle=False))
 
 
 def training_set(model: NarrowbandCDL, profile: str, num_samples: int, seed: int, cache_dir=None) -> np.ndarray:

@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from ..data.cache import default_cache_dir, write_cache_file
+from ..data.cache import default_cache_dir, load_or_make
 from .pilots import complex_normal
 
 __all__ = ["GaussianSurrogate", "GaussianConsistency", "GaussianEvidence"]
@@ -79,16 +79,14 @@ class GaussianSurrogate:
         digest = hashlib.sha256(repr(cov.shape).encode() + cov.tobytes()).hexdigest()[:24]
         if digest in _SURROGATES:
             return _SURROGATES[digest]
-        path = Path(cache_dir or default_cache_dir()) / f"surrogate-{digest}.npz"
-        out = cls.__new__(cls)
-        try:
+        def read(path):
+            out = cls.__new__(cls)
             with np.load(path, allow_pickle=False) as f:
                 out.lam, out.q = f["lam"], f["q"]
-            if out.lam.shape != cov.shape[:1] or out.q.shape != cov.shape:
-                raise ValueError("cached decomposition of another shape")
-        except (OSError, KeyError, ValueError):
-            out = cls(cov)
-            write_cache_file(path, lambda f: np.savez(f, lam=out.lam, q=out.q))
+            return out if out.lam.shape == cov.shape[:1] and out.q.shape == cov.shape else None
+
+        out = load_or_make(Path(cache_dir or default_cache_dir()) / f"surrogate-{digest}.npz", lambda: cls(cov), read,
+                           lambda f, out: np.savez(f, lam=out.lam, q=out.q))
         out.lam.flags.writeable = out.q.flags.writeable = False   # shared by every receiver that asks
         while len(_SURROGATES) >= 8:
             _SURROGATES.pop(next(iter(_SURROGATES)))

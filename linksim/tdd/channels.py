@@ -13,16 +13,12 @@ F = num_prb, Nu = UE ports, Nb = BS ports.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from pathlib import Path
-
 import numpy as np
 import tensorflow as tf
 from sionna.phy.channel import cir_to_ofdm_channel, gen_single_sector_topology
 from sionna.phy.channel.tr38901 import AntennaArray, UMa
 
-from ..data.cache import default_cache_dir, write_cache_file
+from ..data.cache import keyed_path, load_or_make
 from ..data.srs import SUBCARRIERS_PER_PRB, SRSGeometry
 
 RECIPE = 1  # bump when the way channels are drawn changes (invalidates the cache)
@@ -113,11 +109,11 @@ def channel_set(sec, num_samples: int, seed: int, cache_dir=None) -> tuple[np.nd
     (drawn once per key and seed; a smaller set is the first part of a larger one drawn
     with the same seed only when both are drawn at the same size)."""
     spec = {"recipe": RECIPE, "num_samples": int(num_samples), "seed": int(seed), **sec.channel_key()}
-    digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
-    path = Path(cache_dir or default_cache_dir()) / f"srs-precoding-{digest}.npz"
-    if path.exists():
+
+    def read(path):
         with np.load(path, allow_pickle=False) as f:
             return f["obs"], f["target"]
-    obs, target = SRSChannelSource(sec).draw(num_samples, seed)
-    write_cache_file(path, lambda f: np.savez(f, obs=obs, target=target))
-    return obs, target
+
+    return load_or_make(keyed_path("srs-precoding", spec, ".npz", cache_dir),
+                        lambda: SRSChannelSource(sec).draw(num_samples, seed), read,
+                        lambda f, pair: np.savez(f, obs=pair[0], target=pair[1]))

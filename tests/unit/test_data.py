@@ -315,3 +315,35 @@ def test_observe_normalised_tf_and_rewrite(small):
     a, b = a.numpy(), b.numpy()
     assert np.all(a[mask == 0] == 0) and np.all(b[mask == 0] == 1)
     assert np.allclose(a ** 2 + b ** 2, 1, atol=1e-5)
+
+
+def test_one_cache_reads_remakes_and_writes_atomically(tmp_path):
+    """linksim's one cache (every family's channel draws, fits, decompositions): a file is
+    read when it is there and usable, made again when it is damaged or of another shape,
+    and never left half-written."""
+    from linksim.data.cache import keyed_path, load_or_make
+
+    path = keyed_path("test", {"n": 3}, ".npy", tmp_path)
+    assert path.parent == tmp_path and path.name.startswith("test-") and path != keyed_path("test", {"n": 4}, ".npy", tmp_path)
+    made = []
+
+    def make():
+        made.append(1)
+        return np.arange(3.0)
+
+    def read(p):
+        a = np.load(p, allow_pickle=False)
+        return a if a.shape == (3,) else None
+
+    def write(f, a):
+        np.save(f, a, allow_pickle=False)
+
+    np.testing.assert_array_equal(load_or_make(path, make, read, write), np.arange(3.0))
+    np.testing.assert_array_equal(load_or_make(path, make, read, write), np.arange(3.0))
+    assert len(made) == 1                                                  # the second call read the file
+    np.save(path, np.zeros(5))                                             # another shape: made again
+    load_or_make(path, make, read, write)
+    path.write_bytes(b"not a npy file")                                    # damaged: made again
+    load_or_make(path, make, read, write)
+    assert len(made) == 3 and np.load(path).shape == (3,)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]       # no temporary file left

@@ -3,17 +3,13 @@ that earn their place"), fitted by EM on this link's pooled training channels.""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 import time
-from pathlib import Path
 
 import numpy as np
 from pydantic import Field
 
 from ...config import Strict
-from ...data.cache import default_cache_dir
+from ...data.cache import keyed_path, load_or_make
 from ...diffusion.gmm import GaussianMixturePrior, fit_gmm
 from .linear import LinearGaussianReceiver
 
@@ -37,22 +33,21 @@ class GMMEstimator(LinearGaussianReceiver):
         p, ctx = self.params, self.context
         key = {"samples": {q: ctx.samples[q] for q in ctx.profiles}, "seed": ctx.training_seed,
                "channel": ctx.model.key(), "params": p.model_dump(), "recipe": 1}
-        digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
-        path = Path(default_cache_dir()) / f"narrowband-gmm-{digest}.npz"
         t0 = time.time()
-        if path.exists():
+        fitted = []
+
+        def fit():
+            fitted.append(True)
+            return fit_gmm(ctx.pooled(), p.components, max_rank=p.max_rank, energy_tol=p.energy_tol,
+                           iterations=p.iterations, restarts=p.restarts)
+
+        def read(path):
             with np.load(path, allow_pickle=False) as f:
-                prior = GaussianMixturePrior.from_arrays(dict(f))
-            cached = True
-        else:
-            prior = fit_gmm(ctx.pooled(), p.components, max_rank=p.max_rank, energy_tol=p.energy_tol,
-                            iterations=p.iterations, restarts=p.restarts)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")  # concurrent runs: one tmp each
-            np.savez(tmp, **prior.to_arrays())
-            tmp.replace(path)
-            cached = False
-        self.build_info = {"fit_s": round(time.time() - t0, 2), "cached": cached, "rank": prior.rank,
+                return GaussianMixturePrior.from_arrays(dict(f))
+
+        prior = load_or_make(keyed_path("narrowband-gmm", key, ".npz"), fit, read,
+                             lambda f, prior: np.savez(f, **prior.to_arrays()))
+        self.build_info = {"fit_s": round(time.time() - t0, 2), "cached": not fitted, "rank": prior.rank,
                            "components": prior.num_components}
         covs = np.stack([prior.covariance(k) for k in range(prior.num_components)])
         return covs, prior.weights.astype(np.float64) / prior.weights.sum()
