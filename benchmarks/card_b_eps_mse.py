@@ -25,8 +25,9 @@ from tqdm import tqdm  # noqa: E402
 from linksim.diffusion.checkpoints import read_checkpoint_config, resolve_model, zoo_names  # noqa: E402
 from linksim.narrowband.linear_gaussian import sample_covariance  # noqa: E402
 from linksim.narrowband.network_prior import TASK  # noqa: E402
-from linksim.training.narrowband import (NarrowbandTrainSpec, eps_csv, eps_mse_table,  # noqa: E402
+from linksim.training.narrowband import (NarrowbandTrainSpec, eps_mse_table,  # noqa: E402
                                          training_channels)
+from linksim.training.narrowband_card import eps_csv  # noqa: E402
 
 
 def narrowband_models() -> list[str]:

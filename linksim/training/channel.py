@@ -15,7 +15,6 @@ backbone's ``R x R`` algebra runs once per pattern.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import Path
@@ -25,7 +24,6 @@ import numpy as np
 import tensorflow as tf
 from pydantic import Field, field_validator, model_validator
 
-from .. import __version__
 from ..config import (
     FolderName,
     Strict,
@@ -34,7 +32,7 @@ from ..config import (
     read_yaml,
     validate_model,
 )
-from ..diffusion.checkpoints import ZOO, load_checkpoint, save_checkpoint
+from ..diffusion.checkpoints import load_checkpoint, save_checkpoint
 from ..diffusion.estimate import estimate_channel, to_real
 from ..diffusion.forward import normalize_data
 from ..diffusion.gmm import DATA_SCALE, MixtureDenoiser, fit_gmm
@@ -48,7 +46,9 @@ from ..diffusion.parameterisation import (
 from ..diffusion.schedules import make_schedule
 from ..diffusion.steppers import get_stepper
 from ..errors import UserError, echo
-from ..provenance import atomic_write, git_revision, package_versions
+from ..provenance import atomic_write
+from .channel_card import model_card
+from .loop import export_dir, gradient_step, plot_losses, provenance
 
 
 def _check_stepper(v: str) -> str:
@@ -273,12 +273,11 @@ def _train_step_fn(net, den: Denoiser, optimizer, spec: TrainSpec, rng):
 
     @tf.function(jit_compile=spec.training.xla)
     def update(x, tau, x0_b, goal):
-        with tf.GradientTape() as tape:
+        def loss():
             out, _, _ = den.network_output(x, tau, x0_b if den.backbone is not None else None)
-            loss = tf.reduce_mean(tf.square(out - goal))
-        grads = tape.gradient(loss, net.trainable_variables)
-        optimizer.apply_gradients(zip(grads, net.trainable_variables))
-        return loss
+            return tf.reduce_mean(tf.square(out - goal))
+
+        return gradient_step(optimizer, net, loss)
 
     return lambda h: update(*states(h))
 
@@ -291,7 +290,7 @@ def train(spec: TrainSpec, resume: bool = False, progress: bool = True, source: 
 
     t_start = time.time()
     workdir = Path(spec.workdir or f"results/train/{spec.name}")
-    output = Path(spec.output) if spec.output else ZOO / spec.name
+    output = export_dir(spec)
     workdir.mkdir(parents=True, exist_ok=True)
     data = cached_dataset(spec.data.spec, spec.data.num_samples, spec.data.seed)
     train_set, test_set = data.train_test_split(spec.data.test_fraction, seed=spec.data.seed)
@@ -361,81 +360,13 @@ def train(spec: TrainSpec, resume: bool = False, progress: bool = True, source: 
         "final_loss": round(losses[-1][1], 5) if losses else None,
         "parameters": count_parameters(net), "macs_per_sample": count_macs(net, *shape),
         "measured": measured, "evaluation": spec.evaluation.model_dump(mode="json"),
-        "linksim": __version__, "git_revision": git_revision(), "versions": package_versions(),
+        **provenance(),
     }
     save_checkpoint(output, net, data_shape=shape, prior=prior,
                     extra={**den.get_config(), "data_norm": spec.diffusion.data_norm, "training": info})
     atomic_write(output / "card.md", model_card(info, prior))
-    _plot_loss(workdir, losses)
+    plot_losses(workdir / "loss.png", losses)
     return output
-
-
-def _plot_loss(workdir: Path, losses):
-    if not losses:
-        return
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 3.2))
-    ax.plot([s for s, _ in losses], [l for _, l in losses])
-    ax.set_yscale("log")
-    ax.set_xlabel("step")
-    ax.set_ylabel("loss (EMA)")
-    ax.grid(True, alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(workdir / "loss.png", dpi=120)
-    plt.close(fig)
-
-
-def model_card(info: dict, prior=None) -> str:
-    sp = info["spec"]
-    ev = info["evaluation"]
-    m = info["measured"]
-    snrs = list(m["model"]["nmse_db"])
-    head = "| SNR [dB] | NMSE [dB] | err_var ratio |"
-    rule = "|---|---|---|"
-    if "backbone" in m:
-        head += " backbone alone: NMSE [dB] | err_var ratio |"
-        rule += "---|---|"
-    rows = []
-    for s in snrs:
-        row = f"| {s} | {m['model']['nmse_db'][s]} | {m['model']['err_var_ratio'][s]} |"
-        if "backbone" in m:
-            row += f" {m['backbone']['nmse_db'][s]} | {m['backbone']['err_var_ratio'][s]} |"
-        rows.append(row)
-    if prior is not None:
-        fit = prior.info
-        backbone = (f"Gaussian mixture, {prior.num_components} component(s) on a rank-{prior.rank} subspace "
-                    f"(energy outside {fit.get('energy_outside', 0):.1e}), EM on {fit.get('samples')} training "
-                    f"channels, {fit.get('iterations')} iterations, {info['backbone_fit_s']} s")
-    else:
-        backbone = "none (the network alone)"
-    kind = "identical" if ev["identical"] else "non-identical"
-    start = f"one time per estimate by `{ev['tau_rule']}`" if ev["identical"] else "element-wise times"
-    return f"""# {info['name']}
-
-Diffusion denoiser trained by `linksim train {info['source']}`.
-
-| | |
-|---|---|
-| data | `{json.dumps(info['data']['spec'])}`, shape {tuple(info['data']['shape'])}, {info['data']['train']} train / {info['data']['test']} test samples |
-| backbone | {backbone} |
-| network | MLP-Mixer, profile `{sp['network'].get('profile', 'cpu')}`, {info['parameters']} parameters, {info['macs_per_sample'] / 1e6:.2f} MMAC per sample |
-| diffusion | schedule `{json.dumps(sp['diffusion']['schedule'])}`, {sp['diffusion']['parameterisation']}-prediction, data norm `{sp['diffusion']['data_norm']}`, training pattern `{sp['diffusion']['pattern']}`{' (continuous times)' if sp['diffusion']['continuous'] else ''} |
-| training | {info['steps']} steps, batch {sp['training']['batch_size']} ({sp['training']['groups']} time patterns per batch), Adam lr {sp['training']['learning_rate']} (cosine), final loss {info['final_loss']} |
-| time | {info['wall_s']} s wall on this machine, backbone fit included (2 CPU cores for the cpu profile) |
-| revision | linksim {info['linksim']}, git {info['git_revision']} |
-
-Measured on {ev['num_test']} held-out channels, {kind} diffusion ({start}), point estimate
-`{ev['mode']}`, from a first estimate on every {ev['comb']}th subcarrier of all antennas
-(init `{ev['init']}`) with the given SNR per observed element; err_var ratio = mean
-reported error variance / mean squared error (1 is calibrated):
-
-{head}
-{rule}
-""" + "\n".join(rows) + "\n"
 
 
 load_spec = load_train_spec  # the name linksim train calls

@@ -11,15 +11,21 @@ import keras
 import numpy as np
 import tensorflow as tf
 from pydantic import Field
-from tqdm.auto import tqdm
 
-from .. import __version__
 from ..data.images import image_shape, load_images, load_labels, to_unit
-from ..diffusion.checkpoints import ZOO, save_checkpoint
+from ..diffusion.checkpoints import save_checkpoint
 from ..diffusion.nets.jscc import PROFILES, DigitClassifier
-from ..provenance import atomic_write, git_revision, package_versions
+from ..provenance import atomic_write
 from ..semcom.classifier import correct_count
 from ..semcom.system import DATASET
+from .loop import (
+    cosine_adam,
+    export_dir,
+    gradient_step,
+    provenance,
+    revision_row,
+    run_steps,
+)
 from .semcom import TrainingSettings, _Strict, read_spec
 
 __all__ = ["ClassifierSpec", "load_spec", "train"]
@@ -49,22 +55,23 @@ def train(spec: ClassifierSpec, resume: bool = False, progress: bool = True, sou
     x_train, y_train = to_unit(load_images(DATASET, "train")), load_labels(DATASET, "train")
     x_test, y_test = to_unit(load_images(DATASET, "test")), load_labels(DATASET, "test")
     model = DigitClassifier(10, PROFILES[spec.network]["width"]).build_for(image_shape(DATASET))
-    optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(tr.learning_rate, tr.steps, alpha=0.05))
+    optimizer = cosine_adam(tr.learning_rate, tr.steps)
 
     @tf.function
     def step(x, y):
-        with tf.GradientTape() as tape:
+        def loss():
             logits = model(2.0 * x[..., None] - 1.0, training=True)
-            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits))
-        optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
-        return loss
+            return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits))
+
+        return gradient_step(optimizer, model, loss)
 
     rng = np.random.default_rng(tr.seed)
-    running = None
-    for _ in tqdm(range(tr.steps), desc=f"train {spec.name}", unit="step", disable=not progress, dynamic_ncols=True):
+
+    def batch(_):
         idx = rng.integers(0, len(x_train), tr.batch_size)
-        loss = float(step(tf.constant(x_train[idx]), tf.constant(y_train[idx])))
-        running = loss if running is None else 0.98 * running + 0.02 * loss
+        return tf.constant(x_train[idx]), tf.constant(y_train[idx])
+
+    running = run_steps(step, batch, tr.steps, spec.name, progress).final
     wall = time.time() - t_start
     info = {"name": spec.name, "spec": spec.model_dump(mode="json"), "source": source, "steps": tr.steps,
             "wall_s": round(wall, 1), "final_loss": round(running, 6),
@@ -73,8 +80,8 @@ def train(spec: ClassifierSpec, resume: bool = False, progress: bool = True, sou
             "train_accuracy": round(_accuracy(model, x_train, y_train), 4),
             "majority_accuracy": round(float(np.max(np.bincount(y_test))) / len(y_test), 4),
             "data": {"dataset": DATASET, "train": len(x_train), "test": len(x_test)},
-            "linksim": __version__, "git_revision": git_revision(), "versions": package_versions()}
-    output = Path(spec.output) if spec.output else ZOO / spec.name
+            **provenance()}
+    output = export_dir(spec)
     save_checkpoint(output, model, data_shape=image_shape(DATASET), extra={"training": info})
     atomic_write(output / "card.md", _card(info))
     return output
@@ -92,7 +99,7 @@ Digit classifier of the semantic metric `accuracy`, trained by `linksim train {i
 | network | 4 x (conv 3x3 stride 2, batch norm, ReLU), dense 10 logits; profile `{info['spec']['network']}`, {info['parameters']} parameters |
 | training | {info['steps']} steps, batch {tr['batch_size']}, Adam lr {tr['learning_rate']:g} (cosine), cross-entropy, seed {tr['seed']}, final loss {info['final_loss']} |
 | time | {info['wall_s']} s wall |
-| revision | linksim {info['linksim']}, git {info['git_revision']} |
+{revision_row(info)}
 
 | accuracy | |
 |---|---|

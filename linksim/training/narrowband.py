@@ -29,9 +29,8 @@ import numpy as np
 import tensorflow as tf
 from pydantic import Field, field_validator, model_validator
 
-from .. import __version__
 from ..config import FolderName, Strict, load_yaml_model
-from ..diffusion.checkpoints import ZOO, save_checkpoint
+from ..diffusion.checkpoints import save_checkpoint
 from ..diffusion.nets.film import PROFILES, FiLMDenoiserNet
 from ..diffusion.nets.mixer import count_parameters
 from ..diffusion.schedules import linear_beta_schedule
@@ -41,8 +40,15 @@ from ..narrowband.eps_mse import eps_mse_curve
 from ..narrowband.gaussian_prior import GaussianMatrixPrior
 from ..narrowband.linear_gaussian import sample_covariance
 from ..narrowband.network_prior import TASK, to_complex, to_real
-from ..provenance import atomic_write, git_revision, package_versions
-from .loop import cosine_adam, run_steps
+from ..provenance import atomic_write
+from .loop import (
+    cosine_adam,
+    export_dir,
+    gradient_step,
+    provenance,
+    run_steps,
+)
+from .narrowband_card import eps_csv, model_card
 
 __all__ = ["NarrowbandTrainSpec", "load_spec", "train", "evaluate"]
 
@@ -200,11 +206,7 @@ def _step_fn(net, spec: NarrowbandTrainSpec, optimizer, rng, backbone=None):
         base = 0.0
         if backbone is not None:
             base = to_real(backbone.eps(to_complex(xt), tf.sqrt(ab[:, 0, 0, 0]), tf.sqrt(1.0 - ab[:, 0, 0, 0])))
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(tf.square(base + net(xt, tf.cast(t, tf.float32)) - eps))
-        grads = tape.gradient(loss, net.trainable_variables)
-        optimizer.apply_gradients(zip(grads, net.trainable_variables))
-        return loss
+        return gradient_step(optimizer, net, lambda: tf.reduce_mean(tf.square(base + net(xt, tf.cast(t, tf.float32)) - eps)))
 
     return step
 
@@ -232,13 +234,12 @@ def train(spec: NarrowbandTrainSpec, resume: bool = False, progress: bool = True
     losses = run_steps(step, lambda _: (tf.constant(x[pick.integers(0, len(x), tr.batch_size)]),), tr.steps,
                        spec.name, progress)
     train_s = time.time() - t0
-    output = Path(spec.output) if spec.output else ZOO / spec.name
+    output = export_dir(spec)
     d = spec.diffusion
     info = {"name": spec.name, "spec": spec.model_dump(mode="json"), "source": source, "samples": len(h),
             "held_out": len(h_held), **chosen,
             "data_s": round(data_s, 1), "wall_s": round(train_s, 1), "parameters": count_parameters(net),
-            "final_loss": losses[-1][1] if losses else None, "linksim": __version__,
-            "git_revision": git_revision(), "versions": package_versions()}
+            "final_loss": losses[-1][1] if losses else None, **provenance()}
     extra = {"task": TASK, "parameterisation": "eps", "data_scale": math.sqrt(2.0),
              "schedule": {"kind": "linear_beta", "T": d.T, "beta_start": d.beta_start, "beta_end": d.beta_end},
              "profiles": spec.data.profiles, "fit_samples": {p: n - int(round(spec.data.validation * n))
@@ -259,9 +260,6 @@ def train(spec: NarrowbandTrainSpec, resume: bool = False, progress: bool = True
     atomic_write(output / "eps_mse.csv", eps_csv(info["eps_mse"]))
     return output
 
-
-#: Steps of the noise-prediction table in the card (the whole curve is in eps_mse.csv).
-CARD_STEPS = (1, 2, 5, 10, 20, 50, 100)
 
 
 #: Most held-out channels the residual gate is measured on (evenly spaced over the set, so
@@ -342,74 +340,3 @@ def evaluate(model_dir: Path, spec: NarrowbandTrainSpec, cov: np.ndarray) -> dic
             out[f"CDL-{p}, {snr:g} dB"] = {"gp": nmse(h_gp.numpy(), h.numpy()), "dm": nmse(h_dm.numpy(), h.numpy()),
                                           "lmmse": nmse(h_lm.numpy(), h.numpy())}
     return out
-
-
-def eps_csv(table: dict) -> str:
-    """The whole noise-prediction curves: ``profile,t,model,gaussian`` rows."""
-    lines = ["profile,t,model,gaussian"]
-    for p, c in table.items():
-        lines += [f"{p},{t},{m},{g}" for t, m, g in zip(c["t"], c["model"], c["gaussian"])]
-    return "\n".join(lines) + "\n"
-
-
-def eps_rows(table: dict) -> str:
-    """Markdown rows of the noise-prediction table: per profile, the mean over all steps and
-    the error at :data:`CARD_STEPS` (model / Gaussian optimum)."""
-    rows = []
-    for p, c in table.items():
-        idx = {t: i for i, t in enumerate(c["t"])}
-        cells = [f"{np.mean(c['model']):.4f} / {np.mean(c['gaussian']):.4f}"]
-        cells += [f"{c['model'][idx[t]]:.4f} / {c['gaussian'][idx[t]]:.4f}" for t in CARD_STEPS if t in idx]
-        rows.append(f"| CDL-{p} | " + " | ".join(cells) + " |")
-    return "\n".join(rows)
-
-
-def model_card(info: dict) -> str:
-    sp = info["spec"]
-    ev = sp["evaluation"]
-    rows = "\n".join(f"| {k} | {v.get('gp', 'n/a')} | {v['dm']} | {v['lmmse']} |" for k, v in info["measured"].items())
-    data = ", ".join(f"CDL-{p}: {n}" for p, n in sp["data"]["profiles"].items())
-    ch = sp["channel"]
-    net = sp["network"]
-    chosen = " chosen on the held-out channels"
-    shrink = info.get("shrinkage", net.get("shrinkage", 0.0))
-    backbone = (f"; Gaussian backbone (the fit of the {info['samples']} fitting channels, "
-                f"energy tolerance {info.get('energy_tol', net['energy_tol']):g}"
-                f"{chosen if net['energy_tol'] is None else ''}"
-                + (f", shrunk towards the scaled identity by {shrink:g}{chosen if net.get('shrinkage', 0.0) is None else ''}"
-                   if shrink or net.get("shrinkage", 0.0) is None else "")
-                + ") plus the network's residual" if net.get("backbone") == "gaussian" else "")
-    held = (f"; {info['held_out']} more held out to gate the residual per step" if info.get("held_out") else "")
-    eps = info.get("eps_mse")
-    eps_text = ""
-    if eps:
-        steps = [t for t in CARD_STEPS if t <= sp["diffusion"]["T"]]
-        eps_text = """
-Noise-prediction error (mean squared error per real entry; model / exact Gaussian denoiser
-of the same training channels, the bound) on 256 fresh channels per profile: the mean over
-all T steps and at single steps t (the whole curve: `eps_mse.csv`).
-
-| profile | mean over t | """ + " | ".join(f"t = {t}" for t in steps) + """ |
-|---|---|""" + "---|" * len(steps) + "\n" + eps_rows(eps) + "\n"
-    return f"""# {info['name']}
-
-Narrowband diffusion prior (Card B) trained by `linksim train {info['source']}`.
-
-| | |
-|---|---|
-| model | DDPM, eps-prediction, linear beta {sp['diffusion']['beta_start']}..{sp['diffusion']['beta_end']}, T = {sp['diffusion']['T']} |
-| network | Card B's FiLM CNN (`FiLMDenoiserNet`), profile `{net['profile']}`, {info['parameters']} parameters{backbone} |
-| data | {info['samples']} channels ({data}; seed {sp['data']['seed']}){held}, {ch['num_rx']} x {ch['num_tx']} ULAs, {ch['carrier_frequency_ghz']} GHz, {ch['delay_spread_ns']} ns, {ch['doppler_hz']} Hz, first subcarrier ({info['data_s']} s to draw or load) |
-| training | {sp['training']['steps']} steps, batch {sp['training']['batch_size']}, Adam lr {sp['training']['learning_rate']} (cosine), final loss {info['final_loss']} |
-| time | {info['wall_s']} s wall on this machine (data included), evaluation {info['eval_s']} s |
-| revision | linksim {info['linksim']}, git {info['git_revision']} |
-{eps_text}
-NMSE [dB] on {ev['num_channels']} fresh channels per row, pilot density {ev['pilot_density']}
-(QPSK pilots): the receivers' sampler (Gaussian-posterior data consistency with the
-backbone's covariance, its conditional-mean chain), Card B's sampler as published (uninformative-prior likelihood,
-zeta = 1, all T steps), and LMMSE with the sample covariance of the same training channels.
-
-| profile, SNR | default sampler | Card B's sampler | LMMSE (sample covariance) |
-|---|---|---|---|
-{rows}
-"""

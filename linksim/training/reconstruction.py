@@ -28,17 +28,23 @@ import numpy as np
 import tensorflow as tf
 from pydantic import Field, model_validator
 
-from .. import __version__
 from ..config import FolderName, Strict, apply_overrides, read_yaml, validate_model
-from ..diffusion.checkpoints import ZOO, save_checkpoint
+from ..diffusion.checkpoints import save_checkpoint
 from ..diffusion.nets.image import PROFILES, ImageDenoiserNet
 from ..diffusion.nets.mixer import count_parameters
 from ..diffusion.parameterisation import target
 from ..diffusion.schedules import make_schedule
 from ..errors import UserError
-from ..provenance import atomic_write, git_revision, package_versions
+from ..provenance import atomic_write
 from ..scenario import load_scenario, with_value
-from .loop import cosine_adam, run_steps
+from .loop import (
+    cosine_adam,
+    export_dir,
+    gradient_step,
+    provenance,
+    revision_row,
+    run_steps,
+)
 
 TASKS = {"ddpm": "reconstruction-ddpm", "regressor": "reconstruction-regressor"}
 
@@ -193,11 +199,7 @@ def _step_fn(net, spec, optimizer, rng):
             goal = target(x, eps, alpha, beta, "eps")
         else:  # residual: the network learns the correction to the received image
             tau, xt, goal = tf.zeros([b]), x, x - cond
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(tf.square(net(xt, tau, cond) - goal))
-        grads = tape.gradient(loss, net.trainable_variables)
-        optimizer.apply_gradients(zip(grads, net.trainable_variables))
-        return loss
+        return gradient_step(optimizer, net, lambda: tf.reduce_mean(tf.square(net(xt, tau, cond) - goal)))
 
     return step
 
@@ -223,11 +225,11 @@ def train(spec: ReconstructionTrainSpec, resume: bool = False, progress: bool = 
 
     losses = run_steps(step, batch, tr.steps, spec.name, progress)
     train_s = time.time() - t0
-    output = Path(spec.output) if spec.output else ZOO / spec.name
+    output = export_dir(spec)
     info = {"name": spec.name, "task": spec.task, "spec": spec.model_dump(mode="json"), "source": source,
             "pairs": len(x_clean), "pairs_s": round(pairs_s, 1), "wall_s": round(train_s, 1),
             "parameters": count_parameters(net), "final_loss": losses[-1][1] if losses else None,
-            "linksim": __version__, "git_revision": git_revision(), "versions": package_versions()}
+            **provenance()}
     extra = {"task": TASKS[spec.task], "schedule": schedule_config(spec), "parameterisation": "eps", "training": info}
     save_checkpoint(output, net, data_shape=shape, extra=extra)
     info["measured"] = evaluate(output, spec)
@@ -286,7 +288,7 @@ Image reconstruction stage trained by `linksim train {info['source']}`.
 | data | {info['pairs']} (clean, received) pairs of the digits train split from the link of `{Path(sp['data']['scenario']).name}` at code rates {sp['data']['coderates']}, SNR uniform in {sp['data']['snr_db']} dB ({info['pairs_s']} s) |
 | training | {sp['training']['steps']} steps, batch {sp['training']['batch_size']}, Adam lr {sp['training']['learning_rate']} (cosine), final loss {info['final_loss']} |
 | time | {info['wall_s']} s wall on this machine (pairs included; 2 CPU cores for the cpu profile) |
-| revision | linksim {info['linksim']}, git {info['git_revision']} |
+{revision_row(info)}
 
 PSNR [dB] of the test split through the same link (at least {sp['evaluation']['num_images']} images per row):
 

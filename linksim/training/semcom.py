@@ -24,14 +24,20 @@ import numpy as np
 import tensorflow as tf
 from pydantic import ConfigDict, Field, model_validator
 
-from .. import __version__
 from ..config import Strict
 from ..data.images import TEST_SIZE, image_shape, load_images, to_unit
-from ..diffusion.checkpoints import ZOO
-from ..provenance import atomic_write, git_revision, package_versions
+from ..provenance import atomic_write
 from ..semcom.files import save_system
 from ..semcom.system import DATASET, SemanticSystem, default_schedule
 from ..sums import image_stats
+from .loop import (
+    cosine_adam,
+    export_dir,
+    gradient_step,
+    provenance,
+    revision_row,
+    run_steps,
+)
 
 __all__ = ["SemcomTrainSpec", "DiffusionSettings", "TrainingSettings", "EvaluationSettings",
            "load_semcom_spec", "train_semcom", "train_step_fn", "evaluate", "condition_check", "image_sums", "model_card",
@@ -253,11 +259,7 @@ def train_step_fn(system: SemanticSystem, optimizer, spec: SemcomTrainSpec, rng:
     @tf.function
     def step(x):
         snr = rng.uniform(tf.shape(x)[1:2], lo, hi)
-        with tf.GradientTape() as tape:
-            loss = system.training_loss(x, snr, spec.fading, rng, spec.beta_kl)
-        grads = tape.gradient(loss, variables)
-        optimizer.apply_gradients(zip(grads, variables))
-        return loss
+        return gradient_step(optimizer, variables, lambda: system.training_loss(x, snr, spec.fading, rng, spec.beta_kl))
 
     return step
 
@@ -278,29 +280,22 @@ def train_semcom(spec: SemcomTrainSpec, progress: bool = True, source: str = "")
     Same spec and seed give the same weights on one machine (seeded initialisation,
     batches and channel draws).
     """
-    from tqdm.auto import tqdm
-
     t_start = time.time()
     tr = spec.training
-    output = Path(spec.output) if spec.output else ZOO / spec.name
+    output = export_dir(spec)
     system = build_system(spec)
     x_train = to_unit(load_images(DATASET, "train"))
     x_test = to_unit(load_images(DATASET, "test"))[: spec.evaluation.num_test]
-    lr = keras.optimizers.schedules.CosineDecay(tr.learning_rate, tr.steps, alpha=0.05)
-    optimizer = keras.optimizers.Adam(lr)
+    optimizer = cosine_adam(tr.learning_rate, tr.steps)
     optimizer.build(system.trainable_variables)
     step = train_step_fn(system, optimizer, spec, tf.random.Generator.from_seed(tr.seed))
     data_rng = np.random.default_rng(tr.seed)
-    bar = tqdm(total=tr.steps, desc=f"train {spec.name}", unit="step", disable=not progress, dynamic_ncols=True)
-    running, t_loop = None, time.time()
-    for i in range(tr.steps):
-        idx = data_rng.integers(0, len(x_train), (spec.users, tr.batch_size))
-        loss = float(step(tf.constant(x_train[idx])))
-        running = loss if running is None else 0.98 * running + 0.02 * loss
-        bar.update(1)
-        if (i + 1) % 25 == 0:
-            bar.set_postfix(loss=f"{running:.4f}", refresh=False)
-    bar.close()
+
+    def batch(_):
+        return (tf.constant(x_train[data_rng.integers(0, len(x_train), (spec.users, tr.batch_size))]),)
+
+    t_loop = time.time()
+    running = run_steps(step, batch, tr.steps, spec.name, progress, every=25).final
     train_s = time.time() - t_start
     step_s = (time.time() - t_loop) / tr.steps
     t_eval = time.time()
@@ -315,7 +310,7 @@ def train_semcom(spec: SemcomTrainSpec, progress: bool = True, source: str = "")
         "wall_s": round(train_s, 1), "step_s": round(step_s, 4), "eval_s": round(time.time() - t_eval, 1),
         "final_loss": round(running, 6), "parameters": system.count_parameters(), "measured": measured,
         "condition_check": guard,
-        "linksim": __version__, "git_revision": git_revision(), "versions": package_versions(),
+        **provenance(),
     }
     save_system(system, output, card_info=info)
     atomic_write(output / "card.md", model_card(info))
@@ -348,7 +343,7 @@ Semantic communication (deep JSCC) system trained by `linksim train {info['sourc
 | networks | profile `{sp['network']}`, {params['total']} parameters ({nets}) |
 | training | {info['steps']} steps, batch {tr['batch_size']} per user, Adam lr {tr['learning_rate']:g} (cosine), seed {tr['seed']}, final loss {info['final_loss']} |
 | time | {info['wall_s']} s wall ({info['step_s'] * 1e3:.1f} ms per step), evaluation {info['eval_s']} s |
-| revision | linksim {info['linksim']}, git {info['git_revision']} |
+{revision_row(info)}
 
 Measured on the {data['test']} test images{' (both users pooled)' if sp['users'] == 2 else ''}: PSNR = 10 log10(1 / MSE)
 with the MSE over all pixels in [0, 1], mean SSIM per image (7x7 Gaussian window, sigma 1.5):

@@ -18,16 +18,22 @@ import numpy as np
 import tensorflow as tf
 from pydantic import Field
 
-from .. import __version__
 from ..config import FolderName, Strict, load_yaml_model
-from ..diffusion.checkpoints import ZOO, save_checkpoint
+from ..diffusion.checkpoints import save_checkpoint
 from ..diffusion.nets.srs_transformer import PROFILES, SRSTransformer, count_parameters
-from ..provenance import atomic_write, git_revision, package_versions
+from ..provenance import atomic_write, git_revision
 from ..tdd.channels import channel_set, data_shape, srs_geometry
 from ..tdd.config import SRSPrecoding
 from ..tdd.models import LOSSES
 from ..tdd.observation import hold_last_index, observe, prb_history_index
-from .loop import cosine_adam, run_steps
+from .loop import (
+    cosine_adam,
+    export_dir,
+    gradient_step,
+    provenance,
+    revision_row,
+    run_steps,
+)
 
 TASK = "srs_precoding"
 
@@ -162,12 +168,8 @@ def _step_fn(net, spec: SRSTrainSpec, optimizer, rng):
         no = tf.pow(10.0, -snr / 10.0) * comb / 12.0
         shape = tf.shape(obs_clean)
         noise = tf.complex(rng.normal(shape), rng.normal(shape)) * tf.cast(tf.sqrt(no / 2.0), tf.complex64)[:, None, None, None, None]
-        with tf.GradientTape() as tape:
-            loss = loss_fn(net, obs_clean + noise, snr, h, rng, **extra)
-        grads = tape.gradient(loss, net.trainable_variables)
-        # the null token only has a gradient in the DM (condition dropout)
-        optimizer.apply_gradients([(g, v) for g, v in zip(grads, net.trainable_variables) if g is not None])
-        return loss
+        # (the null token only has a gradient in the DM: condition dropout)
+        return gradient_step(optimizer, net, lambda: loss_fn(net, obs_clean + noise, snr, h, rng, **extra))
 
     return step
 
@@ -175,7 +177,7 @@ def _step_fn(net, spec: SRSTrainSpec, optimizer, rng):
 def train(spec: SRSTrainSpec, resume: bool = False, progress: bool = True, source: str = "") -> Path:
     """Draw (or load) the channels, train, measure and export; returns the folder."""
     t0 = time.time()
-    revision = git_revision()   # of the code that trains (a parallel run may write tracked zoo files meanwhile)
+    prov = provenance()   # of the code that trains (a parallel run may write tracked zoo files meanwhile)
     (obs, target), test = split(spec)
     data_s = time.time() - t0
     tr = spec.training
@@ -195,12 +197,12 @@ def train(spec: SRSTrainSpec, resume: bool = False, progress: bool = True, sourc
 
     losses = run_steps(step, batch, tr.steps, spec.name, progress)
     train_s = time.time() - t0
-    output = Path(spec.output) if spec.output else ZOO / spec.name
+    output = export_dir(spec)
     info = {"name": spec.name, "model": spec.model, "spec": spec.model_dump(mode="json"), "source": source,
             "samples": len(obs), "test_samples": len(test[0]), "data_s": round(data_s, 1), "wall_s": round(train_s, 1),
             "parameters": count_parameters(net), "final_loss": losses[-1][1] if losses else None,
             "first_loss": losses[0][1] if losses else None,
-            "linksim": __version__, "git_revision": revision, "versions": package_versions(),
+            **prov,
             "threads": tf.config.threading.get_intra_op_parallelism_threads(), "init_copied": copied}
     extra = {"task": TASK, "model": spec.model, "channel": spec.channel.channel_key(),
              "streams": spec.channel.streams, "diffusion": spec.diffusion.model_dump(), "training": info}
@@ -220,7 +222,7 @@ def remeasure(spec: SRSTrainSpec) -> Path:
     records the revision of the re-measurement."""
     from ..diffusion.checkpoints import load_checkpoint
 
-    output = Path(spec.output) if spec.output else ZOO / spec.name
+    output = export_dir(spec)
     net, cfg = load_checkpoint(output, data_shape(spec.channel))
     info = dict(cfg["training"])
     _, test = split(spec)
@@ -303,7 +305,7 @@ Card C estimator `{info['model']}` trained by `linksim train {info['source']}`.
 | data | {info['samples']} training + {info['test_samples']} test realisations (seed {sp['data']['seed']}); UMa, {ch['carrier_frequency_ghz']} GHz, {ch['subcarrier_spacing_khz']} kHz, {ch['num_prb']} PRB, {ch['num_hops']} hops, comb {ch['comb']}, SRS every {ch['periodicity_slots']} slots, L = {ch['history']}, precoding {ch['delay_slots']} slots after the last SRS; BS {2 * ch['bs_rows'] * ch['bs_cols']} ports, UE {2 * ch['ue_cols']} ports; UE speed {speed} km/h ({info['data_s']} s to draw or load) |
 | training | {sp['training']['steps']} steps, batch {sp['training']['batch_size']}, Adam lr {sp['training']['learning_rate']} (cosine), uplink SNR uniform in {list(sp['training']['snr_db'])} dB, final loss {info['final_loss']} |
 | time | {info['wall_s']} s wall on this machine (data included; {info['threads'] or 'all'} TF threads), evaluation {info['eval_s']} s |
-| revision | linksim {info['linksim']}, git {info['git_revision']}{remeasured} |
+{revision_row(info, remeasured)}
 
 Measured on {ev['num_channels']} held-out realisations per row (uplink SNR; downlink SNR
 = uplink + {ch['dl_snr_offset_db']} dB; {ch['streams']} streams, equal power). NMSE and GCS

@@ -14,7 +14,7 @@ from linksim.diffusion.parameterisation import from_x0
 from linksim.errors import UserError
 from linksim.semcom.files import load_system, save_system
 from linksim.semcom.system import SemanticSystem
-from linksim.training import semcom as semcom_training
+from linksim.training import loop as training_loop
 from linksim.training.semcom import (
     SemcomTrainSpec,
     build_system,
@@ -154,7 +154,7 @@ def test_spec_k_or_cbr():
 
 
 def test_tiny_training_lowers_the_test_mse(tmp_path, monkeypatch):
-    monkeypatch.setattr(semcom_training, "git_revision", lambda: "test")
+    monkeypatch.setattr(training_loop, "git_revision", lambda: "test")
     spec = SemcomTrainSpec(name="tiny", system="ae", k=K, output=str(tmp_path / "tiny"),
                            training={"steps": 60, "batch_size": 64, "learning_rate": 3e-3, "seed": 3},
                            evaluation={"snr_db": [10.0], "num_test": 128})
