@@ -141,7 +141,7 @@ class Link:
         """Noise variance per resource element for an SNR or an Eb/N0 (exactly one)."""
         if (snr_db is None) == (ebno_db is None):
             raise UserError("give exactly one of snr_db, ebno_db")
-        if ebno_db is not None and self.scenario.link.mode == "sounding":
+        if ebno_db is not None and not self.scenario.carries_bits:
             raise UserError("Eb/N0 needs coded information bits: use snr_db for a sounding link")
         return self.block.noise_variance(*(("snr_db", snr_db) if snr_db is not None else ("ebno_db", ebno_db)))
 

@@ -84,7 +84,7 @@ def _point_done(accs: dict, s: Scenario) -> bool:
     if any(a.batches >= s.sweep.max_batches for a in accs.values()):
         return True
     target = s.sweep.target_block_errors
-    if target is None or s.link.mode in ("sounding", "semantic", "narrowband", "srs_precoding"):
+    if target is None or not s.carries_bits:
         return False
     key = "block_errors" if s.is_coded else "bit_errors"
     return all(a.sums[key] >= target for a in accs.values())

@@ -38,7 +38,7 @@ from .config import (
 )
 from .data.masks import read_mask
 from .errors import UserError, allowed, clip, did_you_mean, echo
-from .links.registry import receiver_family, receiver_table
+from .links.registry import family, receiver_family, receiver_table
 from .metrics import METRICS
 from .narrowband.config import Narrowband
 from .narrowband.config import check as check_narrowband
@@ -187,15 +187,30 @@ class Scenario(Strict):
     def output_dir(self) -> Path:
         return Path(self.output) if self.output else Path("results") / self.name
 
+    # ``link.mode`` names one of two things: a link family (narrowband, srs_precoding,
+    # semantic) or, in the OFDM family, what the slot carries (codeword, tb, uncoded: the
+    # coding axis; sounding: pilots only). Code reads the two axes here, not the mode.
+    @property
+    def family(self) -> str:
+        """The link family that runs the scenario (:func:`linksim.links.registry.family`)."""
+        return family(self.link.mode)
+
+    @property
+    def carries_bits(self) -> bool:
+        """Whether the link sends information bits (bit and block errors, Eb/N0): the OFDM
+        data modes codeword, tb and uncoded."""
+        return self.link.mode in ("codeword", "tb", "uncoded")
+
     @property
     def is_coded(self) -> bool:
+        """Whether the bits are LDPC-coded (codeword, tb): blocks and block errors."""
         return self.link.mode in ("codeword", "tb")
 
     @property
     def row_labels(self) -> list[str]:
         """The ``receiver`` column of metrics.csv: the receivers' labels, or
         ``receiver/stage`` for every receiver and reconstruction stage."""
-        if self.link.mode == "semantic":
+        if self.family == "semantic":
             return [x.display for x in self.semantic.systems]
         if not self.reconstruction:
             return [r.display for r in self.receivers]
@@ -217,17 +232,12 @@ def _check_consistency(s: Scenario) -> None:
     if rt.executor == "ray" and rt.device == "gpu" and not rt.gpus_per_worker:
         raise UserError("ray workers see GPUs only when they ask for them: set runtime.gpus_per_worker > 0, "
                         "or runtime.device: auto or cpu", field="runtime.device")
-    link = s.link
-    if link.mode == "semantic":
-        check_semantic(s)
-        return
-    if link.mode == "narrowband":
-        check_narrowband(s)
-        return
-    if link.mode == "srs_precoding":
-        check_srs_precoding(s)
-        return
-    check_ofdm(s)
+    FAMILY_RULES[s.family](s)
+
+
+#: The cross-field rules of each link family (each in the family's config module).
+FAMILY_RULES = {"ofdm": check_ofdm, "narrowband": check_narrowband, "srs_precoding": check_srs_precoding,
+                "semantic": check_semantic}
 
 
 # --------------------------------------------------------------------------- validation
