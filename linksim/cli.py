@@ -98,7 +98,7 @@ def _image_examples(s, run_path: Path) -> list[Path]:
     reconstructed images at the first, middle and last swept noise value (at the
     scenario's own values when a structural key is swept)."""
     from .links.registry import build_link
-    from .runner import _noise
+    from .runner import noise_setting
 
     if s.source.type == "bits" or s.link.ofdm:
         return []
@@ -108,9 +108,9 @@ def _image_examples(s, run_path: Path) -> list[Path]:
     link = build_link(s)
     vals = s.sweep.values
     if s.sweep.key not in ("snr_db", "ebno_db"):  # a structural sweep: the scenario's value, its noise level
-        vals = [_noise(s, vals[0])[1]]
+        vals = [noise_setting(s, vals[0])[1]]
     picks = sorted({vals[0], vals[len(vals) // 2], vals[-1]}, key=vals.index)
-    examples = example_images(link, _noise(s, s.sweep.values[0])[0], picks, seed=s.seed)
+    examples = example_images(link, noise_setting(s, s.sweep.values[0])[0], picks, seed=s.seed)
     return [image_grid(examples, run_path / "figures" / "examples.png", s.sweep.key)]
 
 

@@ -18,7 +18,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 from . import strict_yaml
 from .errors import UserError, allowed, clip, did_you_mean, echo
 
-__all__ = ["Strict", "NoParams", "MAX_NAME", "FolderName", "plain_folder_name", "split_path", "set_dotted",
+__all__ = ["Strict", "StrictTyped", "NoParams", "MAX_NAME", "FolderName", "plain_folder_name", "split_path", "set_dotted",
            "get_dotted", "parse_override", "loc_to_path", "pydantic_problem", "pydantic_problems",
            "override_source", "problems_error", "validate_model", "resolve_path", "read_yaml",
            "load_yaml_model", "apply_overrides"]
@@ -30,6 +30,12 @@ class Strict(BaseModel):
     """A pydantic model that refuses unknown keys."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class StrictTyped(Strict):
+    """Strict keys and strict types (no coercion of a string to a number)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class NoParams(Strict):

@@ -12,12 +12,12 @@ from pathlib import Path
 import tensorflow as tf
 from tqdm.auto import tqdm
 
+from .errors import UserError, echo
 from .executors import Work, batch_seed, make_executor
 from .metrics import Accumulator, columns
 from .provenance import git_revision, now, package_versions
 from .results import RunDir
 from .scenario import NOISE_KEYS, Scenario, with_value
-from .errors import UserError, echo
 
 QUICK_MAX_BATCHES = 2
 QUICK_BATCH_SIZE = 16
@@ -71,7 +71,9 @@ class RunResult:
     skipped: list = field(default_factory=list)
 
 
-def _noise(s: Scenario, value: float) -> tuple[str, float]:
+def noise_setting(s: Scenario, value: float) -> tuple[str, float]:
+    """The noise key (``snr_db`` or ``ebno_db``) and its value at the swept ``value``: the
+    swept value itself when the sweep is over a noise key, else the scenario's fixed one."""
     if s.sweep.key in NOISE_KEYS:
         return s.sweep.key, value
     if s.sweep.ebno_db is not None:
@@ -154,7 +156,7 @@ def _saved_points(meta: dict, key: str, labels: list[str]) -> dict:
 
 def _work(s: Scenario, value: float, scenario_file: str | None) -> "Work":
     paths = [str(Path(scenario_file).resolve().parent)] if scenario_file else []
-    return Work(scenario=s.resolved(), noise=_noise(s, value), seed_of=(s.seed, value),
+    return Work(scenario=s.resolved(), noise=noise_setting(s, value), seed_of=(s.seed, value),
                 batch_size=s.sweep.batch_size, paths=tuple(paths + [os.getcwd()]))
 
 

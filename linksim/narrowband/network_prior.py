@@ -21,6 +21,8 @@ import numpy as np
 import tensorflow as tf
 
 from ..diffusion.checkpoints import load_checkpoint, load_prior, resolve_model
+from ..diffusion.estimate import to_complex as stacked_complex
+from ..diffusion.estimate import to_real as stacked_real
 from ..diffusion.schedules import linear_beta_schedule
 from ..errors import UserError, echo
 from ..graph import graph_function
@@ -34,13 +36,12 @@ TASK = "narrowband-dm"
 
 def to_real(h):
     """[..., Nr, Nt] complex -> [..., Nr, Nt, 2] real, times ``DATA_SCALE``."""
-    return DATA_SCALE * tf.stack([tf.math.real(h), tf.math.imag(h)], axis=-1)
+    return DATA_SCALE * stacked_real(h)
 
 
 def to_complex(x, dtype=tf.complex64):
     """Inverse of :func:`to_real`."""
-    x = tf.cast(x, dtype.real_dtype) / DATA_SCALE
-    return tf.complex(x[..., 0], x[..., 1])
+    return stacked_complex(tf.cast(x, dtype.real_dtype) / DATA_SCALE)
 
 
 class NetworkPrior:

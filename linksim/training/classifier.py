@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 from pydantic import Field
 
+from ..config import StrictTyped
 from ..data.images import image_shape, load_images, load_labels, to_unit
 from ..diffusion.checkpoints import save_checkpoint
 from ..diffusion.nets.jscc import PROFILES, DigitClassifier
@@ -26,12 +27,12 @@ from .loop import (
     revision_row,
     run_steps,
 )
-from .semcom import TrainingSettings, _Strict, read_spec
+from .semcom import TrainingSettings, read_spec
 
 __all__ = ["ClassifierSpec", "load_spec", "train"]
 
 
-class ClassifierSpec(_Strict):
+class ClassifierSpec(StrictTyped):
     """What to train: ``linksim train scenarios/train/digits_classifier_cpu.yaml``."""
 
     kind: Literal["classifier"] = "classifier"

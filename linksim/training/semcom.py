@@ -22,9 +22,9 @@ from typing import Literal, Optional
 import keras
 import numpy as np
 import tensorflow as tf
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from ..config import Strict
+from ..config import StrictTyped
 from ..data.images import TEST_SIZE, image_shape, load_images, to_unit
 from ..provenance import atomic_write
 from ..semcom.files import save_system
@@ -46,13 +46,7 @@ __all__ = ["SemcomTrainSpec", "DiffusionSettings", "TrainingSettings", "Evaluati
 EVAL_BATCH = 512
 
 
-class _Strict(Strict):
-    """Strict keys and strict types (no coercion of a string to a number)."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class DiffusionSettings(_Strict):
+class DiffusionSettings(StrictTyped):
     T: int = Field(200, ge=2, le=10000, description="Diffusion steps of training (largest time).")
     schedule: Literal["linear_beta"] = Field(
         "linear_beta", description="DDPM linear betas, rescaled to T: beta from 0.1/T to 20/T (alpha(T) ~ 0.0055).")
@@ -65,20 +59,20 @@ class DiffusionSettings(_Strict):
                          "error weighted by alpha^2/beta^2, so the latent gets almost no gradient at large tau), v or x0.")
 
 
-class TrainingSettings(_Strict):
+class TrainingSettings(StrictTyped):
     steps: int = Field(3000, ge=1)
     batch_size: int = Field(128, ge=1, description="Images per user and step.")
     learning_rate: float = Field(1e-3, gt=0, le=1, description="Adam's initial rate (cosine decay to 5 %).")
     seed: int = Field(0, ge=0, description="Seeds the weights, the batches and the channel draws.")
 
 
-class EvaluationSettings(_Strict):
+class EvaluationSettings(StrictTyped):
     snr_db: list[float] = Field(default_factory=lambda: [0.0, 5.0, 10.0, 15.0, 20.0], min_length=1)
     num_test: int = Field(TEST_SIZE, ge=1, le=TEST_SIZE, description="Test images (of the test split).")
     seed: int = Field(1, ge=0, description="Seeds the channel and sampler draws of the evaluation.")
 
 
-class SemcomTrainSpec(_Strict):
+class SemcomTrainSpec(StrictTyped):
     """What to train (see the module docstring). Give exactly one of ``k`` and ``cbr``."""
 
     kind: Literal["semcom"] = "semcom"
