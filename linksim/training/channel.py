@@ -47,8 +47,8 @@ from ..diffusion.schedules import make_schedule
 from ..diffusion.steppers import get_stepper
 from ..errors import UserError, echo
 from ..provenance import atomic_write
+from . import loop
 from .channel_card import model_card
-from .loop import export_dir, gradient_step, plot_losses, provenance
 
 
 def _check_stepper(v: str) -> str:
@@ -277,7 +277,7 @@ def _train_step_fn(net, den: Denoiser, optimizer, spec: TrainSpec, rng):
             out, _, _ = den.network_output(x, tau, x0_b if den.backbone is not None else None)
             return tf.reduce_mean(tf.square(out - goal))
 
-        return gradient_step(optimizer, net, loss)
+        return loop.gradient_step(optimizer, net, loss)
 
     return lambda h: update(*states(h))
 
@@ -290,7 +290,7 @@ def train(spec: TrainSpec, resume: bool = False, progress: bool = True, source: 
 
     t_start = time.time()
     workdir = Path(spec.workdir or f"results/train/{spec.name}")
-    output = export_dir(spec)
+    output = loop.export_dir(spec)
     workdir.mkdir(parents=True, exist_ok=True)
     data = cached_dataset(spec.data.spec, spec.data.num_samples, spec.data.seed)
     train_set, test_set = data.train_test_split(spec.data.test_fraction, seed=spec.data.seed)
@@ -360,12 +360,12 @@ def train(spec: TrainSpec, resume: bool = False, progress: bool = True, source: 
         "final_loss": round(losses[-1][1], 5) if losses else None,
         "parameters": count_parameters(net), "macs_per_sample": count_macs(net, *shape),
         "measured": measured, "evaluation": spec.evaluation.model_dump(mode="json"),
-        **provenance(),
+        **loop.provenance(),
     }
     save_checkpoint(output, net, data_shape=shape, prior=prior,
                     extra={**den.get_config(), "data_norm": spec.diffusion.data_norm, "training": info})
     atomic_write(output / "card.md", model_card(info, prior))
-    plot_losses(workdir / "loss.png", losses)
+    loop.plot_losses(workdir / "loss.png", losses)
     return output
 
 

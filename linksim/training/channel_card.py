@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from .loop import revision_row
+from . import loop
 
 __all__ = ["model_card"]
 
@@ -46,7 +46,7 @@ Diffusion denoiser trained by `linksim train {info['source']}`.
 | diffusion | schedule `{json.dumps(sp['diffusion']['schedule'])}`, {sp['diffusion']['parameterisation']}-prediction, data norm `{sp['diffusion']['data_norm']}`, training pattern `{sp['diffusion']['pattern']}`{' (continuous times)' if sp['diffusion']['continuous'] else ''} |
 | training | {info['steps']} steps, batch {sp['training']['batch_size']} ({sp['training']['groups']} time patterns per batch), Adam lr {sp['training']['learning_rate']} (cosine), final loss {info['final_loss']} |
 | time | {info['wall_s']} s wall on this machine, backbone fit included (2 CPU cores for the cpu profile) |
-{revision_row(info)}
+{loop.revision_row(info)}
 
 Measured on {ev['num_test']} held-out channels, {kind} diffusion ({start}), point estimate
 `{ev['mode']}`, from a first estimate on every {ev['comb']}th subcarrier of all antennas

@@ -19,14 +19,7 @@ from ..diffusion.nets.jscc import PROFILES, DigitClassifier
 from ..provenance import atomic_write
 from ..semcom.classifier import correct_count
 from ..semcom.system import DATASET
-from .loop import (
-    cosine_adam,
-    export_dir,
-    gradient_step,
-    provenance,
-    revision_row,
-    run_steps,
-)
+from . import loop
 from .semcom import TrainingSettings, read_spec
 
 __all__ = ["ClassifierSpec", "load_spec", "train"]
@@ -56,7 +49,7 @@ def train(spec: ClassifierSpec, resume: bool = False, progress: bool = True, sou
     x_train, y_train = to_unit(load_images(DATASET, "train")), load_labels(DATASET, "train")
     x_test, y_test = to_unit(load_images(DATASET, "test")), load_labels(DATASET, "test")
     model = DigitClassifier(10, PROFILES[spec.network]["width"]).build_for(image_shape(DATASET))
-    optimizer = cosine_adam(tr.learning_rate, tr.steps)
+    optimizer = loop.cosine_adam(tr.learning_rate, tr.steps)
 
     @tf.function
     def step(x, y):
@@ -64,7 +57,7 @@ def train(spec: ClassifierSpec, resume: bool = False, progress: bool = True, sou
             logits = model(2.0 * x[..., None] - 1.0, training=True)
             return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits))
 
-        return gradient_step(optimizer, model, loss)
+        return loop.gradient_step(optimizer, model, loss)
 
     rng = np.random.default_rng(tr.seed)
 
@@ -72,7 +65,7 @@ def train(spec: ClassifierSpec, resume: bool = False, progress: bool = True, sou
         idx = rng.integers(0, len(x_train), tr.batch_size)
         return tf.constant(x_train[idx]), tf.constant(y_train[idx])
 
-    running = run_steps(step, batch, tr.steps, spec.name, progress).final
+    running = loop.run_steps(step, batch, tr.steps, spec.name, progress).final
     wall = time.time() - t_start
     info = {"name": spec.name, "spec": spec.model_dump(mode="json"), "source": source, "steps": tr.steps,
             "wall_s": round(wall, 1), "final_loss": round(running, 6),
@@ -81,8 +74,8 @@ def train(spec: ClassifierSpec, resume: bool = False, progress: bool = True, sou
             "train_accuracy": round(_accuracy(model, x_train, y_train), 4),
             "majority_accuracy": round(float(np.max(np.bincount(y_test))) / len(y_test), 4),
             "data": {"dataset": DATASET, "train": len(x_train), "test": len(x_test)},
-            **provenance()}
-    output = export_dir(spec)
+            **loop.provenance()}
+    output = loop.export_dir(spec)
     save_checkpoint(output, model, data_shape=image_shape(DATASET), extra={"training": info})
     atomic_write(output / "card.md", _card(info))
     return output
@@ -100,7 +93,7 @@ Digit classifier of the semantic metric `accuracy`, trained by `linksim train {i
 | network | 4 x (conv 3x3 stride 2, batch norm, ReLU), dense 10 logits; profile `{info['spec']['network']}`, {info['parameters']} parameters |
 | training | {info['steps']} steps, batch {tr['batch_size']}, Adam lr {tr['learning_rate']:g} (cosine), cross-entropy, seed {tr['seed']}, final loss {info['final_loss']} |
 | time | {info['wall_s']} s wall |
-{revision_row(info)}
+{loop.revision_row(info)}
 
 | accuracy | |
 |---|---|

@@ -41,13 +41,7 @@ from ..narrowband.gaussian_prior import GaussianMatrixPrior
 from ..narrowband.linear_gaussian import sample_covariance
 from ..narrowband.network_prior import TASK, to_complex, to_real
 from ..provenance import atomic_write
-from .loop import (
-    cosine_adam,
-    export_dir,
-    gradient_step,
-    provenance,
-    run_steps,
-)
+from . import loop
 from .narrowband_card import eps_csv, model_card
 
 __all__ = ["NarrowbandTrainSpec", "load_spec", "train", "evaluate"]
@@ -206,7 +200,7 @@ def _step_fn(net, spec: NarrowbandTrainSpec, optimizer, rng, backbone=None):
         base = 0.0
         if backbone is not None:
             base = to_real(backbone.eps(to_complex(xt), tf.sqrt(ab[:, 0, 0, 0]), tf.sqrt(1.0 - ab[:, 0, 0, 0])))
-        return gradient_step(optimizer, net, lambda: tf.reduce_mean(tf.square(base + net(xt, tf.cast(t, tf.float32)) - eps)))
+        return loop.gradient_step(optimizer, net, lambda: tf.reduce_mean(tf.square(base + net(xt, tf.cast(t, tf.float32)) - eps)))
 
     return step
 
@@ -226,20 +220,20 @@ def train(spec: NarrowbandTrainSpec, resume: bool = False, progress: bool = True
         for w in net.c5.weights:                                     # the residual starts at zero
             w.assign(tf.zeros_like(w))
     tr = spec.training
-    optimizer = cosine_adam(tr.learning_rate, tr.steps)
+    optimizer = loop.cosine_adam(tr.learning_rate, tr.steps)
     tf.keras.utils.set_random_seed(tr.seed)
     rng = tf.random.Generator.from_seed(tr.seed)
     step = _step_fn(net, spec, optimizer, rng, backbone)
     pick = np.random.default_rng(tr.seed)
-    losses = run_steps(step, lambda _: (tf.constant(x[pick.integers(0, len(x), tr.batch_size)]),), tr.steps,
+    losses = loop.run_steps(step, lambda _: (tf.constant(x[pick.integers(0, len(x), tr.batch_size)]),), tr.steps,
                        spec.name, progress)
     train_s = time.time() - t0
-    output = export_dir(spec)
+    output = loop.export_dir(spec)
     d = spec.diffusion
     info = {"name": spec.name, "spec": spec.model_dump(mode="json"), "source": source, "samples": len(h),
             "held_out": len(h_held), **chosen,
             "data_s": round(data_s, 1), "wall_s": round(train_s, 1), "parameters": count_parameters(net),
-            "final_loss": losses[-1][1] if losses else None, **provenance()}
+            "final_loss": losses[-1][1] if losses else None, **loop.provenance()}
     extra = {"task": TASK, "parameterisation": "eps", "data_scale": math.sqrt(2.0),
              "schedule": {"kind": "linear_beta", "T": d.T, "beta_start": d.beta_start, "beta_end": d.beta_end},
              "profiles": spec.data.profiles, "fit_samples": {p: n - int(round(spec.data.validation * n))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .loop import revision_row
+from . import loop
 
 __all__ = ["CARD_STEPS", "eps_csv", "eps_rows", "model_card"]
 
@@ -71,7 +71,7 @@ Narrowband diffusion prior (Card B) trained by `linksim train {info['source']}`.
 | data | {info['samples']} channels ({data}; seed {sp['data']['seed']}){held}, {ch['num_rx']} x {ch['num_tx']} ULAs, {ch['carrier_frequency_ghz']} GHz, {ch['delay_spread_ns']} ns, {ch['doppler_hz']} Hz, first subcarrier ({info['data_s']} s to draw or load) |
 | training | {sp['training']['steps']} steps, batch {sp['training']['batch_size']}, Adam lr {sp['training']['learning_rate']} (cosine), final loss {info['final_loss']} |
 | time | {info['wall_s']} s wall on this machine (data included), evaluation {info['eval_s']} s |
-{revision_row(info)}
+{loop.revision_row(info)}
 {eps_text}
 NMSE [dB] on {ev['num_channels']} fresh channels per row, pilot density {ev['pilot_density']}
 (QPSK pilots): the receivers' sampler (Gaussian-posterior data consistency with the

@@ -37,14 +37,7 @@ from ..diffusion.schedules import make_schedule
 from ..errors import UserError
 from ..provenance import atomic_write
 from ..scenario import load_scenario, with_value
-from .loop import (
-    cosine_adam,
-    export_dir,
-    gradient_step,
-    provenance,
-    revision_row,
-    run_steps,
-)
+from . import loop
 
 TASKS = {"ddpm": "reconstruction-ddpm", "regressor": "reconstruction-regressor"}
 
@@ -199,7 +192,7 @@ def _step_fn(net, spec, optimizer, rng):
             goal = target(x, eps, alpha, beta, "eps")
         else:  # residual: the network learns the correction to the received image
             tau, xt, goal = tf.zeros([b]), x, x - cond
-        return gradient_step(optimizer, net, lambda: tf.reduce_mean(tf.square(net(xt, tau, cond) - goal)))
+        return loop.gradient_step(optimizer, net, lambda: tf.reduce_mean(tf.square(net(xt, tau, cond) - goal)))
 
     return step
 
@@ -212,7 +205,7 @@ def train(spec: ReconstructionTrainSpec, resume: bool = False, progress: bool = 
     shape = x_clean.shape[1:]
     net = build_network(spec, shape)
     tr = spec.training
-    optimizer = cosine_adam(tr.learning_rate, tr.steps)
+    optimizer = loop.cosine_adam(tr.learning_rate, tr.steps)
     tf.keras.utils.set_random_seed(tr.seed)
     rng = tf.random.Generator.from_seed(tr.seed)
     step = _step_fn(net, spec, optimizer, rng)
@@ -223,13 +216,13 @@ def train(spec: ReconstructionTrainSpec, resume: bool = False, progress: bool = 
         idx = pick.integers(0, len(x_clean), tr.batch_size)
         return tf.constant(signed(x_clean[idx])), tf.constant(signed(x_recv[idx]))
 
-    losses = run_steps(step, batch, tr.steps, spec.name, progress)
+    losses = loop.run_steps(step, batch, tr.steps, spec.name, progress)
     train_s = time.time() - t0
-    output = export_dir(spec)
+    output = loop.export_dir(spec)
     info = {"name": spec.name, "task": spec.task, "spec": spec.model_dump(mode="json"), "source": source,
             "pairs": len(x_clean), "pairs_s": round(pairs_s, 1), "wall_s": round(train_s, 1),
             "parameters": count_parameters(net), "final_loss": losses[-1][1] if losses else None,
-            **provenance()}
+            **loop.provenance()}
     extra = {"task": TASKS[spec.task], "schedule": schedule_config(spec), "parameterisation": "eps", "training": info}
     save_checkpoint(output, net, data_shape=shape, extra=extra)
     info["measured"] = evaluate(output, spec)
@@ -288,7 +281,7 @@ Image reconstruction stage trained by `linksim train {info['source']}`.
 | data | {info['pairs']} (clean, received) pairs of the digits train split from the link of `{Path(sp['data']['scenario']).name}` at code rates {sp['data']['coderates']}, SNR uniform in {sp['data']['snr_db']} dB ({info['pairs_s']} s) |
 | training | {sp['training']['steps']} steps, batch {sp['training']['batch_size']}, Adam lr {sp['training']['learning_rate']} (cosine), final loss {info['final_loss']} |
 | time | {info['wall_s']} s wall on this machine (pairs included; 2 CPU cores for the cpu profile) |
-{revision_row(info)}
+{loop.revision_row(info)}
 
 PSNR [dB] of the test split through the same link (at least {sp['evaluation']['num_images']} images per row):
 

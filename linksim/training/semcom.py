@@ -30,14 +30,7 @@ from ..provenance import atomic_write
 from ..semcom.files import save_system
 from ..semcom.system import DATASET, SemanticSystem, default_schedule
 from ..sums import image_stats
-from .loop import (
-    cosine_adam,
-    export_dir,
-    gradient_step,
-    provenance,
-    revision_row,
-    run_steps,
-)
+from . import loop
 
 __all__ = ["SemcomTrainSpec", "DiffusionSettings", "TrainingSettings", "EvaluationSettings",
            "load_semcom_spec", "train_semcom", "train_step_fn", "evaluate", "condition_check", "image_sums", "model_card",
@@ -253,7 +246,7 @@ def train_step_fn(system: SemanticSystem, optimizer, spec: SemcomTrainSpec, rng:
     @tf.function
     def step(x):
         snr = rng.uniform(tf.shape(x)[1:2], lo, hi)
-        return gradient_step(optimizer, variables, lambda: system.training_loss(x, snr, spec.fading, rng, spec.beta_kl))
+        return loop.gradient_step(optimizer, variables, lambda: system.training_loss(x, snr, spec.fading, rng, spec.beta_kl))
 
     return step
 
@@ -276,11 +269,11 @@ def train_semcom(spec: SemcomTrainSpec, progress: bool = True, source: str = "")
     """
     t_start = time.time()
     tr = spec.training
-    output = export_dir(spec)
+    output = loop.export_dir(spec)
     system = build_system(spec)
     x_train = to_unit(load_images(DATASET, "train"))
     x_test = to_unit(load_images(DATASET, "test"))[: spec.evaluation.num_test]
-    optimizer = cosine_adam(tr.learning_rate, tr.steps)
+    optimizer = loop.cosine_adam(tr.learning_rate, tr.steps)
     optimizer.build(system.trainable_variables)
     step = train_step_fn(system, optimizer, spec, tf.random.Generator.from_seed(tr.seed))
     data_rng = np.random.default_rng(tr.seed)
@@ -289,7 +282,7 @@ def train_semcom(spec: SemcomTrainSpec, progress: bool = True, source: str = "")
         return (tf.constant(x_train[data_rng.integers(0, len(x_train), (spec.users, tr.batch_size))]),)
 
     t_loop = time.time()
-    running = run_steps(step, batch, tr.steps, spec.name, progress, every=25).final
+    running = loop.run_steps(step, batch, tr.steps, spec.name, progress, every=25).final
     train_s = time.time() - t_start
     step_s = (time.time() - t_loop) / tr.steps
     t_eval = time.time()
@@ -304,7 +297,7 @@ def train_semcom(spec: SemcomTrainSpec, progress: bool = True, source: str = "")
         "wall_s": round(train_s, 1), "step_s": round(step_s, 4), "eval_s": round(time.time() - t_eval, 1),
         "final_loss": round(running, 6), "parameters": system.count_parameters(), "measured": measured,
         "condition_check": guard,
-        **provenance(),
+        **loop.provenance(),
     }
     save_system(system, output, card_info=info)
     atomic_write(output / "card.md", model_card(info))
@@ -337,7 +330,7 @@ Semantic communication (deep JSCC) system trained by `linksim train {info['sourc
 | networks | profile `{sp['network']}`, {params['total']} parameters ({nets}) |
 | training | {info['steps']} steps, batch {tr['batch_size']} per user, Adam lr {tr['learning_rate']:g} (cosine), seed {tr['seed']}, final loss {info['final_loss']} |
 | time | {info['wall_s']} s wall ({info['step_s'] * 1e3:.1f} ms per step), evaluation {info['eval_s']} s |
-{revision_row(info)}
+{loop.revision_row(info)}
 
 Measured on the {data['test']} test images{' (both users pooled)' if sp['users'] == 2 else ''}: PSNR = 10 log10(1 / MSE)
 with the MSE over all pixels in [0, 1], mean SSIM per image (7x7 Gaussian window, sigma 1.5):

@@ -26,14 +26,7 @@ from ..tdd.channels import channel_set, data_shape, srs_geometry
 from ..tdd.config import SRSPrecoding
 from ..tdd.models import LOSSES
 from ..tdd.observation import hold_last_index, observe, prb_history_index
-from .loop import (
-    cosine_adam,
-    export_dir,
-    gradient_step,
-    provenance,
-    revision_row,
-    run_steps,
-)
+from . import loop
 
 TASK = "srs_precoding"
 
@@ -169,7 +162,7 @@ def _step_fn(net, spec: SRSTrainSpec, optimizer, rng):
         shape = tf.shape(obs_clean)
         noise = tf.complex(rng.normal(shape), rng.normal(shape)) * tf.cast(tf.sqrt(no / 2.0), tf.complex64)[:, None, None, None, None]
         # (the null token only has a gradient in the DM: condition dropout)
-        return gradient_step(optimizer, net, lambda: loss_fn(net, obs_clean + noise, snr, h, rng, **extra))
+        return loop.gradient_step(optimizer, net, lambda: loss_fn(net, obs_clean + noise, snr, h, rng, **extra))
 
     return step
 
@@ -177,7 +170,7 @@ def _step_fn(net, spec: SRSTrainSpec, optimizer, rng):
 def train(spec: SRSTrainSpec, resume: bool = False, progress: bool = True, source: str = "") -> Path:
     """Draw (or load) the channels, train, measure and export; returns the folder."""
     t0 = time.time()
-    prov = provenance()   # of the code that trains (a parallel run may write tracked zoo files meanwhile)
+    prov = loop.provenance()   # of the code that trains (a parallel run may write tracked zoo files meanwhile)
     (obs, target), test = split(spec)
     data_s = time.time() - t0
     tr = spec.training
@@ -186,7 +179,7 @@ def train(spec: SRSTrainSpec, resume: bool = False, progress: bool = True, sourc
     copied = 0
     if spec.model == "dm" and spec.diffusion.init_from:
         copied = init_from_sl(net, spec.diffusion.init_from, data_shape(spec.channel), spec.diffusion.parameterisation)
-    optimizer = cosine_adam(tr.learning_rate, tr.steps)
+    optimizer = loop.cosine_adam(tr.learning_rate, tr.steps)
     rng = tf.random.Generator.from_seed(tr.seed)
     step = _step_fn(net, spec, optimizer, rng)
     pick = np.random.default_rng(tr.seed)
@@ -195,9 +188,9 @@ def train(spec: SRSTrainSpec, resume: bool = False, progress: bool = True, sourc
         i = pick.integers(0, len(obs), tr.batch_size)
         return tf.constant(obs[i]), tf.constant(target[i])
 
-    losses = run_steps(step, batch, tr.steps, spec.name, progress)
+    losses = loop.run_steps(step, batch, tr.steps, spec.name, progress)
     train_s = time.time() - t0
-    output = export_dir(spec)
+    output = loop.export_dir(spec)
     info = {"name": spec.name, "model": spec.model, "spec": spec.model_dump(mode="json"), "source": source,
             "samples": len(obs), "test_samples": len(test[0]), "data_s": round(data_s, 1), "wall_s": round(train_s, 1),
             "parameters": count_parameters(net), "final_loss": losses[-1][1] if losses else None,
@@ -222,7 +215,7 @@ def remeasure(spec: SRSTrainSpec) -> Path:
     records the revision of the re-measurement."""
     from ..diffusion.checkpoints import load_checkpoint
 
-    output = export_dir(spec)
+    output = loop.export_dir(spec)
     net, cfg = load_checkpoint(output, data_shape(spec.channel))
     info = dict(cfg["training"])
     _, test = split(spec)
@@ -305,7 +298,7 @@ Card C estimator `{info['model']}` trained by `linksim train {info['source']}`.
 | data | {info['samples']} training + {info['test_samples']} test realisations (seed {sp['data']['seed']}); UMa, {ch['carrier_frequency_ghz']} GHz, {ch['subcarrier_spacing_khz']} kHz, {ch['num_prb']} PRB, {ch['num_hops']} hops, comb {ch['comb']}, SRS every {ch['periodicity_slots']} slots, L = {ch['history']}, precoding {ch['delay_slots']} slots after the last SRS; BS {2 * ch['bs_rows'] * ch['bs_cols']} ports, UE {2 * ch['ue_cols']} ports; UE speed {speed} km/h ({info['data_s']} s to draw or load) |
 | training | {sp['training']['steps']} steps, batch {sp['training']['batch_size']}, Adam lr {sp['training']['learning_rate']} (cosine), uplink SNR uniform in {list(sp['training']['snr_db'])} dB, final loss {info['final_loss']} |
 | time | {info['wall_s']} s wall on this machine (data included; {info['threads'] or 'all'} TF threads), evaluation {info['eval_s']} s |
-{revision_row(info, remeasured)}
+{loop.revision_row(info, remeasured)}
 
 Measured on {ev['num_channels']} held-out realisations per row (uplink SNR; downlink SNR
 = uplink + {ch['dl_snr_offset_db']} dB; {ch['streams']} streams, equal power). NMSE and GCS
