@@ -212,6 +212,7 @@ def train(spec: NarrowbandTrainSpec, resume: bool = False, progress: bool = True
     data_s = time.time() - t0
     x = to_real(tf.constant(h)).numpy().astype(np.float32)          # [N, Nr, Nt, 2], unit variance per entry
     cov = sample_covariance(h)                                       # the Gaussian fit: backbone, bound, LMMSE
+    tf.keras.utils.set_random_seed(spec.training.seed)               # the initial weights: seeded, whatever ran before
     net = build_network(spec)
     backbone = None
     chosen = {}

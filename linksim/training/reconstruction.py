@@ -203,6 +203,7 @@ def train(spec: ReconstructionTrainSpec, resume: bool = False, progress: bool = 
     x_clean, x_recv = training_pairs(spec, progress)
     pairs_s = time.time() - t0
     shape = x_clean.shape[1:]
+    tf.keras.utils.set_random_seed(spec.training.seed)   # the initial weights: seeded, whatever ran before
     net = build_network(spec, shape)
     tr = spec.training
     optimizer = loop.cosine_adam(tr.learning_rate, tr.steps)
