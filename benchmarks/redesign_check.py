@@ -5,7 +5,8 @@ retrained models against their cards into one folder with a summary.
         --run srs_precoding=RUN_DIR:REFERENCE_DIR ... --card semcom-ae=NEW_CARD:OLD_CARD ... \
         --before semcom-ae=CARD_RETRAINED_BEFORE_THE_REDESIGN ...
 
-Copies each run's metrics.csv, meta.json and scenario.yaml (``runs/<name>/``) and each
+Copies each run's metrics.csv, meta.json and scenario.yaml (``runs/<name>/``; a run given
+as ``<out>/runs/<name>`` is compared where it is, e.g. against another run) and each
 retrained card (``cards/<name>.md``) into ``--out``, compares them with
 :mod:`reference_match` and :mod:`card_match`, and writes ``summary.json`` and
 ``summary.md`` (one row per run: revision of the run and of the reference, values,
@@ -58,9 +59,10 @@ def main(argv=None) -> int:
     runs, cards = [], []
     for name, new, ref in args.run:
         dest = out / "runs" / name
-        dest.mkdir(parents=True, exist_ok=True)
-        for f in RUN_FILES:
-            shutil.copyfile(new / f, dest / f)
+        if new.resolve() != dest.resolve():   # a run already collected is compared where it is
+            dest.mkdir(parents=True, exist_ok=True)
+            for f in RUN_FILES:
+                shutil.copyfile(new / f, dest / f)
         r = reference_match.compare(dest, ref)
         totals = {k: sum(s[k] for s in r["receivers"].values()) for k in ("compared", "identical", "within", "misses")}
         runs.append({"name": name, "run": str(dest), "reference": str(ref), "run_revision": revision_of_run(dest),
