@@ -6,7 +6,7 @@ retrained models against their cards into one folder with a summary.
         --before semcom-ae=CARD_RETRAINED_BEFORE_THE_REDESIGN ...
 
 Copies each run's metrics.csv, meta.json and scenario.yaml (``runs/<name>/``; a run given
-as ``<out>/runs/<name>`` is compared where it is, e.g. against another run) and each
+inside ``<out>/runs/`` is compared where it is, e.g. against another collected run) and each
 retrained card (``cards/<name>.md``) into ``--out``, compares them with
 :mod:`reference_match` and :mod:`card_match`, and writes ``summary.json`` and
 ``summary.md`` (one row per run: revision of the run and of the reference, values,
@@ -59,7 +59,9 @@ def main(argv=None) -> int:
     runs, cards = [], []
     for name, new, ref in args.run:
         dest = out / "runs" / name
-        if new.resolve() != dest.resolve():   # a run already collected is compared where it is
+        if (out / "runs").resolve() in new.resolve().parents:   # a run already collected: compared where it is
+            dest = new
+        else:
             dest.mkdir(parents=True, exist_ok=True)
             for f in RUN_FILES:
                 shutil.copyfile(new / f, dest / f)
