@@ -69,8 +69,9 @@ class Observation:
     ----------
     y : complex tensor — the received pilots (narrowband ``[B, Nr, Np]``; SRS precoding
         ``[B, L, P, Nu, Nb]``, one observation per PRB, antenna pair and occasion)
-    no : float — noise variance per received pilot entry (SNR = 1 / no; channels have unit
-        mean power)
+    no : noise variance per received pilot entry (SNR = 1 / no; channels have unit mean
+        power): a float in the narrowband and SRS precoding links; in the OFDM links a
+        tensor, scalar or per subcarrier
     genie : dict or None — ``{"h": the true channel in the estimate's layout, ...}``, only
         for receivers with ``genie = True``
     rng : tf.random.Generator or None — the batch's generator (receivers that draw)
@@ -83,7 +84,8 @@ class Observation:
 
     @property
     def snr_db(self) -> float:
-        return -10.0 * math.log10(self.no)
+        """``-10 log10(no)`` of a scalar noise variance."""
+        return -10.0 * math.log10(float(self.no))
 
     def ls(self):
         """``(h_ls, err_var)``: the family's least-squares estimate of the channel to
@@ -135,6 +137,9 @@ def check_family(cls, family: str, name: str) -> None:
     """UserError unless the receiver class ``cls`` (scenario name ``name``) serves
     ``family``."""
     served = tuple(getattr(cls, "families", ()))
+    if not served:
+        raise UserError(f"receiver {echo(name)} names no link family in its `families`; allowed here: a receiver "
+                        f"whose `families` holds {echo(family)}")
     if family not in served:
-        raise UserError(f"receiver {echo(name)} serves the {allowed(list(served)) or 'no'} link families, not "
+        raise UserError(f"receiver {echo(name)} serves the {allowed(list(served))} link families, not "
                         f"{echo(family)}")

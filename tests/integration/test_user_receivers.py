@@ -128,3 +128,5 @@ def test_a_receiver_outside_its_families_is_refused(scenario_path):
         load_scenario(scenario_path("moe_vb_balanced"), ["receivers=[{name: 'linksim.tdd.receivers.classical:HoldLast'}]"])
     with pytest.raises(UserError, match="is not a linksim narrowband receiver"):
         load_scenario(scenario_path("moe_vb_balanced"), ["receivers=[{name: 'linksim.receivers.ls:LSEstimator'}]"])
+    with pytest.raises(UserError, match="names no link family in its `families`"):   # the bare contract
+        load_scenario(scenario_path("moe_vb_balanced"), ["receivers=[{name: 'linksim.receivers.contract:Estimator'}]"])
