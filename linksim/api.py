@@ -22,6 +22,7 @@ from typing import Any
 
 from .config import apply_overrides
 from .errors import NonFiniteOutput, UserError
+from .receivers.contract import Estimate
 from .results import RunDir
 from .scenario import Scenario, load_scenario, validate_scenario
 
@@ -54,17 +55,6 @@ def scenario(source: str | Path | dict | Scenario, overrides: dict | list | None
         data = apply_overrides(source, texts, source="<dict>")
         return validate_scenario(data, source="<dict>")
     return load_scenario(source, texts)
-
-
-@dataclass
-class Estimate:
-    """One receiver's output on a batch: ``h_hat`` and ``err_var`` (Sionna's contract,
-    shapes in docs/add-a-receiver.md) and, when asked for and offered, ``samples``
-    ``[K, *h_hat.shape]`` from the receiver's posterior."""
-
-    h_hat: Any
-    err_var: Any
-    samples: Any = None
 
 
 @dataclass
@@ -133,8 +123,8 @@ class Link:
 
     @property
     def receivers(self) -> dict:
-        """``{label: receiver block}``; call one as ``rx(batch.y, batch.no)`` or, for
-        genie receivers, ``rx(y, no, {"h": batch.h, "component": batch.component})``."""
+        """``{label: receiver}``; :meth:`sample` gives every receiver's estimate of a batch
+        (a Sionna-block receiver can also be called as ``rx(batch.y, batch.no)``)."""
         return dict(self.block.receivers)
 
     def noise_variance(self, snr_db: float | None = None, ebno_db: float | None = None) -> float:
@@ -164,8 +154,7 @@ class Link:
         batch = Batch(x=out["x"], y=out["y"], h=out["h"], component=out["component"], no=out["no"],
                       bits=out.get("bits"), h_eval=out.get("h_eval"))
         for label, rx in self.block.receivers:
-            genie = {"h": out["h"], "component": out["component"]} if rx.genie else None
-            h_hat, err_var = rx(out["y"], out["no"], genie)
+            h_hat, err_var = self.block.estimate(rx, out["y"], out["no"], out["h"], out["component"])
             samples = None
             if num_samples and rx.offers_samples:
                 samples = rx.posterior_samples(out["y"], out["no"], int(num_samples))

@@ -94,18 +94,23 @@ class OFDMLinkBase(LinkBase):
             receivers.append((spec.display, rx))
         return receivers
 
+    def estimate(self, rx, y, no, h, component):
+        """``(h_hat, err_var)`` of receiver ``rx`` (a Sionna-block receiver or one on the
+        shared contract) for the received grid ``y`` at noise ``no``; ``h`` and
+        ``component`` reach genie receivers only."""
+        genie = self._genie(rx, h, component)
+        if not isinstance(rx, Estimator):
+            return rx(y, no, genie)
+        est = rx(OFDMObservation(y, no, genie, config.tf_rng, ls_estimator=self._ls_view))
+        if est.h_hat is None or est.err_var is None:
+            raise UserError(f"receiver {type(rx).__name__} returned no h_hat or no err_var: the OFDM link's "
+                            "detectors need both")
+        return est.h_hat, est.err_var
+
     def _estimate(self, rx, y, no, h, component):
         """``(h_hat, err_var, stats)``: one receiver's estimate, and the stats dict of its
         batch with ``finite`` (1.0 / 0.0) when ``check_finite`` is on."""
-        genie = self._genie(rx, h, component)
-        if isinstance(rx, Estimator):
-            est = rx(OFDMObservation(y, no, genie, config.tf_rng, ls_estimator=self._ls_view))
-            if est.h_hat is None or est.err_var is None:
-                raise UserError(f"receiver {type(rx).__name__} returned no h_hat or no err_var: the OFDM link's "
-                                "detectors need both")
-            h_hat, err_var = est.h_hat, est.err_var
-        else:
-            h_hat, err_var = rx(y, no, genie)
+        h_hat, err_var = self.estimate(rx, y, no, h, component)
         stats = zero_stats()
         stats["slots"] = f64(tf.shape(y)[0])
         if self.check_finite:

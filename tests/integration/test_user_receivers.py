@@ -130,3 +130,19 @@ def test_a_receiver_outside_its_families_is_refused(scenario_path):
         load_scenario(scenario_path("moe_vb_balanced"), ["receivers=[{name: 'linksim.receivers.ls:LSEstimator'}]"])
     with pytest.raises(UserError, match="names no link family in its `families`"):   # the bare contract
         load_scenario(scenario_path("moe_vb_balanced"), ["receivers=[{name: 'linksim.receivers.contract:Estimator'}]"])
+
+
+def test_the_api_samples_receivers_of_both_forms(scenario_path, doc_module):
+    """``Link.sample`` gives the estimate of a Sionna-block receiver, of linksim's shared
+    ``perfect`` (the true channel, zero error) and of the docs' user receiver."""
+    import numpy as np
+
+    from linksim import api
+
+    link = api.Link(load_scenario(scenario_path("quickstart"), [
+        "runtime.xla=false",
+        f"receivers=[{{name: ls}}, {{name: perfect}}, {{name: '{doc_module}:ShrunkLS', label: shrunk}}]"]))
+    batch = link.sample(4, snr_db=0.0, seed=3)
+    np.testing.assert_array_equal(batch.estimates["perfect"].h_hat.numpy(), batch.h.numpy())
+    assert float(np.max(batch.estimates["perfect"].err_var.numpy())) == 0.0
+    assert batch.nmse_db("shrunk") < batch.nmse_db("ls")
