@@ -7,7 +7,9 @@ retrained models against their cards into one folder with a summary.
 
 Copies each run's metrics.csv, meta.json and scenario.yaml (``runs/<name>/``; a run given
 inside ``<out>/runs/`` is compared where it is, e.g. against another collected run) and each
-retrained card (``cards/<name>.md``) into ``--out``, compares them with
+retrained card (``cards/<name>.md``; a card it is compared with from outside the
+repository too, as ``cards/<name>.against.md``; ``--run NAME=RUN:-`` only collects) into
+``--out``, compares them with
 :mod:`reference_match` and :mod:`card_match`, and writes ``summary.json`` and
 ``summary.md`` (one row per run: revision of the run and of the reference, values,
 identical, within the intervals, misses, verdict; one row per card: revision, rows
@@ -31,12 +33,16 @@ import reference_match  # noqa: E402
 RUN_FILES = ("metrics.csv", "meta.json", "scenario.yaml")
 
 
-def pair(text: str) -> tuple[str, Path, Path]:
+def pair(text: str) -> tuple[str, Path, Path | None]:
     name, _, rest = text.partition("=")
     new, _, old = rest.partition(":")
     if not (name and new and old):
-        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=NEW:OLD")
-    return name, Path(new), Path(old)
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=NEW:OLD (OLD '-': collect only)")
+    return name, Path(new), None if old == "-" else Path(old)
+
+
+def inside(path: Path, folder: Path) -> bool:
+    return folder.resolve() in path.resolve().parents
 
 
 def revision_of_run(folder: Path) -> str:
@@ -59,12 +65,14 @@ def main(argv=None) -> int:
     runs, cards = [], []
     for name, new, ref in args.run:
         dest = out / "runs" / name
-        if (out / "runs").resolve() in new.resolve().parents:   # a run already collected: compared where it is
+        if inside(new, out / "runs"):   # a run already collected: compared where it is
             dest = new
         else:
             dest.mkdir(parents=True, exist_ok=True)
             for f in RUN_FILES:
                 shutil.copyfile(new / f, dest / f)
+        if ref is None:
+            continue
         r = reference_match.compare(dest, ref)
         totals = {k: sum(s[k] for s in r["receivers"].values()) for k in ("compared", "identical", "within", "misses")}
         runs.append({"name": name, "run": str(dest), "reference": str(ref), "run_revision": revision_of_run(dest),
@@ -75,6 +83,9 @@ def main(argv=None) -> int:
         (out / "cards").mkdir(parents=True, exist_ok=True)
         dest = out / "cards" / f"{name}.md"
         shutil.copyfile(new, dest)
+        if not inside(old, Path.cwd()):   # a card outside the repository: kept beside, so the check can be redone
+            shutil.copyfile(old, out / "cards" / f"{name}.against.md")
+            old = out / "cards" / f"{name}.against.md"
         c = card_match.compare(dest, old)
         row = {"name": name, "retrained": str(dest), "committed": str(old),
                "retrained_revision": revision_of_card(dest), "committed_revision": revision_of_card(old),
