@@ -68,6 +68,8 @@ class OFDMLinkBase(LinkBase):
         raise NotImplementedError
 
     def ebno_noise_variance(self, ebno_db: float) -> float:
+        if not self.scenario.carries_bits:   # the sounding link sends pilots only
+            return super().ebno_noise_variance(ebno_db)
         return float(ebnodb2no(ebno_db, self.bits_per_symbol, self.coderate, self.ebno_resource_grid))
 
     def _make_receivers(self, context: LinkContext):

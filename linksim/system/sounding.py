@@ -40,7 +40,6 @@ class SoundingLink(OFDMLinkBase):
         self.channel = ChannelGenerator(s, precision=self.precision)
         self._apply = ApplyOFDMChannel(precision=self.precision)
         self._rg_mapper = ResourceGridMapper(self.rg, precision=self.precision)
-        self.bits_per_symbol, self.coderate = 2, 1.0
         slot = 1e-3 / (s.carrier.subcarrier_spacing_khz / 15)
         self._sampling_frequency = 1.0 / slot
         self._times = tf.constant(self.srs.occasion_slots(), tf.int32)

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from linksim.scenario import validate_scenario
+from linksim.scenario import load_scenario, validate_scenario
 from linksim.links.registry import build_link
 
 BASE = {
@@ -74,3 +74,12 @@ def test_mixture_batches_hold_every_component():
         _, labels = link.channel.generate(4, 1, 1.0)
         counts += np.bincount(labels.numpy(), minlength=3)
     assert counts.sum() == 240 and np.all(np.abs(counts - 80) < 25), counts  # 3 sigma ~ 22
+
+
+def test_the_sounding_link_has_no_eb_n0(scenario_path):
+    """The sounding link sends pilots only: asked for an Eb/N0 it says so (it used to invent
+    QPSK at rate 1 for one), while its SNR works as everywhere."""
+    link = build_link(load_scenario(scenario_path("srs_sounding"), ["receivers=[{name: perfect}, {name: ls}]"]))
+    assert link.noise_variance("snr_db", 10.0) == pytest.approx(0.1)
+    with pytest.raises(NotImplementedError, match="has no coded bits: sweep snr_db"):
+        link.noise_variance("ebno_db", 10.0)
