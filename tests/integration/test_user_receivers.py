@@ -88,8 +88,8 @@ def doc_module(tmp_path, monkeypatch):
 def test_one_receiver_of_the_docs_runs_in_the_narrowband_link(scenario_path, doc_module):
     """At 5 dB with as many (random QPSK) pilots as antennas, LS's noise error exceeds the
     channel power (its pilot matrix is ill-conditioned: about +1.6 dB NMSE); shrinking it
-    by the scalar LMMSE gain brings it to about P e / (P + e), near -2.3 dB, and the
-    reported error variance is the real one."""
+    by the LMMSE gain of a unit-power channel, 1 / (1 + e), brings it to about e / (1 + e),
+    near -2.3 dB, and the reported error variance is the real one."""
     s = load_scenario(scenario_path("moe_vb_balanced"), [
         "narrowband.num_tx=16", "narrowband.num_rx=2", "narrowband.streams=2", "narrowband.profiles=[A]",
         "narrowband.training_samples={A: 1000}", "narrowband.test_profile=A", "narrowband.pilot_density=1",
