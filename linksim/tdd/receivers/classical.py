@@ -57,7 +57,7 @@ class Wiener(SRSReceiver):
         self.build_info = {"training_samples": context.section.training_samples, "fit_s": round(time.time() - t0, 2)}
 
     def __call__(self, obs: SRSObservation) -> Estimate:
-        s2 = observation_noise_variance(10.0 ** (-obs.snr_db / 10.0), self.context.section.comb)
+        s2 = observation_noise_variance(obs.no, self.context.section.comb)
         h, err = self.predictor(obs.y, s2)
         samples = self.predictor.sample(h, s2, self.params.samples, obs.rng) if self.params.samples else None
         return Estimate(h_hat=h, err_var=err, samples=samples)
